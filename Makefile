@@ -1,0 +1,45 @@
+# The README's commands. Each target installs what it needs into a virtualenv first.
+SHELL := /bin/bash
+PORT ?= 3000
+VENV := .venv
+TOOLS_VENV := .venv-tools
+BIN := $(VENV)/bin
+# Lambda runs python3.12; use it when this machine has it (pyenv or PATH), else python3.
+PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 python3; do \
+            $$p -c 'import sys' >/dev/null 2>&1 && { echo $$p; break; }; done)
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: install run test lint unit integration e2e concurrency clean
+
+$(BIN)/.installed: requirements-dev.txt layers/agent_sessions/requirements.txt layers/agent_sessions/pyproject.toml cli/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt -e layers/agent_sessions -e cli
+	touch $@
+
+$(TOOLS_VENV)/.installed: requirements-lint.txt
+	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install --quiet --upgrade pip
+	$(TOOLS_VENV)/bin/pip install --quiet -r requirements-lint.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+## make run: install, then serve the API on 127.0.0.1:$(PORT) with an embedded DynamoDB
+run: install
+	$(BIN)/agent-sessions local --port $(PORT)
+
+## make lint: ruff, mypy (strict on the layer), cfn-lint and sam validate --lint
+lint: install $(TOOLS_VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(TOOLS_VENV)/bin/cfn-lint template.yaml
+	$(TOOLS_VENV)/bin/sam validate --lint --template template.yaml
+
+## make test: install, lint, then every test (unit, integration, concurrency, e2e)
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

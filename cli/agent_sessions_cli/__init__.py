@@ -1,0 +1,1 @@
+"""The agent-sessions command line and the local runtime it starts."""

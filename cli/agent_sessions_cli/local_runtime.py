@@ -1,0 +1,231 @@
+"""The local runtime: serves the HTTP API declared in template.yaml through the real handlers.
+
+Each request is turned into an API Gateway HTTP API (payload 2.0) event, passed through the
+template's Lambda authorizer (its answer cached per Authorization header, as API Gateway
+does) and then to the route's handler module. Like Lambda, a handler instance serves one
+request at a time: concurrent requests get more instances of the same module.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from agent_sessions_cli.template import FunctionSpec, RouteSpec, functions, http_routes, load_template
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+_NOT_FOUND_BODY = '{"error":{"code":"NOT_FOUND","message":"No such route.","details":{}}}'
+
+
+@dataclass(frozen=True)
+class LocalLambdaContext:
+    """The parts of Lambda's context object that Powertools reads."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def invoked_function_arn(self) -> str:
+        """A made-up ARN naming the function."""
+        return f"arn:aws:lambda:local:000000000000:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Always plenty."""
+        return 10_000
+
+
+class FunctionPool:
+    """Instances of one handler module; each serves a single request at a time, as in Lambda."""
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        self._spec = spec
+        self._idle: queue.LifoQueue[Handler] = queue.LifoQueue()
+        self._created = 0
+        self._lock = threading.Lock()
+
+    def _new_instance(self) -> Handler:
+        with self._lock:
+            self._created += 1
+            module_name = f"local_fn_{self._spec.logical_id}_{self._created}"
+        module_spec = importlib.util.spec_from_file_location(module_name, self._spec.code_dir / self._spec.module_file)
+        assert module_spec is not None and module_spec.loader is not None
+        module: ModuleType = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        handler: Handler = getattr(module, self._spec.handler_name)
+        return handler
+
+    @contextmanager
+    def instance(self) -> Iterator[Handler]:
+        """An idle instance, or a new one when all are busy."""
+        try:
+            handler = self._idle.get_nowait()
+        except queue.Empty:
+            handler = self._new_instance()
+        try:
+            yield handler
+        finally:
+            self._idle.put(handler)
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Run the handler on one event."""
+        with self.instance() as handler:
+            return handler(event, LocalLambdaContext(function_name=self._spec.logical_id))
+
+
+class LocalGateway:
+    """A WSGI app standing in for API Gateway's HTTP API in front of the template's functions."""
+
+    def __init__(self, routes: list[RouteSpec]) -> None:
+        self._routes = routes
+        self._pools: dict[str, FunctionPool] = {}
+        self._authorizer_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        for route in routes:
+            for spec in (route.function, route.authorizer):
+                if spec is not None and spec.logical_id not in self._pools:
+                    self._pools[spec.logical_id] = FunctionPool(spec)
+
+    def _match(self, method: str, path: str) -> tuple[RouteSpec, dict[str, str]] | None:
+        for route in self._routes:
+            if route.method != method:
+                continue
+            found = route.pattern.match(path)
+            if found:
+                return route, found.groupdict()
+        return None
+
+    def _authorize(self, route: RouteSpec, event: dict[str, Any]) -> dict[str, Any] | None:
+        assert route.authorizer is not None
+        identity = event["headers"].get("authorization", "")
+        cache_key = (route.authorizer.logical_id, identity)
+        cached = self._authorizer_cache.get(cache_key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        authorizer_event = {**event, "type": "REQUEST", "routeArn": f"arn:local:{event['routeKey']}"}
+        authorizer_event["identitySource"] = [identity] if identity else []
+        answer = self._pools[route.authorizer.logical_id].invoke(authorizer_event)
+        result = answer.get("context", {}) if answer.get("isAuthorized") else None
+        if route.authorizer_ttl_seconds and identity and result is not None:
+            self._authorizer_cache[cache_key] = (time.monotonic() + route.authorizer_ttl_seconds, result)
+        return result
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(environ)
+        response = self.handle(request)
+        return response(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        """Answer one HTTP request through the authorizer and the route's handler."""
+        matched = self._match(request.method, request.path)
+        if matched is None:
+            return Response(_NOT_FOUND_BODY, status=404, content_type="application/json")
+        route, path_parameters = matched
+        event = _http_api_event(request, route, path_parameters)
+        if route.authorizer is not None:
+            authorizer_context = self._authorize(route, event)
+            if authorizer_context is None:
+                return Response('{"message":"Forbidden"}', status=403, content_type="application/json")
+            event["requestContext"]["authorizer"] = {"lambda": authorizer_context}
+        result = self._pools[route.function.logical_id].invoke(event)
+        return _http_response(result)
+
+
+def _http_api_event(request: Request, route: RouteSpec, path_parameters: dict[str, str]) -> dict[str, Any]:
+    raw_body = request.get_data(cache=False)
+    try:
+        body: str | None = raw_body.decode("utf-8")
+        is_base64 = False
+    except UnicodeDecodeError:
+        body, is_base64 = base64.b64encode(raw_body).decode("ascii"), True
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    query = {name: ",".join(request.args.getlist(name)) for name in request.args}
+    now = datetime.now(UTC)
+    route_key = f"{route.method} {route.path}"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": request.path,
+        "rawQueryString": request.query_string.decode("latin-1"),
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": request.host,
+            "domainPrefix": "local",
+            "http": {
+                "method": request.method,
+                "path": request.path,
+                "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                "sourceIp": request.remote_addr or "127.0.0.1",
+                "userAgent": request.headers.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": is_base64,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if raw_body:
+        event["body"] = body
+    if request.cookies:
+        event["cookies"] = [f"{name}={value}" for name, value in request.cookies.items()]
+    return event
+
+
+def _http_response(result: dict[str, Any]) -> Response:
+    body = result.get("body") or ""
+    payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
+    response = Response(payload, status=int(result.get("statusCode", 200)))
+    for name, value in (result.get("headers") or {}).items():
+        response.headers[name] = value
+    for cookie in result.get("cookies") or []:
+        response.headers.add("Set-Cookie", cookie)
+    return response
+
+
+def function_environment(template: dict[str, Any], table_name: str) -> dict[str, str]:
+    """The functions' environment from the template, `!Ref Table` resolved to the local table."""
+    environment: dict[str, str] = {}
+    for spec in functions(template).values():
+        for name, value in spec.environment.items():
+            if isinstance(value, dict) and value.get("Ref"):
+                environment[name] = table_name if value["Ref"] == "Table" else str(value["Ref"])
+            else:
+                environment[name] = str(value)
+    return environment
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """No access-log line per request; the handlers' structured logs say what happened."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+def serve(host: str, port: int, template: dict[str, Any] | None = None) -> BaseWSGIServer:
+    """A threaded HTTP server for the template's API (not yet started)."""
+    gateway = LocalGateway(http_routes(template or load_template()))
+    return make_server(host, port, gateway, threaded=True, request_handler=_QuietRequestHandler)
+

@@ -1,0 +1,30 @@
+"""Lambda authorizer (HTTP API, payload 2.0, simple responses).
+
+Turns an API key into its account id and a session token into its session id. Unknown or
+malformed credentials are let through as anonymous so the handler can answer the contract's
+401 body (an HTTP API authorizer that denies can only produce a bare 403).
+"""
+
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agent_sessions import service
+from agent_sessions.observability import logger, tracer
+from agent_sessions.store import default_store
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    caller = service.authenticate(default_store(), headers.get("authorization"))
+    if caller is None:
+        logger.info("anonymous request")
+        return {"isAuthorized": True, "context": {"credential": "none"}}
+    logger.info("authenticated", extra={"credential": caller.kind, "account_id": caller.account_id})
+    authorizer_context: dict[str, Any] = {"credential": caller.kind, "account_id": caller.account_id}
+    if caller.session_id:
+        authorizer_context["session_id"] = caller.session_id
+    return {"isAuthorized": True, "context": authorizer_context}

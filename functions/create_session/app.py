@@ -1,0 +1,35 @@
+"""POST /api/v1/ai/sessions: create a session for the API key's account."""
+
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agent_sessions import service
+from agent_sessions.api import build_resolver, caller_of, json_response, resolve_json, responses
+from agent_sessions.models import CreateSessionRequest, SessionOut
+from agent_sessions.observability import logger, metrics, tracer
+from agent_sessions.records import utc_now
+from agent_sessions.store import default_store
+from agent_sessions.views import session_body
+
+app = build_resolver()
+
+
+@app.post("/api/v1/ai/sessions", responses=responses(201, SessionOut, "The new session, with its token (shown once)."))
+def create_session(body: CreateSessionRequest):
+    caller = service.require_api_key(caller_of(app))
+    now = utc_now()
+    created = service.create_session(default_store(), caller, body, now)
+    metrics.add_metric(name="SessionCreated", unit=MetricUnit.Count, value=1)
+    logger.info("session created", extra={"session_id": created.session.id, "account_id": caller.account_id})
+    return json_response(201, session_body(created.session, now, session_token=created.session_token))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return resolve_json(app, event, context)

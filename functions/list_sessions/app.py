@@ -1,0 +1,45 @@
+"""GET /api/v1/ai/sessions: the API key's sessions, newest first, one page at a time."""
+
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agent_sessions import service
+from agent_sessions.api import build_resolver, caller_of, json_response, resolve_json, responses
+from agent_sessions.models import MAX_ID_CHARS, MAX_PAGE_SIZE, SessionListOut
+from agent_sessions.observability import logger, metrics, tracer
+from agent_sessions.records import utc_now
+from agent_sessions.store import MAX_CURSOR_CHARS, SessionFilter, default_store
+from agent_sessions.views import session_body
+
+app = build_resolver()
+
+
+@app.get("/api/v1/ai/sessions", responses=responses(200, SessionListOut, "A page of sessions, newest first."))
+def list_sessions(
+    status: Annotated[Literal["active", "all"], Query()] = "all",
+    agent_id: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_CHARS)] = None,
+    user_wallet: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_CHARS)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR_CHARS)] = None,
+):
+    caller = service.require_api_key(caller_of(app))
+    now = utc_now()
+    session_filter = SessionFilter(agent_id=agent_id, user_wallet=user_wallet, active_only=status == "active")
+    page = service.list_sessions(default_store(), caller, limit, cursor, session_filter, now)
+    metrics.add_metric(name="SessionsListed", unit=MetricUnit.Count, value=1)
+    return json_response(
+        200,
+        {"sessions": [session_body(session, now) for session in page.sessions], "next_cursor": page.next_cursor},
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return resolve_json(app, event, context)

@@ -1,0 +1,1 @@
+"""agent-sessions: spending sessions for AI agents, enforced by DynamoDB conditional writes."""

@@ -1,0 +1,133 @@
+"""HTTP glue for the handlers: the resolver, the caller from the authorizer, errors to the contract.
+
+The only module of the layer that knows API Gateway; the service never sees an event.
+"""
+
+from __future__ import annotations
+
+import binascii
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+
+from agent_sessions.errors import DomainError, NotFound, ValidationFailed
+from agent_sessions.jsonio import MAX_BODY_BYTES, BodyTooLarge, encode_json, parse_json_body
+from agent_sessions.models import ErrorOut
+from agent_sessions.observability import logger
+from agent_sessions.records import Caller
+
+# Pydantic's names for the branch of a union or validator an error came from; not fields.
+_NON_FIELD_LOC_PARTS = {"str", "int", "bool", "none", "dict", "list", "float", "decimal", "is-instance"}
+
+
+def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer, Decimals printed exactly."""
+    return Response(status_code=status, content_type="application/json", body=encode_json(payload), headers=headers)
+
+
+def error_response(error: DomainError) -> Response:
+    """The contract's error body for a domain error."""
+    return json_response(
+        error.status, {"error": {"code": error.code, "message": error.message, "details": error.details}}
+    )
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for part in loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc:
+        text = str(part)
+        if text in _NON_FIELD_LOC_PARTS or "[" in text:
+            break
+        parts.append(text)
+    if parts:
+        return ".".join(parts)
+    return str(loc[0]) if loc else "body"
+
+
+def validation_failure(errors: list[dict[str, Any]]) -> ValidationFailed:
+    """Pydantic/Powertools validation errors as one VALIDATION_ERROR naming each field."""
+    fields: dict[str, str] = {}
+    for error in errors:
+        loc = tuple(error.get("loc", ("body",)))
+        if error.get("type") == "json_invalid":
+            fields.setdefault("body", "is not valid JSON")
+            continue
+        message = str(error.get("msg", "is invalid"))
+        if error.get("type") == "extra_forbidden":
+            message = "is not a known field"
+        elif error.get("type") == "missing":
+            message = "is required"
+        message = message.removeprefix("Value error, ")
+        fields.setdefault(_field_path(loc), message)
+    return ValidationFailed(fields or {"body": "is invalid"})
+
+
+def build_resolver() -> APIGatewayHttpResolver:
+    """A resolver that validates with the pydantic models and answers every error per the contract."""
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
+
+    @app.exception_handler(DomainError)
+    def _domain_error(error: DomainError) -> Response:
+        return error_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(error: RequestValidationError) -> Response:
+        return error_response(validation_failure(list(error.errors())))
+
+    @app.exception_handler(BodyTooLarge)
+    def _body_too_large(error: BodyTooLarge) -> Response:
+        return error_response(ValidationFailed({"body": f"must be at most {MAX_BODY_BYTES} bytes"}))
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _undecodable_body(error: UnicodeDecodeError) -> Response:
+        return error_response(ValidationFailed({"body": "is not UTF-8 text"}))
+
+    @app.exception_handler(binascii.Error)
+    def _bad_base64_body(error: binascii.Error) -> Response:
+        return error_response(ValidationFailed({"body": "is not valid base64"}))
+
+    @app.not_found
+    def _no_route(error: Exception) -> Response:
+        return error_response(NotFound("No such route."))
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(DomainError())
+
+    return app
+
+
+def responses(status: int, model: type[BaseModel], description: str) -> dict[int, dict[str, Any]]:
+    """The OpenAPI answers of a route: its success model and the contract's error body."""
+    error = {"application/json": {"model": ErrorOut}}
+    return {
+        status: {"description": description, "content": {"application/json": {"model": model}}},
+        401: {"description": "No valid credential.", "content": error},
+        403: {"description": "The credential may not do this.", "content": error},
+        404: {"description": "No such object for this credential.", "content": error},
+        422: {"description": "Invalid input; details.fields names each field.", "content": error},
+    }
+
+
+def resolve_json(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Resolve an event; every body is read as JSON whatever Content-Type says (`curl -d` sends a form type)."""
+    headers = event.get("headers") or {}
+    if event.get("body") and "content-type" in {name.lower() for name in headers}:
+        event = {**event, "headers": {k: v for k, v in headers.items() if k.lower() != "content-type"}}
+    return app.resolve(event, context)
+
+
+def caller_of(app: APIGatewayHttpResolver) -> Caller | None:
+    """Who is calling, from the context the Lambda authorizer attached; None when anonymous."""
+    request_context = app.current_event.raw_event.get("requestContext") or {}
+    context = (request_context.get("authorizer") or {}).get("lambda") or {}
+    kind = context.get("credential")
+    account_id = context.get("account_id")
+    if kind == "api_key" and account_id:
+        return Caller(kind="api_key", account_id=str(account_id))
+    if kind == "session_token" and account_id and context.get("session_id"):
+        return Caller(kind="session_token", account_id=str(account_id), session_id=str(context["session_id"]))
+    return None

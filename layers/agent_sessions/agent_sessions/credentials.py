@@ -1,0 +1,122 @@
+"""Secrets and identifiers: API keys, session tokens, ids, and how secrets are hashed.
+
+Secrets carry at least 256 bits of randomness, so a plain SHA-256 is a sound one-way hash
+for storage (no salt or slow KDF is needed for random, non-guessable secrets); comparisons
+go through hmac.compare_digest so they take the same time whatever matches.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+API_KEY_PREFIXES = ("zfi_test_", "zfi_live_")
+SESSION_TOKEN_PREFIX = "zai_session_"
+SESSION_ID_PREFIX = "sess_"
+PAYMENT_ID_PREFIX = "pay_"
+ACCOUNT_ID_PREFIX = "acct_"
+MIN_SECRET_CHARS = 32
+_ID_SUFFIX_CHARS = 24  # 15 random bytes in lowercase base32
+_SECRET_BYTES = 32  # 43 url-safe characters
+
+
+def _random_id_suffix() -> str:
+    return base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
+
+
+def new_session_id() -> str:
+    """A fresh session id: `sess_` and 24 lowercase base32 characters."""
+    return SESSION_ID_PREFIX + _random_id_suffix()
+
+
+def new_payment_id() -> str:
+    """A fresh payment id: `pay_` and 24 lowercase base32 characters."""
+    return PAYMENT_ID_PREFIX + _random_id_suffix()
+
+
+def new_account_id() -> str:
+    """A fresh account id: `acct_` and 24 lowercase base32 characters."""
+    return ACCOUNT_ID_PREFIX + _random_id_suffix()
+
+
+def is_session_id(value: str) -> bool:
+    """Whether `value` has the shape of a session id."""
+    return _has_id_shape(value, SESSION_ID_PREFIX)
+
+
+def is_payment_id(value: str) -> bool:
+    """Whether `value` has the shape of a payment id."""
+    return _has_id_shape(value, PAYMENT_ID_PREFIX)
+
+
+def _has_id_shape(value: str, prefix: str) -> bool:
+    suffix = value[len(prefix) :]
+    return (
+        value.startswith(prefix)
+        and len(suffix) == _ID_SUFFIX_CHARS
+        and all(c in "abcdefghijklmnopqrstuvwxyz234567" for c in suffix)
+    )
+
+
+def new_api_key(mode: Literal["test", "live"] = "test") -> str:
+    """A fresh API key: `zfi_test_` (or `zfi_live_`) and 43 url-safe characters."""
+    return f"zfi_{mode}_" + secrets.token_urlsafe(_SECRET_BYTES)
+
+
+def new_session_token(session_id: str) -> str:
+    """A fresh session token that names its session: `zai_session_<id suffix>_<secret>`.
+
+    Carrying the session id lets the authorizer find the session with one strongly
+    consistent GetItem and then compare the token's hash in constant time.
+    """
+    return f"{SESSION_TOKEN_PREFIX}{session_id[len(SESSION_ID_PREFIX):]}_{secrets.token_urlsafe(_SECRET_BYTES)}"
+
+
+def hash_secret(secret: str) -> str:
+    """The stored form of a secret: lowercase hex SHA-256 of its UTF-8 bytes."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def secret_matches_hash(secret: str, stored_hash: str) -> bool:
+    """Constant-time check that `secret` hashes to `stored_hash`."""
+    return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+@dataclass(frozen=True)
+class PresentedCredential:
+    """What a caller put in `Authorization: Bearer …`, classified by its shape only."""
+
+    kind: Literal["api_key", "session_token"]
+    secret: str
+    session_id: str | None = None
+
+
+def _is_url_safe(text: str) -> bool:
+    return all(c.isascii() and (c.isalnum() or c in "-_") for c in text)
+
+
+def parse_bearer(authorization: str | None) -> PresentedCredential | None:
+    """Classify an Authorization header; None for anything that is not a well-formed secret."""
+    if not authorization:
+        return None
+    scheme, _, secret = authorization.strip().partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret or len(secret) > 512:
+        return None
+    for prefix in API_KEY_PREFIXES:
+        if secret.startswith(prefix):
+            body = secret[len(prefix) :]
+            if len(body) >= MIN_SECRET_CHARS and _is_url_safe(body):
+                return PresentedCredential(kind="api_key", secret=secret)
+            return None
+    if secret.startswith(SESSION_TOKEN_PREFIX):
+        body = secret[len(SESSION_TOKEN_PREFIX) :]
+        id_suffix, separator, token_secret = body[:_ID_SUFFIX_CHARS], body[_ID_SUFFIX_CHARS : _ID_SUFFIX_CHARS + 1], body[_ID_SUFFIX_CHARS + 1 :]
+        session_id = SESSION_ID_PREFIX + id_suffix
+        if separator == "_" and is_session_id(session_id) and len(token_secret) >= MIN_SECRET_CHARS and _is_url_safe(token_secret):
+            return PresentedCredential(kind="session_token", secret=secret, session_id=session_id)
+    return None

@@ -1,0 +1,39 @@
+"""JSON in and out without floats: numbers parse to Decimal and Decimals print exactly."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class BodyTooLarge(ValueError):
+    """The request body is over MAX_BODY_BYTES."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
+
+
+def parse_json_body(text: str) -> Any:
+    """Parse a request body: numbers with a fraction become Decimal; NaN and Infinity are refused."""
+    if len(text) > MAX_BODY_BYTES or len(text.encode("utf-8")) > MAX_BODY_BYTES:
+        raise BodyTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
+    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+
+
+def encode_json(value: Any) -> str:
+    """Serialise dicts, lists, str, int, bool, None and Decimal (as an exact JSON number)."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{encode_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(encode_json(item) for item in value) + "]"
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError("cannot encode a non-finite Decimal")
+        return str(value)  # always a valid JSON number for a finite Decimal, e.g. 29.99 or 1E+400
+    if value is None or isinstance(value, str | int | bool):
+        return json.dumps(value)
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")

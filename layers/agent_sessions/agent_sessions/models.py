@@ -1,0 +1,169 @@
+"""Pydantic models of the wire shapes. Amounts arrive as dollars and are held as integer cents."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from agent_sessions.jsonio import encode_json
+from agent_sessions.money import dollars_to_cents
+
+MAX_ID_CHARS = 128
+MAX_NAME_CHARS = 256
+MAX_ALLOWED_MERCHANTS = 100
+MAX_METADATA_BYTES = 8 * 1024
+MAX_METADATA_DEPTH = 8
+MAX_DURATION_HOURS = 168
+MAX_PAGE_SIZE = 100
+SESSION_ID_PATTERN = r"^sess_[a-z2-7]{24}$"
+PAYMENT_ID_PATTERN = r"^pay_[a-z2-7]{24}$"
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be empty or blank")
+    return text
+
+
+def _metadata_within_bounds(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
+    if metadata is None:
+        return None
+    if _depth(metadata) > MAX_METADATA_DEPTH:
+        raise ValueError(f"must nest at most {MAX_METADATA_DEPTH} levels deep")
+    if len(encode_json(metadata).encode("utf-8")) > MAX_METADATA_BYTES:
+        raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes as JSON")
+    return metadata
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+# A wire amount: a JSON number of dollars (at most 2 decimals, > 0, <= 1e9), held as cents.
+AmountCents = Annotated[
+    int,
+    BeforeValidator(dollars_to_cents),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 1_000_000_000, "multipleOf": 0.01}),
+]
+Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS), AfterValidator(_not_blank)]
+Metadata = Annotated[dict[str, Any] | None, AfterValidator(_metadata_within_bounds)]
+# The same, optional: null or absent means "use the default" (no union, so errors name the field).
+OptionalAmountCents = Annotated[
+    int | None,
+    BeforeValidator(lambda raw: None if raw is None else dollars_to_cents(raw)),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 1_000_000_000, "multipleOf": 0.01}),
+]
+# An amount going out: exact dollars.
+Dollars = Annotated[Decimal, WithJsonSchema({"type": "number"})]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class LimitsIn(_Strict):
+    """Limits a caller may set; each one omitted takes the SDK's default."""
+
+    max_per_transaction: OptionalAmountCents = None
+    max_per_day: OptionalAmountCents = None
+    max_per_week: OptionalAmountCents = None
+    max_per_month: OptionalAmountCents = None
+    require_approval_above: OptionalAmountCents = None
+
+
+class CreateSessionRequest(_Strict):
+    """Body of POST /api/v1/ai/sessions."""
+
+    agent_id: Identifier
+    agent_name: Annotated[str, Field(max_length=MAX_NAME_CHARS)] | None = None
+    user_wallet: Identifier
+    limits: LimitsIn | None = None
+    allowed_merchants: Annotated[list[Identifier], Field(max_length=MAX_ALLOWED_MERCHANTS)] | None = None
+    duration_hours: Annotated[int, Field(gt=0, le=MAX_DURATION_HOURS)] = 24
+    mint_pkp: bool = False
+    metadata: Metadata = None
+
+
+class LimitsOut(BaseModel):
+    """All five limits, in dollars."""
+
+    max_per_transaction: Dollars
+    max_per_day: Dollars
+    max_per_week: Dollars
+    max_per_month: Dollars
+    require_approval_above: Dollars
+
+
+class WindowOut(BaseModel):
+    """One spending window as it stands now."""
+
+    limit: Dollars
+    spent: Dollars
+    held: Dollars
+    remaining: Dollars
+    resets_at: str
+
+
+class WindowsOut(BaseModel):
+    """The day, week and month windows."""
+
+    day: WindowOut
+    week: WindowOut
+    month: WindowOut
+
+
+class SessionOut(BaseModel):
+    """A session as the API shows it; `session_token` only in the answer to create."""
+
+    id: str
+    session_token: str | None = Field(default=None, description="Only in the response to create.")
+    agent_id: str
+    agent_name: str | None
+    user_wallet: str
+    limits: LimitsOut
+    allowed_merchants: list[str] | None
+    status: Literal["active", "paused", "revoked", "expired"]
+    is_active: bool
+    created_at: str
+    expires_at: str
+    revoked_at: str | None
+    remaining_today: Dollars
+    remaining_this_week: Dollars
+    remaining_this_month: Dollars
+    windows: WindowsOut
+    pkp_address: str | None
+    metadata: dict[str, Any]
+
+
+class SessionListOut(BaseModel):
+    """A page of sessions, newest first."""
+
+    sessions: list[SessionOut]
+    next_cursor: str | None
+
+
+class RevokeOut(BaseModel):
+    """The answer to revoke."""
+
+    success: bool
+    session: SessionOut
+
+
+class ErrorBody(BaseModel):
+    """The inside of every error answer."""
+
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: {"error": {...}}."""
+
+    error: ErrorBody

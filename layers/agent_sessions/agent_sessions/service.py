@@ -1,0 +1,147 @@
+"""The service: what each operation does, in terms of records and a SessionStore."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from agent_sessions.credentials import (
+    hash_secret,
+    new_account_id,
+    new_api_key,
+    new_session_id,
+    new_session_token,
+    parse_bearer,
+    secret_matches_hash,
+)
+from agent_sessions.errors import Forbidden, NotFound, SessionExpired, SessionRevoked, Unauthenticated
+from agent_sessions.models import CreateSessionRequest
+from agent_sessions.records import DEFAULT_LIMITS_CENTS, LIMIT_NAMES, Caller, LimitName, SessionRecord
+from agent_sessions.store import SessionFilter, SessionPage, SessionStore
+
+
+@dataclass(frozen=True)
+class CreatedSession:
+    """A new session and its token, which is shown this once and never stored."""
+
+    session: SessionRecord
+    session_token: str
+
+
+@dataclass(frozen=True)
+class MintedApiKey:
+    """A new API key (shown once) and the account it belongs to."""
+
+    api_key: str
+    account_id: str
+
+
+def require_api_key(caller: Caller | None) -> Caller:
+    """The caller, if it used an API key; 401 without a credential, 403 with a session token."""
+    if caller is None:
+        raise Unauthenticated()
+    if caller.kind != "api_key":
+        raise Forbidden("This endpoint needs an API key, not a session token.")
+    return caller
+
+
+def require_caller(caller: Caller | None) -> Caller:
+    """Any authenticated caller; 401 without one."""
+    if caller is None:
+        raise Unauthenticated()
+    return caller
+
+
+def authenticate(store: SessionStore, authorization: str | None) -> Caller | None:
+    """Who an `Authorization` header speaks for; None for anything not genuine.
+
+    A session token is genuine even once its session has ended: the endpoints answer
+    SESSION_REVOKED or SESSION_EXPIRED for it, which is more useful than a bare 401.
+    """
+    presented = parse_bearer(authorization)
+    if presented is None:
+        return None
+    if presented.kind == "api_key":
+        account_id = store.find_account_for_api_key(hash_secret(presented.secret))
+        return Caller(kind="api_key", account_id=account_id) if account_id else None
+    assert presented.session_id is not None  # parse_bearer always sets it for tokens
+    session = store.get_session(presented.session_id)
+    if session is None or not secret_matches_hash(presented.secret, session.token_hash):
+        return None
+    return Caller(kind="session_token", account_id=session.account_id, session_id=session.id)
+
+
+def mint_api_key(store: SessionStore, now: datetime, account_id: str | None = None, label: str = "") -> MintedApiKey:
+    """Mint an API key for an account (a new one unless given); only its hash is stored."""
+    api_key = new_api_key("test")
+    account = account_id or new_account_id()
+    store.put_api_key(hash_secret(api_key), account, label, now)
+    return MintedApiKey(api_key=api_key, account_id=account)
+
+
+def create_session(store: SessionStore, caller: Caller, request: CreateSessionRequest, now: datetime) -> CreatedSession:
+    """Create a session for the caller's account; one write, the token returned once."""
+    limits_given = request.limits.model_dump() if request.limits else {}
+    limits: dict[LimitName, int] = {
+        name: DEFAULT_LIMITS_CENTS[name] if limits_given.get(name) is None else limits_given[name]
+        for name in LIMIT_NAMES
+    }
+    session_id = new_session_id()
+    token = new_session_token(session_id)
+    session = SessionRecord(
+        id=session_id,
+        account_id=caller.account_id,
+        agent_id=request.agent_id,
+        agent_name=request.agent_name,
+        user_wallet=request.user_wallet,
+        limits_cents=limits,
+        allowed_merchants=request.allowed_merchants,
+        stored_status="active",
+        created_at=now,
+        expires_at=now + timedelta(hours=request.duration_hours),
+        token_hash=hash_secret(token),
+        metadata=request.metadata or {},
+    )
+    store.insert_session(session)
+    return CreatedSession(session=session, session_token=token)
+
+
+def get_session(store: SessionStore, caller: Caller, session_id: str, now: datetime) -> SessionRecord:
+    """A session the caller may see: its account's (API key) or its own (session token)."""
+    if caller.kind == "session_token" and caller.session_id != session_id:
+        raise NotFound()
+    session = store.get_session(session_id)
+    if session is None or session.account_id != caller.account_id:
+        raise NotFound()
+    if caller.kind == "session_token":
+        ensure_token_session_live(session, now)
+    return session
+
+
+def ensure_token_session_live(session: SessionRecord, now: datetime) -> None:
+    """A session token works only while its session has not ended."""
+    status = session.status_at(now)
+    if status == "revoked":
+        raise SessionRevoked()
+    if status == "expired":
+        raise SessionExpired()
+
+
+def list_sessions(
+    store: SessionStore,
+    caller: Caller,
+    limit: int,
+    cursor: str | None,
+    session_filter: SessionFilter,
+    now: datetime,
+) -> SessionPage:
+    """A page of the caller's sessions, newest first."""
+    return store.list_sessions(caller.account_id, limit, cursor, session_filter, now)
+
+
+def revoke_session(store: SessionStore, caller: Caller, session_id: str, now: datetime) -> SessionRecord:
+    """Revoke at once; revoking again (or an ended session) changes nothing."""
+    session = store.revoke_session(session_id, caller.account_id, now)
+    if session is None:
+        raise NotFound()
+    return session

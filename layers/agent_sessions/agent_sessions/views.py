@@ -1,0 +1,56 @@
+"""Records shaped into the wire models, amounts turned from cents into exact dollars."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from agent_sessions.models import LimitsOut, SessionOut, WindowOut, WindowsOut
+from agent_sessions.money import cents_to_dollars
+from agent_sessions.records import SessionRecord, WindowState, format_timestamp
+
+
+def _window_out(window: WindowState) -> WindowOut:
+    return WindowOut(
+        limit=cents_to_dollars(window.limit_cents),
+        spent=cents_to_dollars(window.spent_cents),
+        held=cents_to_dollars(window.held_cents),
+        remaining=cents_to_dollars(window.remaining_cents),
+        resets_at=format_timestamp(window.resets_at),
+    )
+
+
+def session_out(session: SessionRecord, now: datetime, session_token: str | None = None) -> SessionOut:
+    """A session as the API shows it at `now`; the token only when just created."""
+    windows = session.windows(now)
+    status = session.status_at(now)
+    return SessionOut(
+        id=session.id,
+        session_token=session_token,
+        agent_id=session.agent_id,
+        agent_name=session.agent_name,
+        user_wallet=session.user_wallet,
+        limits=LimitsOut(**{name: cents_to_dollars(cents) for name, cents in session.limits_cents.items()}),
+        allowed_merchants=session.allowed_merchants,
+        status=status,
+        is_active=status in ("active", "paused"),
+        created_at=format_timestamp(session.created_at),
+        expires_at=format_timestamp(session.expires_at),
+        revoked_at=format_timestamp(session.revoked_at) if session.revoked_at else None,
+        remaining_today=cents_to_dollars(windows["day"].remaining_cents),
+        remaining_this_week=cents_to_dollars(windows["week"].remaining_cents),
+        remaining_this_month=cents_to_dollars(windows["month"].remaining_cents),
+        windows=WindowsOut(
+            day=_window_out(windows["day"]), week=_window_out(windows["week"]), month=_window_out(windows["month"])
+        ),
+        pkp_address=session.pkp_address,
+        metadata=session.metadata,
+    )
+
+
+def session_body(session: SessionRecord, now: datetime, session_token: str | None = None) -> dict[str, Any]:
+    """The JSON-ready dict of a session; `session_token` appears only when given."""
+    body = session_out(session, now, session_token).model_dump()
+    if session_token is None:
+        body.pop("session_token")
+    return body
