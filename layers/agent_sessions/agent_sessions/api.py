@@ -9,13 +9,14 @@ import binascii
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from agent_sessions.errors import DomainError, NotFound, ValidationFailed
-from agent_sessions.jsonio import MAX_BODY_BYTES, BodyTooLarge, encode_json, parse_json_body
+from agent_sessions.jsonio import MAX_BODY_BYTES, BodyNotAnObject, BodyTooLarge, encode_json, parse_json_object_body
 from agent_sessions.models import ErrorOut
-from agent_sessions.observability import logger
+from agent_sessions.observability import logger, metrics
 from agent_sessions.records import Caller
 
 # Pydantic's names for the branch of a union or validator an error came from; not fields.
@@ -28,7 +29,8 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
 
 
 def error_response(error: DomainError) -> Response:
-    """The contract's error body for a domain error."""
+    """The contract's error body for a domain error (counted, by status class, as a metric)."""
+    metrics.add_metric(name="ServerError" if error.status >= 500 else "ClientError", unit=MetricUnit.Count, value=1)
     return json_response(
         error.status, {"error": {"code": error.code, "message": error.message, "details": error.details}}
     )
@@ -66,7 +68,7 @@ def validation_failure(errors: list[dict[str, Any]]) -> ValidationFailed:
 
 def build_resolver() -> APIGatewayHttpResolver:
     """A resolver that validates with the pydantic models and answers every error per the contract."""
-    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_object_body)
 
     @app.exception_handler(DomainError)
     def _domain_error(error: DomainError) -> Response:
@@ -79,6 +81,10 @@ def build_resolver() -> APIGatewayHttpResolver:
     @app.exception_handler(BodyTooLarge)
     def _body_too_large(error: BodyTooLarge) -> Response:
         return error_response(ValidationFailed({"body": f"must be at most {MAX_BODY_BYTES} bytes"}))
+
+    @app.exception_handler(BodyNotAnObject)
+    def _body_not_an_object(error: BodyNotAnObject) -> Response:
+        return error_response(ValidationFailed({"body": "must be a JSON object"}))
 
     @app.exception_handler(UnicodeDecodeError)
     def _undecodable_body(error: UnicodeDecodeError) -> Response:

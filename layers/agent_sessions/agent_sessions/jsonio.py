@@ -13,6 +13,10 @@ class BodyTooLarge(ValueError):
     """The request body is over MAX_BODY_BYTES."""
 
 
+class BodyNotAnObject(ValueError):
+    """The request body is JSON but not an object (every body this API takes is one)."""
+
+
 def _reject_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
 
@@ -22,6 +26,14 @@ def parse_json_body(text: str) -> Any:
     if len(text) > MAX_BODY_BYTES or len(text.encode("utf-8")) > MAX_BODY_BYTES:
         raise BodyTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
     return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+
+
+def parse_json_object_body(text: str) -> dict[str, Any]:
+    """parse_json_body for endpoints that take a JSON object; arrays and scalars are refused."""
+    parsed = parse_json_body(text)
+    if not isinstance(parsed, dict):
+        raise BodyNotAnObject("The body must be a JSON object.")
+    return parsed
 
 
 def encode_json(value: Any) -> str:

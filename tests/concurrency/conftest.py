@@ -1,0 +1,33 @@
+"""A serialised moto server (one request at a time), the handlers' store pointed at it."""
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from agent_sessions import settings, store
+from agent_sessions_cli.embedded_dynamodb import start_embedded_dynamodb
+from agent_sessions_cli.template import load_template, table_definition
+from tests.conftest import TABLE_NAME
+
+
+@pytest.fixture
+def serialised_dynamodb() -> Iterator[Any]:
+    """A fresh serialised moto server with the template's table; stopped afterwards."""
+    server = start_embedded_dynamodb()
+    # moto's backends live in the process, shared by every server it starts: begin empty.
+    requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = server.endpoint_url
+    store.default_store.cache_clear()
+    settings.load_settings.cache_clear()
+    try:
+        client = boto3.client("dynamodb")
+        client.create_table(**table_definition(load_template(), TABLE_NAME))
+        yield client
+    finally:
+        os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+        store.default_store.cache_clear()
+        server.stop()

@@ -1,0 +1,129 @@
+"""Fixtures shared by every test: a moto table built from template.yaml, handlers and events."""
+
+import copy
+import importlib.util
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from agent_sessions import service, settings, store
+from agent_sessions.records import utc_now
+from agent_sessions_cli.local_runtime import LocalLambdaContext
+from agent_sessions_cli.template import PROJECT_ROOT, load_template, table_definition
+
+EVENTS_DIR = PROJECT_ROOT / "events"
+FUNCTIONS_DIR = PROJECT_ROOT / "functions"
+TABLE_NAME = "agent-sessions-test"
+EVENTS_ACCOUNT_ID = "acct_eventsexampleaccount0000"
+
+os.environ.update(
+    {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "TABLE_NAME": TABLE_NAME,
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+
+
+def _reset_cached_clients() -> None:
+    store.default_store.cache_clear()
+    settings.load_settings.cache_clear()
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    """A moto DynamoDB with the template's table; the process's store points at it."""
+    with mock_aws():
+        _reset_cached_clients()
+        client = boto3.client("dynamodb")
+        client.create_table(**table_definition(load_template(), TABLE_NAME))
+        yield client
+    _reset_cached_clients()
+
+
+@pytest.fixture
+def session_store(dynamodb: Any) -> store.DynamoSessionStore:
+    """The store the handlers use, over the moto table."""
+    return store.default_store()
+
+
+@pytest.fixture
+def api_key(session_store: store.DynamoSessionStore) -> service.MintedApiKey:
+    """A freshly minted API key with its own account."""
+    return service.mint_api_key(session_store, utc_now(), label="test")
+
+
+_loaded_handlers: dict[str, ModuleType] = {}
+
+
+def load_handler_module(function_dir: str) -> ModuleType:
+    """functions/<dir>/app.py, imported by path as Lambda would (once per test run)."""
+    if function_dir not in _loaded_handlers:
+        path = FUNCTIONS_DIR / function_dir / "app.py"
+        module_spec = importlib.util.spec_from_file_location(f"handler_{function_dir}", path)
+        assert module_spec is not None and module_spec.loader is not None
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        _loaded_handlers[function_dir] = module
+    return _loaded_handlers[function_dir]
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A copy of events/<name>.json."""
+    return copy.deepcopy(json.loads((EVENTS_DIR / f"{name}.json").read_text()))
+
+
+Invoke = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def invoke(dynamodb: Any) -> Invoke:
+    """Invoke functions/<name>/app.py with an event; returns the proxy response, body parsed."""
+
+    def _invoke(function_dir: str, event: dict[str, Any]) -> dict[str, Any]:
+        handler = load_handler_module(function_dir).lambda_handler
+        response = dict(handler(event, LocalLambdaContext(function_name=function_dir)))
+        if function_dir != "authorizer":
+            response["json"] = json.loads(response["body"]) if response.get("body") else None
+        return response
+
+    return _invoke
+
+
+def with_session_id(event: dict[str, Any], session_id: str) -> dict[str, Any]:
+    """An events/ file's event retargeted at another session id."""
+    placeholder = event["pathParameters"]["id"]
+    text = json.dumps(event).replace(placeholder, session_id)
+    return dict(json.loads(text))
+
+
+def with_caller(event: dict[str, Any], context: dict[str, Any] | None) -> dict[str, Any]:
+    """The event as the authorizer would hand it over for another caller (None: anonymous)."""
+    event = copy.deepcopy(event)
+    event["requestContext"]["authorizer"] = {"lambda": context or {"credential": "none"}}
+    return event
+
+
+def with_body(event: dict[str, Any], body: str) -> dict[str, Any]:
+    """The event with a raw body."""
+    event = copy.deepcopy(event)
+    event["body"] = body
+    return event
+
+
+def project_path(*parts: str) -> Path:
+    """A path inside the repository."""
+    return PROJECT_ROOT.joinpath(*parts)

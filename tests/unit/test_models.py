@@ -1,0 +1,59 @@
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from agent_sessions.jsonio import BodyTooLarge, encode_json, parse_json_body
+from agent_sessions.models import CreateSessionRequest
+
+VALID = {"agent_id": "bot", "user_wallet": "Hx7"}
+
+
+def test_defaults_match_the_sdk() -> None:
+    request = CreateSessionRequest.model_validate(VALID)
+    assert request.duration_hours == 24
+    assert request.limits is None
+    assert request.mint_pkp is False
+
+
+def test_limits_arrive_as_cents() -> None:
+    request = CreateSessionRequest.model_validate({**VALID, "limits": {"max_per_day": Decimal("200.50")}})
+    assert request.limits is not None
+    assert request.limits.max_per_day == 20050
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**VALID, "limits": {"max_per_day": 0}}, ("limits", "max_per_day")),
+        ({**VALID, "limits": {"max_per_day": Decimal("1.001")}}, ("limits", "max_per_day")),
+        ({**VALID, "duration_hours": 0}, ("duration_hours",)),
+        ({**VALID, "duration_hours": 169}, ("duration_hours",)),
+        ({"user_wallet": "w"}, ("agent_id",)),
+        ({**VALID, "agent_id": "   "}, ("agent_id",)),
+        ({**VALID, "surprise": 1}, ("surprise",)),
+        ({**VALID, "metadata": {"a": "x" * 9000}}, ("metadata",)),
+        ({**VALID, "allowed_merchants": ["m"] * 101}, ("allowed_merchants",)),
+    ],
+)
+def test_invalid_create_bodies_name_the_field(body: dict[str, object], field: tuple[str, ...]) -> None:
+    with pytest.raises(ValidationError) as caught:
+        CreateSessionRequest.model_validate(body)
+    assert tuple(caught.value.errors()[0]["loc"])[: len(field)] == field
+
+
+def test_json_numbers_parse_to_decimal_and_print_exactly() -> None:
+    parsed = parse_json_body('{"amount": 29.99, "n": 3}')
+    assert parsed["amount"] == Decimal("29.99")
+    assert encode_json(parsed) == '{"amount":29.99,"n":3}'
+
+
+@pytest.mark.parametrize("text", ['{"a": NaN}', '{"a": Infinity}', '{"a": -Infinity}'])
+def test_nan_and_infinity_are_not_json(text: str) -> None:
+    with pytest.raises(ValueError, match="not valid JSON"):
+        parse_json_body(text)
+
+
+def test_bodies_over_the_limit_are_refused_before_parsing() -> None:
+    with pytest.raises(BodyTooLarge):
+        parse_json_body('"' + "x" * (2 * 1024 * 1024) + '"')
