@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 python3; do \
             $$p -c 'import sys' >/dev/null 2>&1 && { echo $$p; break; }; done)
 export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
 
 .PHONY: install run test lint unit integration e2e concurrency clean
 

@@ -74,7 +74,8 @@ def load_handler_module(function_dir: str) -> ModuleType:
     if function_dir not in _loaded_handlers:
         path = FUNCTIONS_DIR / function_dir / "app.py"
         module_spec = importlib.util.spec_from_file_location(f"handler_{function_dir}", path)
-        assert module_spec is not None and module_spec.loader is not None
+        assert module_spec is not None
+        assert module_spec.loader is not None
         module = importlib.util.module_from_spec(module_spec)
         module_spec.loader.exec_module(module)
         _loaded_handlers[function_dir] = module

@@ -62,7 +62,8 @@ class FunctionPool:
             self._created += 1
             module_name = f"local_fn_{self._spec.logical_id}_{self._created}"
         module_spec = importlib.util.spec_from_file_location(module_name, self._spec.code_dir / self._spec.module_file)
-        assert module_spec is not None and module_spec.loader is not None
+        assert module_spec is not None
+        assert module_spec.loader is not None
         module: ModuleType = importlib.util.module_from_spec(module_spec)
         module_spec.loader.exec_module(module)
         handler: Handler = getattr(module, self._spec.handler_name)
@@ -228,4 +229,3 @@ def serve(host: str, port: int, template: dict[str, Any] | None = None) -> BaseW
     """A threaded HTTP server for the template's API (not yet started)."""
     gateway = LocalGateway(http_routes(template or load_template()))
     return make_server(host, port, gateway, threaded=True, request_handler=_QuietRequestHandler)
-

@@ -5,7 +5,6 @@ malformed credentials are let through as anonymous so the handler can answer the
 401 body (an HTTP API authorizer that denies can only produce a bare 403).
 """
 
-
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext

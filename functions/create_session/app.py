@@ -1,6 +1,5 @@
 """POST /api/v1/ai/sessions: create a session for the API key's account."""
 
-
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths

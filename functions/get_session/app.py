@@ -1,6 +1,5 @@
 """GET /api/v1/ai/sessions/{id}: a session, for its account's key or its own token."""
 
-
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path

@@ -1,6 +1,5 @@
 """GET /api/v1/ai/sessions: the API key's sessions, newest first, one page at a time."""
 
-
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Query

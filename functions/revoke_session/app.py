@@ -1,6 +1,5 @@
 """POST /api/v1/ai/sessions/{id}/revoke: end a session at once; a second revoke changes nothing."""
 
-
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -19,7 +18,10 @@ from agent_sessions.views import session_body
 app = build_resolver()
 
 
-@app.post("/api/v1/ai/sessions/<session_id>/revoke", responses=responses(200, RevokeOut, "The session, revoked (or as it was, if it had already ended)."))
+@app.post(
+    "/api/v1/ai/sessions/<session_id>/revoke",
+    responses=responses(200, RevokeOut, "The session, revoked (or as it was, if it had already ended)."),
+)
 def revoke_session(session_id: Annotated[str, Path(pattern=SESSION_ID_PATTERN)]):
     caller = service.require_api_key(caller_of(app))
     now = utc_now()

@@ -11,7 +11,12 @@ pytestmark = pytest.mark.e2e
 
 def test_create_read_list_and_revoke_a_session_with_tenancy(local_service: LocalService) -> None:
     key, other_key = local_service.api_keys
-    body = {"agent_id": "shopping-bot", "user_wallet": "Hx7B...abc", "limits": {"max_per_day": 200}, "duration_hours": 24}
+    body = {
+        "agent_id": "shopping-bot",
+        "user_wallet": "Hx7B...abc",
+        "limits": {"max_per_day": 200},
+        "duration_hours": 24,
+    }
     created = local_service.call("POST", "/api/v1/ai/sessions", key, json=body)
     assert created.status_code == 201
     session = created.json()
@@ -44,7 +49,9 @@ def test_create_read_list_and_revoke_a_session_with_tenancy(local_service: Local
 def test_a_token_works_on_the_very_next_request(local_service: LocalService) -> None:
     key = local_service.api_keys[0]
     for _ in range(5):
-        session = local_service.call("POST", "/api/v1/ai/sessions", key, json={"agent_id": "a", "user_wallet": "w"}).json()
+        session = local_service.call(
+            "POST", "/api/v1/ai/sessions", key, json={"agent_id": "a", "user_wallet": "w"}
+        ).json()
         read = local_service.call("GET", f"/api/v1/ai/sessions/{session['id']}", session["session_token"])
         assert read.status_code == 200
 
@@ -77,7 +84,9 @@ def test_invalid_bodies_are_422_naming_the_field(local_service: LocalService, ra
     assert field in response.json()["error"]["details"]["fields"]
 
 
-@pytest.mark.parametrize("credential", [None, "zfi_test_" + "n" * 43, "garbage", "zai_session_" + "a" * 24 + "_" + "b" * 43])
+@pytest.mark.parametrize(
+    "credential", [None, "zfi_test_" + "n" * 43, "garbage", "zai_session_" + "a" * 24 + "_" + "b" * 43]
+)
 def test_a_missing_or_unknown_credential_is_401(local_service: LocalService, credential: str | None) -> None:
     for method, path in (("GET", "/api/v1/ai/sessions"), ("POST", "/api/v1/ai/sessions")):
         response = local_service.call(method, path, credential, json={"agent_id": "a", "user_wallet": "w"})

@@ -30,7 +30,9 @@ VALID = {"agent_id": "bot", "user_wallet": "Hx7"}
         (json.dumps({**VALID, "metadata": {"blob": "x" * (2 * 1024 * 1024)}}), "body"),
     ],
 )
-def test_each_invalid_create_body_is_a_422_naming_the_field(invoke: Invoke, dynamodb: Any, body: str, field: str) -> None:
+def test_each_invalid_create_body_is_a_422_naming_the_field(
+    invoke: Invoke, dynamodb: Any, body: str, field: str
+) -> None:
     response = invoke("create_session", with_body(load_event("create_session"), body))
     assert response["statusCode"] == 422, response["body"]
     error = response["json"]["error"]
@@ -42,7 +44,12 @@ def test_each_invalid_create_body_is_a_422_naming_the_field(invoke: Invoke, dyna
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [({"limit": "0"}, "limit"), ({"limit": "101"}, "limit"), ({"status": "maybe"}, "status"), ({"cursor": "!!"}, "cursor")],
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "101"}, "limit"),
+        ({"status": "maybe"}, "status"),
+        ({"cursor": "!!"}, "cursor"),
+    ],
 )
 def test_invalid_list_queries_are_422(invoke: Invoke, query: dict[str, str], field: str) -> None:
     event = load_event("list_sessions")

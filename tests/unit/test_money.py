@@ -9,7 +9,13 @@ from agent_sessions.money import cents_to_dollars, dollars_to_cents
 
 @pytest.mark.parametrize(
     ("wire", "cents"),
-    [(50, 5000), (Decimal("29.99"), 2999), (Decimal("0.01"), 1), (Decimal("50.10"), 5010), (1_000_000_000, 100_000_000_000)],
+    [
+        (50, 5000),
+        (Decimal("29.99"), 2999),
+        (Decimal("0.01"), 1),
+        (Decimal("50.10"), 5010),
+        (1_000_000_000, 100_000_000_000),
+    ],
 )
 def test_wire_amounts_become_exact_cents(wire: object, cents: int) -> None:
     assert dollars_to_cents(wire) == cents

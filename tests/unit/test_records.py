@@ -40,9 +40,7 @@ def test_a_used_up_day_pauses_until_it_resets() -> None:
     assert session.window("day", CREATED).remaining_cents == 0
     assert session.status_at(CREATED + timedelta(hours=1)) == "paused"
     assert session.is_active_at(CREATED + timedelta(hours=1))
-    later = make_session(
-        expires_at=CREATED + timedelta(hours=48), spent_cents={"d0": 20000, "w0": 20000, "m0": 20000}
-    )
+    later = make_session(expires_at=CREATED + timedelta(hours=48), spent_cents={"d0": 20000, "w0": 20000, "m0": 20000})
     assert later.status_at(CREATED + timedelta(hours=25)) == "active"
     assert later.window("day", CREATED + timedelta(hours=25)).remaining_cents == 20000
 

@@ -9,8 +9,8 @@ import binascii
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from agent_sessions.errors import DomainError, NotFound, ValidationFailed
@@ -23,12 +23,12 @@ from agent_sessions.records import Caller
 _NON_FIELD_LOC_PARTS = {"str", "int", "bool", "none", "dict", "list", "float", "decimal", "is-instance"}
 
 
-def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response[str]:
     """A JSON answer, Decimals printed exactly."""
     return Response(status_code=status, content_type="application/json", body=encode_json(payload), headers=headers)
 
 
-def error_response(error: DomainError) -> Response:
+def error_response(error: DomainError) -> Response[str]:
     """The contract's error body for a domain error (counted, by status class, as a metric)."""
     metrics.add_metric(name="ServerError" if error.status >= 500 else "ClientError", unit=MetricUnit.Count, value=1)
     return json_response(
@@ -66,43 +66,50 @@ def validation_failure(errors: list[dict[str, Any]]) -> ValidationFailed:
     return ValidationFailed(fields or {"body": "is invalid"})
 
 
+def _domain_error(error: DomainError) -> Response[str]:
+    return error_response(error)
+
+
+def _invalid_request(error: RequestValidationError) -> Response[str]:
+    return error_response(validation_failure(list(error.errors())))
+
+
+def _body_too_large(error: BodyTooLarge) -> Response[str]:
+    return error_response(ValidationFailed({"body": f"must be at most {MAX_BODY_BYTES} bytes"}))
+
+
+def _body_not_an_object(error: BodyNotAnObject) -> Response[str]:
+    return error_response(ValidationFailed({"body": "must be a JSON object"}))
+
+
+def _undecodable_body(error: UnicodeDecodeError) -> Response[str]:
+    return error_response(ValidationFailed({"body": "is not UTF-8 text"}))
+
+
+def _bad_base64_body(error: binascii.Error) -> Response[str]:
+    return error_response(ValidationFailed({"body": "is not valid base64"}))
+
+
+def _no_route(error: Exception) -> Response[str]:
+    return error_response(NotFound("No such route."))
+
+
+def _unexpected(error: Exception) -> Response[str]:
+    logger.exception("unhandled error")
+    return error_response(DomainError())
+
+
 def build_resolver() -> APIGatewayHttpResolver:
     """A resolver that validates with the pydantic models and answers every error per the contract."""
     app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_object_body)
-
-    @app.exception_handler(DomainError)
-    def _domain_error(error: DomainError) -> Response:
-        return error_response(error)
-
-    @app.exception_handler(RequestValidationError)
-    def _invalid_request(error: RequestValidationError) -> Response:
-        return error_response(validation_failure(list(error.errors())))
-
-    @app.exception_handler(BodyTooLarge)
-    def _body_too_large(error: BodyTooLarge) -> Response:
-        return error_response(ValidationFailed({"body": f"must be at most {MAX_BODY_BYTES} bytes"}))
-
-    @app.exception_handler(BodyNotAnObject)
-    def _body_not_an_object(error: BodyNotAnObject) -> Response:
-        return error_response(ValidationFailed({"body": "must be a JSON object"}))
-
-    @app.exception_handler(UnicodeDecodeError)
-    def _undecodable_body(error: UnicodeDecodeError) -> Response:
-        return error_response(ValidationFailed({"body": "is not UTF-8 text"}))
-
-    @app.exception_handler(binascii.Error)
-    def _bad_base64_body(error: binascii.Error) -> Response:
-        return error_response(ValidationFailed({"body": "is not valid base64"}))
-
-    @app.not_found
-    def _no_route(error: Exception) -> Response:
-        return error_response(NotFound("No such route."))
-
-    @app.exception_handler(Exception)
-    def _unexpected(error: Exception) -> Response:
-        logger.exception("unhandled error")
-        return error_response(DomainError())
-
+    app.exception_handler(DomainError)(_domain_error)
+    app.exception_handler(RequestValidationError)(_invalid_request)
+    app.exception_handler(BodyTooLarge)(_body_too_large)
+    app.exception_handler(BodyNotAnObject)(_body_not_an_object)
+    app.exception_handler(UnicodeDecodeError)(_undecodable_body)
+    app.exception_handler(binascii.Error)(_bad_base64_body)
+    app.not_found(_no_route)
+    app.exception_handler(Exception)(_unexpected)
     return app
 
 

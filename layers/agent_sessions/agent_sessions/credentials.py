@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 API_KEY_PREFIXES = ("zfi_test_", "zfi_live_")
-SESSION_TOKEN_PREFIX = "zai_session_"
+SESSION_TOKEN_PREFIX = "zai_session_"  # noqa: S105 - a prefix, not a secret
 SESSION_ID_PREFIX = "sess_"
 PAYMENT_ID_PREFIX = "pay_"
 ACCOUNT_ID_PREFIX = "acct_"
@@ -73,7 +73,7 @@ def new_session_token(session_id: str) -> str:
     Carrying the session id lets the authorizer find the session with one strongly
     consistent GetItem and then compare the token's hash in constant time.
     """
-    return f"{SESSION_TOKEN_PREFIX}{session_id[len(SESSION_ID_PREFIX):]}_{secrets.token_urlsafe(_SECRET_BYTES)}"
+    return f"{SESSION_TOKEN_PREFIX}{session_id[len(SESSION_ID_PREFIX) :]}_{secrets.token_urlsafe(_SECRET_BYTES)}"
 
 
 def hash_secret(secret: str) -> str:
@@ -115,8 +115,17 @@ def parse_bearer(authorization: str | None) -> PresentedCredential | None:
             return None
     if secret.startswith(SESSION_TOKEN_PREFIX):
         body = secret[len(SESSION_TOKEN_PREFIX) :]
-        id_suffix, separator, token_secret = body[:_ID_SUFFIX_CHARS], body[_ID_SUFFIX_CHARS : _ID_SUFFIX_CHARS + 1], body[_ID_SUFFIX_CHARS + 1 :]
+        id_suffix, separator, token_secret = (
+            body[:_ID_SUFFIX_CHARS],
+            body[_ID_SUFFIX_CHARS : _ID_SUFFIX_CHARS + 1],
+            body[_ID_SUFFIX_CHARS + 1 :],
+        )
         session_id = SESSION_ID_PREFIX + id_suffix
-        if separator == "_" and is_session_id(session_id) and len(token_secret) >= MIN_SECRET_CHARS and _is_url_safe(token_secret):
+        if (
+            separator == "_"
+            and is_session_id(session_id)
+            and len(token_secret) >= MIN_SECRET_CHARS
+            and _is_url_safe(token_secret)
+        ):
             return PresentedCredential(kind="session_token", secret=secret, session_id=session_id)
     return None

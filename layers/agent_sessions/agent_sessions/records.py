@@ -8,9 +8,7 @@ from typing import Any, Literal
 
 from agent_sessions.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME, WindowKind, window_position
 
-LimitName = Literal[
-    "max_per_transaction", "max_per_day", "max_per_week", "max_per_month", "require_approval_above"
-]
+LimitName = Literal["max_per_transaction", "max_per_day", "max_per_week", "max_per_month", "require_approval_above"]
 # The SDK's defaults, in cents; a limit the caller sends replaces only that limit.
 DEFAULT_LIMITS_CENTS: dict[LimitName, int] = {
     "max_per_transaction": 1_000_00,
@@ -91,7 +89,7 @@ class SessionRecord:
         position = window_position(kind, self.created_at, now)
         return WindowState(
             kind=kind,
-            limit_cents=self.limits_cents[WINDOW_LIMIT_NAME[kind]],  # type: ignore[index]
+            limit_cents=self.limits_cents[WINDOW_LIMIT_NAME[kind]],
             spent_cents=self.spent_cents.get(position.counter_key, 0),
             held_cents=self.held_cents.get(position.counter_key, 0),
             resets_at=position.resets_at,

@@ -104,7 +104,7 @@ def _to_attribute(value: Any) -> dict[str, Any]:
 
 
 def _from_attribute(attribute: Mapping[str, Any]) -> Any:
-    (kind, value), = attribute.items()
+    ((kind, value),) = attribute.items()
     if kind == "S":
         return value
     if kind == "N":

@@ -50,7 +50,7 @@ def session_out(session: SessionRecord, now: datetime, session_token: str | None
 
 def session_body(session: SessionRecord, now: datetime, session_token: str | None = None) -> dict[str, Any]:
     """The JSON-ready dict of a session; `session_token` appears only when given."""
-    body = session_out(session, now, session_token).model_dump()
+    body: dict[str, Any] = session_out(session, now, session_token).model_dump()
     if session_token is None:
         body.pop("session_token")
     return body
