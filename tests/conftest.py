@@ -5,7 +5,6 @@ import importlib.util
 import json
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -123,8 +122,3 @@ def with_body(event: dict[str, Any], body: str) -> dict[str, Any]:
     event = copy.deepcopy(event)
     event["body"] = body
     return event
-
-
-def project_path(*parts: str) -> Path:
-    """A path inside the repository."""
-    return PROJECT_ROOT.joinpath(*parts)

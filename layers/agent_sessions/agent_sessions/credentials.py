@@ -17,7 +17,6 @@ from typing import Literal
 API_KEY_PREFIXES = ("zfi_test_", "zfi_live_")
 SESSION_TOKEN_PREFIX = "zai_session_"  # noqa: S105 - a prefix, not a secret
 SESSION_ID_PREFIX = "sess_"
-PAYMENT_ID_PREFIX = "pay_"
 ACCOUNT_ID_PREFIX = "acct_"
 MIN_SECRET_CHARS = 32
 _ID_SUFFIX_CHARS = 24  # 15 random bytes in lowercase base32
@@ -33,11 +32,6 @@ def new_session_id() -> str:
     return SESSION_ID_PREFIX + _random_id_suffix()
 
 
-def new_payment_id() -> str:
-    """A fresh payment id: `pay_` and 24 lowercase base32 characters."""
-    return PAYMENT_ID_PREFIX + _random_id_suffix()
-
-
 def new_account_id() -> str:
     """A fresh account id: `acct_` and 24 lowercase base32 characters."""
     return ACCOUNT_ID_PREFIX + _random_id_suffix()
@@ -46,11 +40,6 @@ def new_account_id() -> str:
 def is_session_id(value: str) -> bool:
     """Whether `value` has the shape of a session id."""
     return _has_id_shape(value, SESSION_ID_PREFIX)
-
-
-def is_payment_id(value: str) -> bool:
-    """Whether `value` has the shape of a payment id."""
-    return _has_id_shape(value, PAYMENT_ID_PREFIX)
 
 
 def _has_id_shape(value: str, prefix: str) -> bool:

@@ -69,19 +69,3 @@ class NotFound(DomainError):
     status = 404
     code = "NOT_FOUND"
     default_message = "No such object."
-
-
-class InvalidState(DomainError):
-    """The object is not in a state that allows this change."""
-
-    status = 409
-    code = "INVALID_STATE"
-    default_message = "The object is not in a state that allows this."
-
-
-class RateLimited(DomainError):
-    """Too many requests; try again later."""
-
-    status = 429
-    code = "RATE_LIMITED"
-    default_message = "Too many requests; slow down and retry."

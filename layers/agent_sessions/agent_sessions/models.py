@@ -18,7 +18,6 @@ MAX_METADATA_DEPTH = 8
 MAX_DURATION_HOURS = 168
 MAX_PAGE_SIZE = 100
 SESSION_ID_PATTERN = r"^sess_[a-z2-7]{24}$"
-PAYMENT_ID_PATTERN = r"^pay_[a-z2-7]{24}$"
 
 
 def _not_blank(text: str) -> str:

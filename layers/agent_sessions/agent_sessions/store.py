@@ -84,8 +84,6 @@ class SessionStore(Protocol):
 
 # ---- item <-> record --------------------------------------------------------------------
 
-_SERIALIZE_SKIP = object()
-
 
 def _to_attribute(value: Any) -> dict[str, Any]:
     if isinstance(value, bool):
