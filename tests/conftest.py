@@ -15,7 +15,8 @@ from moto import mock_aws
 from agent_sessions import service, settings, store
 from agent_sessions.records import utc_now
 from agent_sessions_cli.local_runtime import LocalLambdaContext
-from agent_sessions_cli.template import PROJECT_ROOT, load_template, table_definition
+from agent_sessions_cli.main import ensure_table
+from agent_sessions_cli.template import PROJECT_ROOT, load_template
 
 EVENTS_DIR = PROJECT_ROOT / "events"
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
@@ -48,7 +49,7 @@ def dynamodb() -> Iterator[Any]:
     with mock_aws():
         _reset_cached_clients()
         client = boto3.client("dynamodb")
-        client.create_table(**table_definition(load_template(), TABLE_NAME))
+        ensure_table(client, load_template(), TABLE_NAME)
         yield client
     _reset_cached_clients()
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import os
 import signal
 import sys
@@ -20,12 +18,6 @@ def _local_aws_defaults() -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
-
-
-def _dev_account_id(api_key: str) -> str:
-    """A stable account id per dev key, so a restart against a kept table finds the same data."""
-    digest = hashlib.sha256(api_key.encode("utf-8")).digest()
-    return "acct_" + base64.b32encode(digest[:15]).decode("ascii").lower()
 
 
 def ensure_table(client: Any, template: dict[str, Any], table_name: str) -> None:
@@ -47,7 +39,7 @@ def ensure_table(client: Any, template: dict[str, Any], table_name: str) -> None
 def mint_dev_keys(store: Any, configured: str | None) -> list[str]:
     """The dev API keys: each configured one (its own account), or one freshly generated."""
     from agent_sessions import service
-    from agent_sessions.credentials import hash_secret, parse_bearer
+    from agent_sessions.credentials import derived_account_id, hash_secret, parse_bearer
     from agent_sessions.records import utc_now
 
     if not configured:
@@ -57,8 +49,9 @@ def mint_dev_keys(store: Any, configured: str | None) -> list[str]:
         presented = parse_bearer(f"Bearer {key}")
         if presented is None or presented.kind != "api_key":
             raise SystemExit(f"AGENT_SESSIONS_DEV_API_KEY: {key[:12]}… is not an API key (zfi_test_<32+ chars>)")
+        # A stable account per dev key, so a restart against a kept table finds the same data.
         if store.find_account_for_api_key(hash_secret(key)) is None:
-            store.put_api_key(hash_secret(key), _dev_account_id(key), "dev", utc_now())
+            store.put_api_key(hash_secret(key), derived_account_id(key), "dev", utc_now())
     return keys
 
 

@@ -10,7 +10,8 @@ import requests
 
 from agent_sessions import settings, store
 from agent_sessions_cli.embedded_dynamodb import start_embedded_dynamodb
-from agent_sessions_cli.template import load_template, table_definition
+from agent_sessions_cli.main import ensure_table
+from agent_sessions_cli.template import load_template
 from tests.conftest import TABLE_NAME
 
 
@@ -25,7 +26,7 @@ def serialised_dynamodb() -> Iterator[Any]:
     settings.load_settings.cache_clear()
     try:
         client = boto3.client("dynamodb")
-        client.create_table(**table_definition(load_template(), TABLE_NAME))
+        ensure_table(client, load_template(), TABLE_NAME)
         yield client
     finally:
         os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)

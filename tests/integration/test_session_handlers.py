@@ -1,5 +1,6 @@
 """Each handler invoked with its events/ file against moto, as `sam local invoke -e` would."""
 
+import json
 from typing import Any
 
 import pytest
@@ -13,8 +14,6 @@ OTHER_ACCOUNT = {"credential": "api_key", "account_id": "acct_someoneelse0000000
 def create(invoke: Invoke, **overrides: Any) -> dict[str, Any]:
     event = load_event("create_session")
     if overrides:
-        import json
-
         body = {**json.loads(event["body"]), **overrides}
         event = with_body(event, json.dumps(body))
     response = invoke("create_session", event)

@@ -23,8 +23,12 @@ _ID_SUFFIX_CHARS = 24  # 15 random bytes in lowercase base32
 _SECRET_BYTES = 32  # 43 url-safe characters
 
 
+def _id_suffix(raw: bytes) -> str:
+    return base64.b32encode(raw[:15]).decode("ascii").lower()
+
+
 def _random_id_suffix() -> str:
-    return base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
+    return _id_suffix(secrets.token_bytes(15))
 
 
 def new_session_id() -> str:
@@ -35,6 +39,11 @@ def new_session_id() -> str:
 def new_account_id() -> str:
     """A fresh account id: `acct_` and 24 lowercase base32 characters."""
     return ACCOUNT_ID_PREFIX + _random_id_suffix()
+
+
+def derived_account_id(seed: str) -> str:
+    """An account id that is always the same for `seed` (the local runtime's fixed dev keys)."""
+    return ACCOUNT_ID_PREFIX + _id_suffix(hashlib.sha256(seed.encode("utf-8")).digest())
 
 
 def is_session_id(value: str) -> bool:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from agent_sessions.jsonio import encode_json
 from agent_sessions.money import dollars_to_cents
+from agent_sessions.records import SessionStatus
 
 MAX_ID_CHARS = 128
 MAX_NAME_CHARS = 256
@@ -127,7 +128,7 @@ class SessionOut(BaseModel):
     user_wallet: str
     limits: LimitsOut
     allowed_merchants: list[str] | None
-    status: Literal["active", "paused", "revoked", "expired"]
+    status: SessionStatus
     is_active: bool
     created_at: str
     expires_at: str

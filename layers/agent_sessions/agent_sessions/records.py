@@ -20,6 +20,8 @@ DEFAULT_LIMITS_CENTS: dict[LimitName, int] = {
 LIMIT_NAMES: tuple[LimitName, ...] = tuple(DEFAULT_LIMITS_CENTS)
 
 SessionStatus = Literal["active", "paused", "revoked", "expired"]
+# The statuses in which a session can still spend: what `is_active` means on the wire.
+LIVE_STATUSES: frozenset[SessionStatus] = frozenset({"active", "paused"})
 StoredSessionStatus = Literal["active", "revoked", "expired"]
 
 
@@ -111,7 +113,7 @@ class SessionRecord:
 
     def is_active_at(self, now: datetime) -> bool:
         """True only while the session can still spend (active or paused, not past expiry)."""
-        return self.status_at(now) in ("active", "paused")
+        return self.status_at(now) in LIVE_STATUSES
 
     def with_changes(self, **changes: Any) -> SessionRecord:
         """A copy with some fields replaced."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from agent_sessions.models import LimitsOut, SessionOut, WindowOut, WindowsOut
 from agent_sessions.money import cents_to_dollars
-from agent_sessions.records import SessionRecord, WindowState, format_timestamp
+from agent_sessions.records import LIVE_STATUSES, SessionRecord, WindowState, format_timestamp
 
 
 def _window_out(window: WindowState) -> WindowOut:
@@ -33,7 +33,7 @@ def session_out(session: SessionRecord, now: datetime, session_token: str | None
         limits=LimitsOut(**{name: cents_to_dollars(cents) for name, cents in session.limits_cents.items()}),
         allowed_merchants=session.allowed_merchants,
         status=status,
-        is_active=status in ("active", "paused"),
+        is_active=status in LIVE_STATUSES,
         created_at=format_timestamp(session.created_at),
         expires_at=format_timestamp(session.expires_at),
         revoked_at=format_timestamp(session.revoked_at) if session.revoked_at else None,
