@@ -123,3 +123,18 @@ def with_body(event: dict[str, Any], body: str) -> dict[str, Any]:
     event = copy.deepcopy(event)
     event["body"] = body
     return event
+
+
+def with_credential(invoke: Invoke, event: dict[str, Any], credential: str) -> dict[str, Any]:
+    """The event as API Gateway would pass it on for `credential`: the real authorizer's context."""
+    event = copy.deepcopy(event)
+    event["headers"]["authorization"] = f"Bearer {credential}"
+    answer = invoke("authorizer", {**event, "type": "REQUEST"})
+    event["requestContext"]["authorizer"] = {"lambda": answer["context"]}
+    return event
+
+
+def with_payment_id(event: dict[str, Any], payment_id: str) -> dict[str, Any]:
+    """An events/ payment event retargeted at another payment id."""
+    placeholder = event["pathParameters"]["id"]
+    return dict(json.loads(json.dumps(event).replace(placeholder, payment_id)))

@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agent_sessions import service
+from agent_sessions.caller_context import authorizer_context
 from agent_sessions.observability import logger, tracer
 from agent_sessions.store import default_store
 
@@ -21,9 +22,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     caller = service.authenticate(default_store(), headers.get("authorization"))
     if caller is None:
         logger.info("anonymous request")
-        return {"isAuthorized": True, "context": {"credential": "none"}}
-    logger.info("authenticated", extra={"credential": caller.kind, "account_id": caller.account_id})
-    authorizer_context: dict[str, Any] = {"credential": caller.kind, "account_id": caller.account_id}
-    if caller.session_id:
-        authorizer_context["session_id"] = caller.session_id
-    return {"isAuthorized": True, "context": authorizer_context}
+    else:
+        logger.info("authenticated", extra={"credential": caller.kind, "account_id": caller.account_id})
+    return {"isAuthorized": True, "context": authorizer_context(caller)}

@@ -157,6 +157,14 @@ def test_the_authorizer_turns_a_key_into_its_account_and_a_token_into_its_sessio
         "credential": "session_token",
         "account_id": EVENTS_ACCOUNT_ID,
         "session_id": created["id"],
+        # The session's terms, which never change, so a payment needs no read before its write.
+        "created_at": created["created_at"],
+        "expires_at": created["expires_at"],
+        "limit_max_per_transaction": "5000",
+        "limit_max_per_day": "20000",
+        "limit_max_per_week": "100000",
+        "limit_max_per_month": "300000",
+        "limit_require_approval_above": "2500",
     }
 
     tampered = created["session_token"][:-4] + "AAAA"

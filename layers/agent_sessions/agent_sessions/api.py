@@ -10,9 +10,15 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import (
+    OpenAPIResponse,
+    OpenAPIResponseContentModel,
+    OpenAPIResponseContentSchema,
+)
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
+from agent_sessions.caller_context import caller_from_context
 from agent_sessions.errors import DomainError, NotFound, ValidationFailed
 from agent_sessions.jsonio import MAX_BODY_BYTES, BodyNotAnObject, BodyTooLarge, encode_json, parse_json_object_body
 from agent_sessions.models import ErrorOut
@@ -113,16 +119,50 @@ def build_resolver() -> APIGatewayHttpResolver:
     return app
 
 
-def responses(status: int, model: type[BaseModel], description: str) -> dict[int, dict[str, Any]]:
-    """The OpenAPI answers of a route: its success model and the contract's error body."""
-    error = {"application/json": {"model": ErrorOut}}
-    return {
-        status: {"description": description, "content": {"application/json": {"model": model}}},
-        401: {"description": "No valid credential.", "content": error},
-        403: {"description": "The credential may not do this.", "content": error},
-        404: {"description": "No such object for this credential.", "content": error},
-        422: {"description": "Invalid input; details.fields names each field.", "content": error},
+_ERROR_DESCRIPTIONS = {
+    401: "No valid credential.",
+    402: "LIMIT_EXCEEDED: over max_per_transaction or a window's remaining amount.",
+    403: "The credential may not do this, the session has ended, or the merchant is not allowed.",
+    404: "No such object for this credential.",
+    409: "INVALID_STATE: the payment is not awaiting approval.",
+    422: "Invalid input (details.fields names each field), or IDEMPOTENCY_KEY_REUSED.",
+    429: "RATE_LIMITED: throttled, or too many payments awaiting approval.",
+}
+
+
+def responses(
+    status: int, model: type[BaseModel], description: str, *, also: dict[int, type[BaseModel]] | None = None
+) -> dict[int, OpenAPIResponse]:
+    """The OpenAPI answers of a route: its success model(s) and the contract's error bodies."""
+    error: dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel] = {
+        "application/json": {"model": ErrorOut}
     }
+    answers: dict[int, OpenAPIResponse] = {
+        status: {"description": description, "content": {"application/json": {"model": model}}}
+    }
+    for other_status, other_model in (also or {}).items():
+        answers[other_status] = {"description": description, "content": {"application/json": {"model": other_model}}}
+    for error_status in (401, 403, 404, 422):
+        answers[error_status] = {"description": _ERROR_DESCRIPTIONS[error_status], "content": error}
+    return answers
+
+
+def payment_responses(
+    status: int,
+    model: type[BaseModel],
+    description: str,
+    errors: tuple[int, ...],
+    *,
+    also: dict[int, type[BaseModel]] | None = None,
+) -> dict[int, OpenAPIResponse]:
+    """responses() plus the payment-specific errors a route can answer."""
+    answers = responses(status, model, description, also=also)
+    error: dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel] = {
+        "application/json": {"model": ErrorOut}
+    }
+    for error_status in errors:
+        answers[error_status] = {"description": _ERROR_DESCRIPTIONS[error_status], "content": error}
+    return answers
 
 
 def resolve_json(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -136,11 +176,4 @@ def resolve_json(app: APIGatewayHttpResolver, event: dict[str, Any], context: An
 def caller_of(app: APIGatewayHttpResolver) -> Caller | None:
     """Who is calling, from the context the Lambda authorizer attached; None when anonymous."""
     request_context = app.current_event.raw_event.get("requestContext") or {}
-    context = (request_context.get("authorizer") or {}).get("lambda") or {}
-    kind = context.get("credential")
-    account_id = context.get("account_id")
-    if kind == "api_key" and account_id:
-        return Caller(kind="api_key", account_id=str(account_id))
-    if kind == "session_token" and account_id and context.get("session_id"):
-        return Caller(kind="session_token", account_id=str(account_id), session_id=str(context["session_id"]))
-    return None
+    return caller_from_context((request_context.get("authorizer") or {}).get("lambda") or {})

@@ -18,6 +18,8 @@ API_KEY_PREFIXES = ("zfi_test_", "zfi_live_")
 SESSION_TOKEN_PREFIX = "zai_session_"  # noqa: S105 - a prefix, not a secret
 SESSION_ID_PREFIX = "sess_"
 ACCOUNT_ID_PREFIX = "acct_"
+PAYMENT_ID_PREFIX = "pay_"
+MAX_IDEMPOTENCY_KEY_CHARS = 255
 MIN_SECRET_CHARS = 32
 _ID_SUFFIX_CHARS = 24  # 15 random bytes in lowercase base32
 _SECRET_BYTES = 32  # 43 url-safe characters
@@ -44,6 +46,26 @@ def new_account_id() -> str:
 def derived_account_id(seed: str) -> str:
     """An account id that is always the same for `seed` (the local runtime's fixed dev keys)."""
     return ACCOUNT_ID_PREFIX + _id_suffix(hashlib.sha256(seed.encode("utf-8")).digest())
+
+
+def new_payment_id() -> str:
+    """A fresh payment id: `pay_` and 24 lowercase base32 characters."""
+    return PAYMENT_ID_PREFIX + _random_id_suffix()
+
+
+def payment_id_for_key(session_id: str, idempotency_key: str) -> str:
+    """The id of the payment an Idempotency-Key names within a session: the same key, the same id.
+
+    Binding the key to the payment's own id makes the payment record the idempotency record,
+    so a replay is caught by the same conditional write that creates the payment.
+    """
+    digest = hashlib.sha256(f"{session_id}\n{idempotency_key}".encode()).digest()
+    return PAYMENT_ID_PREFIX + _id_suffix(digest)
+
+
+def is_valid_idempotency_key(key: str) -> bool:
+    """1 to 255 printable ASCII characters."""
+    return 0 < len(key) <= MAX_IDEMPOTENCY_KEY_CHARS and all(" " <= c <= "~" for c in key)
 
 
 def is_session_id(value: str) -> bool:

@@ -69,3 +69,52 @@ class NotFound(DomainError):
     status = 404
     code = "NOT_FOUND"
     default_message = "No such object."
+
+
+class LimitExceeded(DomainError):
+    """A payment over max_per_transaction or over what a window has left.
+
+    `details`: limit, limit_amount, remaining, attempted, resets_at (dollars, ISO time or null).
+    """
+
+    status = 402
+    code = "LIMIT_EXCEEDED"
+    default_message = "The payment exceeds a spending limit of this session."
+
+
+class MerchantNotAllowed(DomainError):
+    """The merchant is not in the session's allowed_merchants."""
+
+    status = 403
+    code = "MERCHANT_NOT_ALLOWED"
+    default_message = "This session may not pay this merchant."
+
+
+class InvalidState(DomainError):
+    """Approve or reject of a payment that is not awaiting approval."""
+
+    status = 409
+    code = "INVALID_STATE"
+    default_message = "The payment is not awaiting approval."
+
+
+class IdempotencyKeyReused(DomainError):
+    """An Idempotency-Key replayed with a different request."""
+
+    status = 422
+    code = "IDEMPOTENCY_KEY_REUSED"
+    default_message = "This Idempotency-Key was already used with a different request."
+
+
+class RateLimited(DomainError):
+    """Throttled: too many requests, or too many payments awaiting approval at once."""
+
+    status = 429
+    code = "RATE_LIMITED"
+    default_message = "Too many requests; retry later."
+
+
+# The refusals a payment can meet, by code: a replayed Idempotency-Key re-raises the stored one.
+PAYMENT_REFUSALS: dict[str, type[DomainError]] = {
+    error.code: error for error in (LimitExceeded, MerchantNotAllowed, SessionRevoked, SessionExpired, RateLimited)
+}

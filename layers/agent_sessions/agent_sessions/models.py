@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from agent_sessions.jsonio import encode_json
 from agent_sessions.money import dollars_to_cents
 from agent_sessions.records import SessionStatus
+
+# The statuses a Payment shows on the wire (a declined attempt is never shown as a Payment).
+WirePaymentStatus = Literal["authorized", "pending_approval", "rejected", "expired"]
 
 MAX_ID_CHARS = 128
 MAX_NAME_CHARS = 256
@@ -18,7 +21,9 @@ MAX_METADATA_BYTES = 8 * 1024
 MAX_METADATA_DEPTH = 8
 MAX_DURATION_HOURS = 168
 MAX_PAGE_SIZE = 100
+MAX_DESCRIPTION_CHARS = 1000
 SESSION_ID_PATTERN = r"^sess_[a-z2-7]{24}$"
+PAYMENT_ID_PATTERN = r"^pay_[a-z2-7]{24}$"
 
 
 def _not_blank(text: str) -> str:
@@ -90,6 +95,17 @@ class CreateSessionRequest(_Strict):
     metadata: Metadata = None
 
 
+class CreatePaymentRequest(_Strict):
+    """Body of POST /api/v1/payments. `token: "USDC"` (what the SDK sends) is accepted; USD is settled."""
+
+    amount: AmountCents
+    currency: Literal["USD"] = "USD"
+    token: Literal["USDC"] | None = None
+    merchant_id: Identifier | None = None
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)] | None = None
+    metadata: Metadata = None
+
+
 class LimitsOut(BaseModel):
     """All five limits, in dollars."""
 
@@ -153,6 +169,32 @@ class RevokeOut(BaseModel):
 
     success: bool
     session: SessionOut
+
+
+class PaymentOut(BaseModel):
+    """A payment as the API shows it; remaining_* are its session's amounts as of this answer."""
+
+    id: str
+    session_id: str
+    amount: Dollars
+    currency: str
+    merchant_id: str | None
+    description: str | None
+    status: WirePaymentStatus
+    created_at: str
+    decided_at: str | None
+    approval_expires_at: str | None
+    remaining_today: Dollars
+    remaining_this_week: Dollars
+    remaining_this_month: Dollars
+    metadata: dict[str, Any]
+
+
+class PaymentListOut(BaseModel):
+    """A page of a session's payments, newest first."""
+
+    payments: list[PaymentOut]
+    next_cursor: str | None
 
 
 class ErrorBody(BaseModel):

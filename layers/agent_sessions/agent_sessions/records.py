@@ -1,9 +1,9 @@
-"""The domain's records: what a session is, who is calling, and what a session reads as now."""
+"""The domain's records: sessions, payments, who is calling, and what each reads as now."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from agent_sessions.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME, WindowKind, window_position
@@ -23,6 +23,15 @@ SessionStatus = Literal["active", "paused", "revoked", "expired"]
 # The statuses in which a session can still spend: what `is_active` means on the wire.
 LIVE_STATUSES: frozenset[SessionStatus] = frozenset({"active", "paused"})
 StoredSessionStatus = Literal["active", "revoked", "expired"]
+
+# A payment above require_approval_above holds its amount until approved, rejected, or this
+# long after it was taken (or the session's end, whichever is first).
+HOLD_LIFETIME = timedelta(minutes=60)
+# At most this many payments may await approval in one session at a time.
+MAX_PENDING_APPROVALS = 50
+
+# `declined` never reaches the wire as a Payment: it is the ledger's record of a refused attempt.
+PaymentStatus = Literal["authorized", "pending_approval", "rejected", "expired", "declined"]
 
 
 def utc_now() -> datetime:
@@ -47,6 +56,25 @@ class Caller:
     kind: Literal["api_key", "session_token"]
     account_id: str
     session_id: str | None = None
+    # For a session token: its session's terms, which never change (so no read is needed to pay).
+    terms: SessionTerms | None = None
+
+
+@dataclass(frozen=True)
+class SessionTerms:
+    """What a session's payments are checked against and never changes after creation."""
+
+    limits_cents: dict[LimitName, int]
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Hold:
+    """The amount a payment awaiting approval holds in the windows current when it was taken."""
+
+    amount_cents: int
+    taken_at: datetime
 
 
 @dataclass(frozen=True)
@@ -83,18 +111,48 @@ class SessionRecord:
     revoked_at: datetime | None = None
     pkp_address: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
-    spent_cents: dict[str, int] = field(default_factory=dict)
+    # Per window index (`d3`): what is committed (spent + held) and, of that, held.
+    committed_cents: dict[str, int] = field(default_factory=dict)
     held_cents: dict[str, int] = field(default_factory=dict)
+    # Payments awaiting approval, by payment id, until approved, rejected or released.
+    holds: dict[str, Hold] = field(default_factory=dict)
+
+    @property
+    def terms(self) -> SessionTerms:
+        """The part of the session that never changes."""
+        return SessionTerms(limits_cents=self.limits_cents, created_at=self.created_at, expires_at=self.expires_at)
+
+    @property
+    def ended_at(self) -> datetime:
+        """When the session stops being able to spend: its expiry, or its revocation if sooner."""
+        if self.revoked_at is not None and self.revoked_at < self.expires_at:
+            return self.revoked_at
+        return self.expires_at
+
+    def hold_lapses_at(self, hold: Hold) -> datetime:
+        """A hold lapses HOLD_LIFETIME after it was taken or when the session ends, whichever is first."""
+        return min(hold.taken_at + HOLD_LIFETIME, self.ended_at)
+
+    def lapsed_holds(self, now: datetime) -> dict[str, Hold]:
+        """Holds past their lapse time that no write has released yet (reads discount them already)."""
+        return {payment_id: hold for payment_id, hold in self.holds.items() if self.hold_lapses_at(hold) <= now}
 
     def window(self, kind: WindowKind, now: datetime) -> WindowState:
         """The window of `kind` that contains `now`, with what is spent and held in it."""
-        position = window_position(kind, self.created_at, now)
+        key = window_position(kind, self.created_at, now).counter_key
+        lapsed = sum(
+            hold.amount_cents
+            for hold in self.lapsed_holds(now).values()
+            if window_position(kind, self.created_at, hold.taken_at).counter_key == key
+        )
+        committed = self.committed_cents.get(key, 0)
+        held = self.held_cents.get(key, 0)
         return WindowState(
             kind=kind,
             limit_cents=self.limits_cents[WINDOW_LIMIT_NAME[kind]],
-            spent_cents=self.spent_cents.get(position.counter_key, 0),
-            held_cents=self.held_cents.get(position.counter_key, 0),
-            resets_at=position.resets_at,
+            spent_cents=committed - held,
+            held_cents=held - lapsed,
+            resets_at=window_position(kind, self.created_at, now).resets_at,
         )
 
     def windows(self, now: datetime) -> dict[WindowKind, WindowState]:
@@ -116,5 +174,63 @@ class SessionRecord:
         return self.status_at(now) in LIVE_STATUSES
 
     def with_changes(self, **changes: Any) -> SessionRecord:
+        """A copy with some fields replaced."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Decline:
+    """Why a payment was refused: the error the caller got, kept so a replay answers the same."""
+
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    """A payment in the ledger, as stored. Amounts in cents."""
+
+    id: str
+    session_id: str
+    account_id: str
+    amount_cents: int
+    currency: str
+    merchant_id: str | None
+    description: str | None
+    metadata: dict[str, Any]
+    stored_status: PaymentStatus
+    created_at: datetime
+    # Fingerprint of the request that created it: a replayed Idempotency-Key must match it.
+    request_fingerprint: str
+    # The window counters (`d3`, `w0`, `m0`) this payment's amount went into.
+    window_keys: tuple[str, ...] = ()
+    approval_expires_at: datetime | None = None
+    decided_at: datetime | None = None
+    decline: Decline | None = None
+
+    @property
+    def first_status(self) -> PaymentStatus:
+        """The status the payment was created with (what a replay of its request answers)."""
+        if self.stored_status == "declined":
+            return "declined"
+        return "pending_approval" if self.approval_expires_at is not None else "authorized"
+
+    def lapses_at(self, session_ended_at: datetime | None = None) -> datetime | None:
+        """When a payment awaiting approval lapses: its deadline, or its session's end if sooner."""
+        if self.approval_expires_at is None:
+            return None
+        if session_ended_at is not None and session_ended_at < self.approval_expires_at:
+            return session_ended_at
+        return self.approval_expires_at
+
+    def status_at(self, now: datetime, session_ended_at: datetime | None = None) -> PaymentStatus:
+        """The status a reader sees at `now`: a pending payment past its deadline reads as expired."""
+        lapses_at = self.lapses_at(session_ended_at)
+        if self.stored_status == "pending_approval" and lapses_at is not None and now >= lapses_at:
+            return "expired"
+        return self.stored_status
+
+    def with_changes(self, **changes: Any) -> PaymentRecord:
         """A copy with some fields replaced."""
         return replace(self, **changes)

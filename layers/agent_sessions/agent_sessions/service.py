@@ -68,7 +68,7 @@ def authenticate(store: SessionStore, authorization: str | None) -> Caller | Non
     session = store.get_session(presented.session_id)
     if session is None or not secret_matches_hash(presented.secret, session.token_hash):
         return None
-    return Caller(kind="session_token", account_id=session.account_id, session_id=session.id)
+    return Caller(kind="session_token", account_id=session.account_id, session_id=session.id, terms=session.terms)
 
 
 def mint_api_key(store: SessionStore, now: datetime, account_id: str | None = None, label: str = "") -> MintedApiKey:

@@ -3,8 +3,15 @@
 Single table, string partition key `pk`:
 - `APIKEY#<sha256 of key>`: an API key's account.
 - `SESS#<session id>`: a session, its limits and its per-window counters. GSI `by_owner`
-  (`gsi1pk` = `ACCT#<account>#SESS`, `gsi1sk` = `<created ms>#<id>`) lists an account's sessions
+  (`gsi1pk` = `ACCT#<account>#SESS`, `gsi1sk` = `<written at, ns>#<id>`) lists an account's sessions
   newest first.
+- `PAY#<payment id>`: a payment, authorized, awaiting approval, decided, or declined. The same
+  GSI (`gsi1pk` = `SESS#<session id>#PAY`) lists a session's payments newest first; declines
+  carry no gsi1 attributes, so they stay in the ledger without being listed.
+
+A session's counters are maps keyed by window index (`d3` is day 3): `committed` (spent plus
+held, what the limit conditions compare), `held` (the part awaiting approval) and `holds`
+(payment id -> amount and time taken, for each payment awaiting approval).
 """
 
 from __future__ import annotations
@@ -12,29 +19,41 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from agent_sessions.errors import ValidationFailed
 from agent_sessions.jsonio import encode_json
+from agent_sessions.payment_rules import WindowCheck
 from agent_sessions.records import (
     LIMIT_NAMES,
+    MAX_PENDING_APPROVALS,
+    Decline,
+    Hold,
     LimitName,
+    PaymentRecord,
+    PaymentStatus,
     SessionRecord,
     StoredSessionStatus,
     format_timestamp,
     parse_timestamp,
 )
+from agent_sessions.windows import WINDOW_KINDS, window_position
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 OWNER_INDEX = "by_owner"
 MAX_CURSOR_CHARS = 1024
+# Transactions cancelled only by contention (not by a condition) are retried this many times.
+MAX_TRANSACTION_ATTEMPTS = 6
+_RETRYABLE_CANCELLATIONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +71,40 @@ class SessionFilter:
     agent_id: str | None = None
     user_wallet: str | None = None
     active_only: bool = False
+
+
+@dataclass(frozen=True)
+class PaymentPage:
+    """One page of a session's payments, newest first."""
+
+    payments: list[PaymentRecord]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class PaymentCommitted:
+    """The debit and the payment record were written together."""
+
+
+@dataclass(frozen=True)
+class PaymentAlreadyExists:
+    """A payment with this id exists (a replayed Idempotency-Key); nothing was written."""
+
+    payment: PaymentRecord
+
+
+@dataclass(frozen=True)
+class SessionRefused:
+    """The session's conditions failed; `session` is how it stood then (None if it is gone)."""
+
+    session: SessionRecord | None
+
+
+CommitOutcome = PaymentCommitted | PaymentAlreadyExists | SessionRefused
+
+
+class TransactionContended(Exception):
+    """A transaction kept being cancelled by contention or throttling after every retry."""
 
 
 class SessionStore(Protocol):
@@ -80,6 +133,27 @@ class SessionStore(Protocol):
         Returns the session after the call: revoked now, or unchanged when it had already
         ended. None when there is no such session for that account.
         """
+
+    def commit_payment(self, payment: PaymentRecord, checks: tuple[WindowCheck, ...], now: datetime) -> CommitOutcome:
+        """Debit the session and write the payment in one transaction, or say why not."""
+
+    def insert_declined_payment(self, payment: PaymentRecord) -> PaymentRecord | None:
+        """Record a refused attempt; if its id exists already, write nothing and return that payment."""
+
+    def get_payment(self, payment_id: str) -> PaymentRecord | None:
+        """Read a payment strongly consistently; None when there is none."""
+
+    def list_payments(self, session_id: str, limit: int, cursor: str | None) -> PaymentPage:
+        """One Query over a session's payments, newest first (declines are not listed)."""
+
+    def decide_payment(self, payment: PaymentRecord, approve: bool, now: datetime) -> bool:
+        """Approve (hold becomes spend) or reject (hold released) a pending payment, atomically.
+
+        False when it is no longer awaiting approval (decided, lapsed, or its session ended).
+        """
+
+    def release_lapsed_hold(self, session: SessionRecord, payment_id: str, hold: Hold) -> bool:
+        """Mark a lapsed pending payment expired and release its hold, atomically; False if already done."""
 
 
 # ---- item <-> record --------------------------------------------------------------------
@@ -134,6 +208,11 @@ def _owner_partition(account_id: str) -> str:
     return f"ACCT#{account_id}#SESS"
 
 
+def _newest_first_key(object_id: str) -> str:
+    """A listing sort key: the write time in nanoseconds, so objects made in one second keep their order."""
+    return f"{time.time_ns():020d}#{object_id}"
+
+
 def _session_item(session: SessionRecord) -> dict[str, Any]:
     return _to_item(
         {
@@ -154,10 +233,14 @@ def _session_item(session: SessionRecord) -> dict[str, Any]:
             "token_hash": session.token_hash,
             "pkp_address": session.pkp_address,
             "metadata": encode_json(session.metadata),
-            "spent": dict(session.spent_cents),
+            "committed": dict(session.committed_cents),
             "held": dict(session.held_cents),
+            "holds": {
+                payment_id: {"a": hold.amount_cents, "t": int(hold.taken_at.timestamp())}
+                for payment_id, hold in session.holds.items()
+            },
             "gsi1pk": _owner_partition(session.account_id),
-            "gsi1sk": f"{int(session.created_at.timestamp() * 1000):013d}#{session.id}",
+            "gsi1sk": _newest_first_key(session.id),
         }
     )
 
@@ -180,9 +263,88 @@ def _session_record(item: Mapping[str, Any]) -> SessionRecord:
         revoked_at=parse_timestamp(values["revoked_at"]) if values.get("revoked_at") else None,
         pkp_address=values.get("pkp_address"),
         metadata=json.loads(values.get("metadata") or "{}", parse_float=Decimal),
-        spent_cents={k: int(v) for k, v in values.get("spent", {}).items()},
+        committed_cents={k: int(v) for k, v in values.get("committed", {}).items()},
         held_cents={k: int(v) for k, v in values.get("held", {}).items()},
+        holds={
+            payment_id: Hold(amount_cents=int(hold["a"]), taken_at=datetime.fromtimestamp(int(hold["t"]), UTC))
+            for payment_id, hold in values.get("holds", {}).items()
+        },
     )
+
+
+def _payment_key(payment_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"PAY#{payment_id}"}}
+
+
+def _payments_partition(session_id: str) -> str:
+    return f"SESS#{session_id}#PAY"
+
+
+def _payment_item(payment: PaymentRecord) -> dict[str, Any]:
+    listed = payment.stored_status != "declined"
+    decline = payment.decline
+    return _to_item(
+        {
+            "pk": f"PAY#{payment.id}",
+            "type": "payment",
+            "id": payment.id,
+            "session_id": payment.session_id,
+            "account_id": payment.account_id,
+            "amount": payment.amount_cents,
+            "currency": payment.currency,
+            "merchant_id": payment.merchant_id,
+            "description": payment.description,
+            "metadata": encode_json(payment.metadata) if payment.metadata else None,
+            "status": payment.stored_status,
+            "created_at": format_timestamp(payment.created_at),
+            "fingerprint": payment.request_fingerprint,
+            "windows": list(payment.window_keys) or None,
+            "approval_expires_at": _timestamp_or_none(payment.approval_expires_at),
+            "approval_expires_epoch": _epoch_or_none(payment.approval_expires_at),
+            "decided_at": _timestamp_or_none(payment.decided_at),
+            "decline": encode_json({"code": decline.code, "message": decline.message, "details": decline.details})
+            if decline
+            else None,
+            "gsi1pk": _payments_partition(payment.session_id) if listed else None,
+            "gsi1sk": _newest_first_key(payment.id) if listed else None,
+        }
+    )
+
+
+def _timestamp_or_none(moment: datetime | None) -> str | None:
+    return format_timestamp(moment) if moment else None
+
+
+def _epoch_or_none(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment else None
+
+
+def _payment_record(item: Mapping[str, Any]) -> PaymentRecord:
+    values = _from_item(item)
+    decline = json.loads(values["decline"], parse_float=Decimal) if values.get("decline") else None
+    return PaymentRecord(
+        id=values["id"],
+        session_id=values["session_id"],
+        account_id=values["account_id"],
+        amount_cents=int(values["amount"]),
+        currency=values["currency"],
+        merchant_id=values.get("merchant_id"),
+        description=values.get("description"),
+        metadata=json.loads(values["metadata"], parse_float=Decimal) if values.get("metadata") else {},
+        stored_status=cast(PaymentStatus, values["status"]),
+        created_at=parse_timestamp(values["created_at"]),
+        request_fingerprint=values["fingerprint"],
+        window_keys=tuple(values.get("windows") or ()),
+        approval_expires_at=_parse_or_none(values.get("approval_expires_at")),
+        decided_at=_parse_or_none(values.get("decided_at")),
+        decline=Decline(code=decline["code"], message=decline["message"], details=decline["details"])
+        if decline
+        else None,
+    )
+
+
+def _parse_or_none(text: str | None) -> datetime | None:
+    return parse_timestamp(text) if text else None
 
 
 def _encode_cursor(last_evaluated_key: Mapping[str, Any]) -> str:
@@ -190,8 +352,8 @@ def _encode_cursor(last_evaluated_key: Mapping[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, account_id: str) -> dict[str, Any]:
-    """The ExclusiveStartKey a cursor stands for; its partition is always the caller's own."""
+def _decode_cursor(cursor: str, partition: str, pk_prefix: str) -> dict[str, Any]:
+    """The ExclusiveStartKey a cursor stands for; its partition is always the one being listed."""
     invalid = ValidationFailed({"cursor": "is not a cursor this API returned"})
     if len(cursor) > MAX_CURSOR_CHARS:
         raise invalid
@@ -200,9 +362,9 @@ def _decode_cursor(cursor: str, account_id: str) -> dict[str, Any]:
         pk, sk = position["pk"], position["sk"]
     except (ValueError, binascii.Error, KeyError, TypeError) as exc:
         raise invalid from exc
-    if not (isinstance(pk, str) and isinstance(sk, str) and pk.startswith("SESS#")):
+    if not (isinstance(pk, str) and isinstance(sk, str) and pk.startswith(pk_prefix)):
         raise invalid
-    return {"pk": {"S": pk}, "gsi1pk": {"S": _owner_partition(account_id)}, "gsi1sk": {"S": sk}}
+    return {"pk": {"S": pk}, "gsi1pk": {"S": partition}, "gsi1sk": {"S": sk}}
 
 
 # ---- the DynamoDB implementation --------------------------------------------------------
@@ -291,7 +453,7 @@ class DynamoSessionStore:
         if names:
             request["ExpressionAttributeNames"] = names
         if cursor:
-            request["ExclusiveStartKey"] = _decode_cursor(cursor, account_id)
+            request["ExclusiveStartKey"] = _decode_cursor(cursor, _owner_partition(account_id), "SESS#")
         response = self._client.query(**request)
         last_key = response.get("LastEvaluatedKey")
         return SessionPage(
@@ -324,6 +486,228 @@ class DynamoSessionStore:
                 return None
             return _session_record(old_item)
         return _session_record(response["Attributes"])
+
+    # ---- payments ------------------------------------------------------------------------
+
+    def commit_payment(self, payment: PaymentRecord, checks: tuple[WindowCheck, ...], now: datetime) -> CommitOutcome:
+        """One TransactWriteItems: the session's conditional debit plus the payment's put.
+
+        The session update checks, in its condition: active, not past expiry, amount within
+        max_per_transaction, merchant allowed, and for each current window (by index, so a new
+        window simply starts a new counter) that the committed amount leaves room. A payment
+        awaiting approval also records its hold. The put is guarded by attribute_not_exists,
+        which is what makes an Idempotency-Key (bound to the payment id) safe to replay.
+        """
+        names: dict[str, str] = {"#status": "status"}
+        values: dict[str, Any] = {
+            ":active": {"S": "active"},
+            ":now": {"N": str(int(now.timestamp()))},
+            ":amount": {"N": str(payment.amount_cents)},
+            ":zero": {"N": "0"},
+            # "" is never a merchant id, so with no merchant_id an allow-list refuses.
+            ":merchant": {"S": payment.merchant_id or ""},
+        }
+        updates: list[str] = []
+        conditions = [
+            "#status = :active",
+            "expires_epoch > :now",
+            "limits.max_per_transaction >= :amount",
+            "(attribute_not_exists(allowed_merchants) OR contains(allowed_merchants, :merchant))",
+        ]
+        for check in checks:
+            counter = f"#{check.kind}"
+            names[counter] = check.counter_key
+            values[f":room_{check.kind}"] = {"N": str(check.max_committed_before_cents)}
+            updates.append(f"committed.{counter} = if_not_exists(committed.{counter}, :zero) + :amount")
+            conditions.append(f"limits.{check.limit_name} >= :amount")
+            conditions.append(
+                f"(attribute_not_exists(committed.{counter}) OR committed.{counter} <= :room_{check.kind})"
+            )
+            if payment.approval_expires_at is not None:
+                updates.append(f"held.{counter} = if_not_exists(held.{counter}, :zero) + :amount")
+        if payment.approval_expires_at is not None:
+            names["#payment"] = payment.id
+            values[":hold"] = {
+                "M": {"a": {"N": str(payment.amount_cents)}, "t": {"N": str(int(payment.created_at.timestamp()))}}
+            }
+            values[":max_pending"] = {"N": str(MAX_PENDING_APPROVALS)}
+            updates.append("holds.#payment = :hold")
+            conditions.append("size(holds) < :max_pending")
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": _session_key(payment.session_id),
+                    "UpdateExpression": "SET " + ", ".join(updates),
+                    "ConditionExpression": " AND ".join(conditions),
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _payment_item(payment),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+        ]
+        reasons = self._transact(items)
+        if reasons is None:
+            return PaymentCommitted()
+        session_reason, payment_reason = reasons
+        if payment_reason.get("Code") == "ConditionalCheckFailed":
+            return PaymentAlreadyExists(_payment_record(payment_reason["Item"]))
+        old_session = session_reason.get("Item")
+        return SessionRefused(_session_record(old_session) if old_session else None)
+
+    def insert_declined_payment(self, payment: PaymentRecord) -> PaymentRecord | None:
+        """Record a refused attempt; if its id exists already, write nothing and return that payment."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=_payment_item(payment),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as failure:
+            return _payment_record(failure.response["Item"])
+        return None
+
+    def get_payment(self, payment_id: str) -> PaymentRecord | None:
+        """Read a payment strongly consistently; None when there is none."""
+        response = self._client.get_item(TableName=self._table, Key=_payment_key(payment_id), ConsistentRead=True)
+        item = response.get("Item")
+        return _payment_record(item) if item else None
+
+    def list_payments(self, session_id: str, limit: int, cursor: str | None) -> PaymentPage:
+        """One Query over the session's payments on the owner index, newest first."""
+        partition = _payments_partition(session_id)
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": OWNER_INDEX,
+            "KeyConditionExpression": "gsi1pk = :partition",
+            "ExpressionAttributeValues": {":partition": {"S": partition}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            request["ExclusiveStartKey"] = _decode_cursor(cursor, partition, "PAY#")
+        response = self._client.query(**request)
+        last_key = response.get("LastEvaluatedKey")
+        return PaymentPage(
+            payments=[_payment_record(item) for item in response.get("Items", [])],
+            next_cursor=_encode_cursor(last_key) if last_key else None,
+        )
+
+    def decide_payment(self, payment: PaymentRecord, approve: bool, now: datetime) -> bool:
+        """Approve or reject a pending payment: its status and the session's hold change together."""
+        now_epoch = {"N": str(int(now.timestamp()))}
+        session_update = self._hold_release(
+            payment.session_id,
+            payment.id,
+            payment.amount_cents,
+            payment.window_keys,
+            release_commitment=not approve,
+            extra_condition="#status = :active AND expires_epoch > :now",
+            extra_values={":active": {"S": "active"}, ":now": now_epoch},
+        )
+        payment_update = {
+            "Update": {
+                "TableName": self._table,
+                "Key": _payment_key(payment.id),
+                "UpdateExpression": "SET #status = :decided, decided_at = :decided_at",
+                "ConditionExpression": "#status = :pending AND approval_expires_epoch > :now",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":decided": {"S": "authorized" if approve else "rejected"},
+                    ":decided_at": {"S": format_timestamp(now)},
+                    ":pending": {"S": "pending_approval"},
+                    ":now": now_epoch,
+                },
+            }
+        }
+        return self._transact([payment_update, session_update]) is None
+
+    def release_lapsed_hold(self, session: SessionRecord, payment_id: str, hold: Hold) -> bool:
+        """Mark a lapsed pending payment expired and release its hold, atomically; False if already done."""
+        window_keys = tuple(
+            window_position(kind, session.created_at, hold.taken_at).counter_key for kind in WINDOW_KINDS
+        )
+        payment_update = {
+            "Update": {
+                "TableName": self._table,
+                "Key": _payment_key(payment_id),
+                "UpdateExpression": "SET #status = :expired, decided_at = :lapsed_at",
+                "ConditionExpression": "#status = :pending",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":expired": {"S": "expired"},
+                    ":pending": {"S": "pending_approval"},
+                    ":lapsed_at": {"S": format_timestamp(session.hold_lapses_at(hold))},
+                },
+            }
+        }
+        session_update = self._hold_release(
+            session.id, payment_id, hold.amount_cents, window_keys, release_commitment=True
+        )
+        return self._transact([payment_update, session_update]) is None
+
+    def _hold_release(
+        self,
+        session_id: str,
+        payment_id: str,
+        amount_cents: int,
+        window_keys: tuple[str, ...],
+        release_commitment: bool,
+        extra_condition: str | None = None,
+        extra_values: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The session side of ending a hold: held (and, unless approved, committed) go down by its amount."""
+        names: dict[str, str] = {"#payment": payment_id}
+        if extra_condition:
+            names["#status"] = "status"
+        values: dict[str, Any] = {":amount": {"N": str(amount_cents)}, **(extra_values or {})}
+        updates: list[str] = []
+        for position, key in enumerate(window_keys):
+            counter = f"#w{position}"
+            names[counter] = key
+            updates.append(f"held.{counter} = held.{counter} - :amount")
+            if release_commitment:
+                updates.append(f"committed.{counter} = committed.{counter} - :amount")
+        condition = "attribute_exists(holds.#payment)"
+        if extra_condition:
+            condition += f" AND {extra_condition}"
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": _session_key(session_id),
+                "UpdateExpression": "SET " + ", ".join(updates) + " REMOVE holds.#payment",
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def _transact(self, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """TransactWriteItems; None when it committed, else the cancellation reasons.
+
+        Cancellations caused only by contention or throttling are retried with jittered
+        backoff (botocore already retries throttled requests and lost connections).
+        """
+        for attempt in range(MAX_TRANSACTION_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+                return None
+            except self._client.exceptions.TransactionCanceledException as cancelled:
+                reasons = list(cancelled.response.get("CancellationReasons", []))
+            codes = {reason.get("Code") for reason in reasons} - {"None", None}
+            if not codes or not codes <= _RETRYABLE_CANCELLATIONS:
+                return reasons
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not a secret
+        raise TransactionContended()
 
 
 @lru_cache(maxsize=1)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from agent_sessions.models import LimitsOut, SessionOut, WindowOut, WindowsOut
+from agent_sessions.models import LimitsOut, PaymentOut, SessionOut, WindowOut, WindowsOut, WirePaymentStatus
 from agent_sessions.money import cents_to_dollars
-from agent_sessions.records import LIVE_STATUSES, SessionRecord, WindowState, format_timestamp
+from agent_sessions.records import LIVE_STATUSES, PaymentRecord, SessionRecord, WindowState, format_timestamp
 
 
 def _window_out(window: WindowState) -> WindowOut:
@@ -54,3 +54,35 @@ def session_body(session: SessionRecord, now: datetime, session_token: str | Non
     if session_token is None:
         body.pop("session_token")
     return body
+
+
+def payment_body(
+    payment: PaymentRecord, session: SessionRecord, now: datetime, as_created: bool = False
+) -> dict[str, Any]:
+    """The JSON-ready dict of a payment, with its session's remaining amounts at `now`.
+
+    `as_created` shows the payment as it was when created (its first status, undecided): the
+    body an Idempotency-Key replay answers.
+    """
+    windows = session.windows(now)
+    status = payment.first_status if as_created else payment.status_at(now, session.ended_at)
+    decided_at = None if as_created else payment.decided_at
+    if status == "expired" and decided_at is None:
+        decided_at = payment.lapses_at(session.ended_at)  # lapsed, not yet written by the expiry job
+    out = PaymentOut(
+        id=payment.id,
+        session_id=payment.session_id,
+        amount=cents_to_dollars(payment.amount_cents),
+        currency=payment.currency,
+        merchant_id=payment.merchant_id,
+        description=payment.description,
+        status=cast(WirePaymentStatus, status),
+        created_at=format_timestamp(payment.created_at),
+        decided_at=format_timestamp(decided_at) if decided_at else None,
+        approval_expires_at=format_timestamp(payment.approval_expires_at) if payment.approval_expires_at else None,
+        remaining_today=cents_to_dollars(windows["day"].remaining_cents),
+        remaining_this_week=cents_to_dollars(windows["week"].remaining_cents),
+        remaining_this_month=cents_to_dollars(windows["month"].remaining_cents),
+        metadata=payment.metadata,
+    )
+    return out.model_dump()

@@ -19,8 +19,9 @@ WINDOW_LENGTH: dict[WindowKind, timedelta] = {
     "week": timedelta(hours=7 * 24),
     "month": timedelta(hours=30 * 24),
 }
+WindowLimitName = Literal["max_per_day", "max_per_week", "max_per_month"]
 # The limit that caps each window, and the prefix of its counters.
-WINDOW_LIMIT_NAME: dict[WindowKind, str] = {
+WINDOW_LIMIT_NAME: dict[WindowKind, WindowLimitName] = {
     "day": "max_per_day",
     "week": "max_per_week",
     "month": "max_per_month",

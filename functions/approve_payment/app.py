@@ -1,0 +1,38 @@
+"""POST /api/v1/payments/{id}/approve: approve a payment awaiting approval; the hold becomes spend."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agent_sessions import payment_service, service
+from agent_sessions.api import build_resolver, caller_of, json_response, payment_responses, resolve_json
+from agent_sessions.models import PAYMENT_ID_PATTERN, PaymentOut
+from agent_sessions.observability import logger, metrics, tracer
+from agent_sessions.records import utc_now
+from agent_sessions.store import default_store
+from agent_sessions.views import payment_body
+
+app = build_resolver()
+
+
+@app.post(
+    "/api/v1/payments/<payment_id>/approve",
+    responses=payment_responses(200, PaymentOut, "The payment, now authorized.", (409,)),
+)
+def approve_payment(payment_id: Annotated[str, Path(pattern=PAYMENT_ID_PATTERN)]):
+    caller = service.require_api_key(caller_of(app))
+    now = utc_now()
+    answer = payment_service.decide_payment(default_store(), caller, payment_id, approve=True, now=now)
+    metrics.add_metric(name="PaymentApproved", unit=MetricUnit.Count, value=1)
+    logger.info("payment authorized", extra={"payment_id": payment_id, "session_id": answer.payment.session_id})
+    return json_response(200, payment_body(answer.payment, answer.session, now))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return resolve_json(app, event, context)

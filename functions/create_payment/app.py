@@ -1,0 +1,59 @@
+"""POST /api/v1/payments: an agent pays with its session token; checked and debited atomically."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agent_sessions import payment_service
+from agent_sessions.api import build_resolver, caller_of, json_response, payment_responses, resolve_json
+from agent_sessions.errors import DomainError
+from agent_sessions.models import CreatePaymentRequest, PaymentOut
+from agent_sessions.observability import logger, metrics, tracer
+from agent_sessions.records import utc_now
+from agent_sessions.store import default_store
+from agent_sessions.views import payment_body
+
+app = build_resolver()
+
+
+@app.post(
+    "/api/v1/payments",
+    responses=payment_responses(
+        201, PaymentOut, "Authorized (201) or awaiting approval (202).", (402, 429), also={202: PaymentOut}
+    ),
+)
+def create_payment(body: CreatePaymentRequest):
+    caller = payment_service.require_session_token(caller_of(app))
+    now = utc_now()
+    idempotency_key = app.current_event.headers.get("idempotency-key")
+    try:
+        created = payment_service.create_payment(default_store(), caller, body, idempotency_key, now)
+    except DomainError as refusal:
+        metrics.add_metric(name="PaymentDeclined", unit=MetricUnit.Count, value=1)
+        logger.info("payment refused", extra={"session_id": caller.session_id, "code": refusal.code})
+        raise
+    payment = created.answer.payment
+    metrics.add_metric(
+        name="PaymentReplayed" if created.replayed else f"Payment_{payment.first_status}",
+        unit=MetricUnit.Count,
+        value=1,
+    )
+    logger.info(
+        "payment created",
+        extra={
+            "payment_id": payment.id,
+            "session_id": payment.session_id,
+            "status": payment.first_status,
+            "replayed": created.replayed,
+        },
+    )
+    return json_response(created.http_status, payment_body(payment, created.answer.session, now, as_created=True))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return resolve_json(app, event, context)

@@ -1,0 +1,47 @@
+"""GET /api/v1/ai/sessions/{id}/payments: one of the API key's sessions' payments, newest first."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agent_sessions import payment_service, service
+from agent_sessions.api import build_resolver, caller_of, json_response, resolve_json, responses
+from agent_sessions.models import MAX_PAGE_SIZE, SESSION_ID_PATTERN, PaymentListOut
+from agent_sessions.observability import logger, metrics, tracer
+from agent_sessions.records import utc_now
+from agent_sessions.store import MAX_CURSOR_CHARS, default_store
+from agent_sessions.views import payment_body
+
+app = build_resolver()
+
+
+@app.get(
+    "/api/v1/ai/sessions/<session_id>/payments",
+    responses=responses(200, PaymentListOut, "A page of the session's payments, newest first."),
+)
+def list_session_payments(
+    session_id: Annotated[str, Path(pattern=SESSION_ID_PATTERN)],
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR_CHARS)] = None,
+):
+    caller = service.require_api_key(caller_of(app))
+    now = utc_now()
+    session, page = payment_service.list_payments(default_store(), caller, session_id, limit, cursor)
+    metrics.add_metric(name="PaymentsListed", unit=MetricUnit.Count, value=1)
+    return json_response(
+        200,
+        {
+            "payments": [payment_body(payment, session, now) for payment in page.payments],
+            "next_cursor": page.next_cursor,
+        },
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return resolve_json(app, event, context)

@@ -1,0 +1,57 @@
+"""The authorizer's context: how a caller travels from the authorizer to each handler.
+
+API Gateway passes only flat string, number and boolean values through, so everything here is
+a string. Kept apart from `api` so the authorizer does not import the HTTP resolver.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent_sessions.records import LIMIT_NAMES, Caller, LimitName, SessionTerms, format_timestamp, parse_timestamp
+
+
+def authorizer_context(caller: Caller | None) -> dict[str, str]:
+    """What the authorizer hands each handler: flat string values (all API Gateway passes through).
+
+    For a session token it includes the session's terms, which never change, so a payment
+    needs no read before its one conditional write.
+    """
+    if caller is None:
+        return {"credential": "none"}
+    context = {"credential": caller.kind, "account_id": caller.account_id}
+    if caller.session_id:
+        context["session_id"] = caller.session_id
+    if caller.terms:
+        context["created_at"] = format_timestamp(caller.terms.created_at)
+        context["expires_at"] = format_timestamp(caller.terms.expires_at)
+        context.update({f"limit_{name}": str(cents) for name, cents in caller.terms.limits_cents.items()})
+    return context
+
+
+def _terms_of(context: dict[str, Any]) -> SessionTerms | None:
+    try:
+        limits: dict[LimitName, int] = {name: int(context[f"limit_{name}"]) for name in LIMIT_NAMES}
+        return SessionTerms(
+            limits_cents=limits,
+            created_at=parse_timestamp(str(context["created_at"])),
+            expires_at=parse_timestamp(str(context["expires_at"])),
+        )
+    except (KeyError, ValueError, TypeError):
+        return None  # an older authorizer's cached context: the service reads the terms instead
+
+
+def caller_from_context(context: dict[str, Any]) -> Caller | None:
+    """The caller an authorizer context describes; None when anonymous."""
+    kind = context.get("credential")
+    account_id = context.get("account_id")
+    if kind == "api_key" and account_id:
+        return Caller(kind="api_key", account_id=str(account_id))
+    if kind == "session_token" and account_id and context.get("session_id"):
+        return Caller(
+            kind="session_token",
+            account_id=str(account_id),
+            session_id=str(context["session_id"]),
+            terms=_terms_of(context),
+        )
+    return None

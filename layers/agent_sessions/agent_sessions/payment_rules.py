@@ -1,0 +1,136 @@
+"""The rules a payment is checked against, as pure functions of a session and an attempt.
+
+The store enforces these same rules atomically in DynamoDB condition expressions; this module
+builds the numbers those conditions compare against and, when a condition fails, reads the
+session as it was (ALL_OLD) to say which rule refused the payment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from agent_sessions.errors import (
+    DomainError,
+    LimitExceeded,
+    MerchantNotAllowed,
+    RateLimited,
+    SessionExpired,
+    SessionRevoked,
+)
+from agent_sessions.jsonio import encode_json
+from agent_sessions.money import cents_to_dollars
+from agent_sessions.records import (
+    HOLD_LIFETIME,
+    MAX_PENDING_APPROVALS,
+    PaymentRecord,
+    SessionRecord,
+    SessionTerms,
+    format_timestamp,
+)
+from agent_sessions.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME, WindowKind, WindowLimitName, window_position
+
+
+@dataclass(frozen=True)
+class WindowCheck:
+    """One window a payment must fit in: its counter and the most it may hold before this payment."""
+
+    kind: WindowKind
+    counter_key: str
+    limit_name: WindowLimitName
+    # limit - amount: the counter may be at most this for the payment to fit (negative: never fits).
+    max_committed_before_cents: int
+
+
+def window_checks(terms: SessionTerms, amount_cents: int, now: datetime) -> tuple[WindowCheck, ...]:
+    """The day, week and month windows current at `now`, with the room each needs."""
+    checks = []
+    for kind in WINDOW_KINDS:
+        limit_name = WINDOW_LIMIT_NAME[kind]
+        checks.append(
+            WindowCheck(
+                kind=kind,
+                counter_key=window_position(kind, terms.created_at, now).counter_key,
+                limit_name=limit_name,
+                max_committed_before_cents=terms.limits_cents[limit_name] - amount_cents,
+            )
+        )
+    return tuple(checks)
+
+
+def needs_approval(terms: SessionTerms, amount_cents: int) -> bool:
+    """An amount above require_approval_above waits for a person."""
+    return amount_cents > terms.limits_cents["require_approval_above"]
+
+
+def approval_deadline(terms: SessionTerms, now: datetime) -> datetime:
+    """When a hold taken at `now` lapses unless decided: an hour later, or at the session's end."""
+    return min(now + HOLD_LIFETIME, terms.expires_at)
+
+
+def request_fingerprint(request_fields: dict[str, Any]) -> str:
+    """SHA-256 of the request's meaning (keys sorted, amounts in cents), not of its bytes."""
+    return hashlib.sha256(encode_json(_sorted(request_fields)).encode("utf-8")).hexdigest()
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
+
+
+def refusal_for(session: SessionRecord, payment: PaymentRecord, now: datetime) -> DomainError | None:
+    """The rule that refuses `payment` against `session` at `now`, or None if it would pass.
+
+    Reads the session as a reader does: holds that have lapsed no longer count, even if no
+    write has released them yet (the caller releases them and tries again).
+    """
+    if session.stored_status == "revoked":
+        return SessionRevoked()
+    if session.stored_status == "expired" or now >= session.expires_at:
+        return SessionExpired()
+    amount = payment.amount_cents
+    per_transaction = session.limits_cents["max_per_transaction"]
+    if amount > per_transaction:
+        return LimitExceeded(
+            f"The payment of {cents_to_dollars(amount)} exceeds max_per_transaction "
+            f"({cents_to_dollars(per_transaction)}).",
+            {
+                "limit": "max_per_transaction",
+                "limit_amount": cents_to_dollars(per_transaction),
+                "remaining": cents_to_dollars(per_transaction),
+                "attempted": cents_to_dollars(amount),
+                "resets_at": None,
+            },
+        )
+    if session.allowed_merchants is not None and payment.merchant_id not in session.allowed_merchants:
+        return MerchantNotAllowed(
+            f"Merchant {payment.merchant_id!r} is not in this session's allowed_merchants.",
+            {"merchant_id": payment.merchant_id},
+        )
+    for kind in WINDOW_KINDS:
+        window = session.window(kind, now)
+        if amount > window.remaining_cents:
+            limit_name = WINDOW_LIMIT_NAME[kind]
+            return LimitExceeded(
+                f"The payment of {cents_to_dollars(amount)} exceeds what is left of {limit_name} "
+                f"({cents_to_dollars(window.remaining_cents)}) until {format_timestamp(window.resets_at)}.",
+                {
+                    "limit": limit_name,
+                    "limit_amount": cents_to_dollars(window.limit_cents),
+                    "remaining": cents_to_dollars(window.remaining_cents),
+                    "attempted": cents_to_dollars(amount),
+                    "resets_at": format_timestamp(window.resets_at),
+                },
+            )
+    live_holds = len(session.holds) - len(session.lapsed_holds(now))
+    if payment.approval_expires_at is not None and live_holds >= MAX_PENDING_APPROVALS:
+        return RateLimited(
+            f"This session already has {MAX_PENDING_APPROVALS} payments awaiting approval; decide some first.",
+            {"limit": "pending_approvals", "limit_amount": MAX_PENDING_APPROVALS},
+        )
+    return None

@@ -1,0 +1,212 @@
+"""Payments: create (one transaction), replay by Idempotency-Key, read, list, approve, reject."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from agent_sessions.credentials import is_valid_idempotency_key, new_payment_id, payment_id_for_key
+from agent_sessions.errors import (
+    PAYMENT_REFUSALS,
+    DomainError,
+    Forbidden,
+    IdempotencyKeyReused,
+    InvalidState,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    ValidationFailed,
+)
+from agent_sessions.models import CreatePaymentRequest
+from agent_sessions.payment_rules import (
+    approval_deadline,
+    needs_approval,
+    refusal_for,
+    request_fingerprint,
+    window_checks,
+)
+from agent_sessions.records import Caller, Decline, PaymentRecord, SessionRecord, SessionTerms
+from agent_sessions.service import ensure_token_session_live, require_api_key
+from agent_sessions.store import (
+    PaymentAlreadyExists,
+    PaymentCommitted,
+    PaymentPage,
+    SessionRefused,
+    SessionStore,
+    TransactionContended,
+)
+
+# A refused commit whose cause has since gone (a lapsed hold released meanwhile) is tried again.
+MAX_COMMIT_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class PaymentAnswer:
+    """A payment and the session it belongs to, as read for an answer."""
+
+    payment: PaymentRecord
+    session: SessionRecord
+
+
+@dataclass(frozen=True)
+class CreatedPayment:
+    """What POST /payments answers: 201 authorized or 202 pending_approval (also on a replay)."""
+
+    http_status: int
+    answer: PaymentAnswer
+    replayed: bool
+
+
+def require_session_token(caller: Caller | None) -> Caller:
+    """The caller, if it used a session token; 401 without a credential, 403 with an API key."""
+    if caller is None:
+        raise Unauthenticated()
+    if caller.kind != "session_token" or caller.session_id is None:
+        raise Forbidden("Payments are made with a session token, not an API key.")
+    return caller
+
+
+def create_payment(
+    store: SessionStore,
+    caller: Caller,
+    request: CreatePaymentRequest,
+    idempotency_key: str | None,
+    now: datetime,
+) -> CreatedPayment:
+    """Check and debit atomically; a declined attempt is recorded and raised as its error."""
+    session_id = caller.session_id
+    assert session_id is not None  # require_session_token guarantees it
+    if idempotency_key is not None and not is_valid_idempotency_key(idempotency_key):
+        raise ValidationFailed({"Idempotency-Key": "must be 1 to 255 printable ASCII characters"})
+    terms = caller.terms or _read_terms(store, session_id)
+    amount = request.amount
+    approval = needs_approval(terms, amount)
+    payment = PaymentRecord(
+        id=payment_id_for_key(session_id, idempotency_key) if idempotency_key else new_payment_id(),
+        session_id=session_id,
+        account_id=caller.account_id,
+        amount_cents=amount,
+        currency="USD",
+        merchant_id=request.merchant_id,
+        description=request.description,
+        metadata=request.metadata or {},
+        stored_status="pending_approval" if approval else "authorized",
+        created_at=now,
+        request_fingerprint=request_fingerprint(
+            {
+                "amount_cents": amount,
+                "currency": "USD",
+                "merchant_id": request.merchant_id,
+                "description": request.description,
+                "metadata": request.metadata or {},
+            }
+        ),
+        approval_expires_at=approval_deadline(terms, now) if approval else None,
+    )
+    checks = window_checks(terms, amount, now)
+    payment = payment.with_changes(window_keys=tuple(check.counter_key for check in checks))
+    for _ in range(MAX_COMMIT_ATTEMPTS):
+        try:
+            outcome = store.commit_payment(payment, checks, now)
+        except TransactionContended as exc:
+            raise RateLimited("The session is busy; retry with the same Idempotency-Key.") from exc
+        if isinstance(outcome, PaymentCommitted):
+            session = store.get_session(session_id)
+            assert session is not None  # it was just debited
+            return CreatedPayment(_created_status(payment), PaymentAnswer(payment, session), replayed=False)
+        if isinstance(outcome, PaymentAlreadyExists):
+            return _replay(store, outcome.payment, payment)
+        assert isinstance(outcome, SessionRefused)
+        if outcome.session is None:
+            raise NotFound()
+        refusal = refusal_for(outcome.session, payment, now)
+        if refusal is not None:
+            return _decline(store, payment, refusal)
+        # Nothing refuses it once lapsed holds are discounted: release them for real, then retry.
+        for payment_id, hold in outcome.session.lapsed_holds(now).items():
+            store.release_lapsed_hold(outcome.session, payment_id, hold)
+    raise RateLimited("The session is busy; retry with the same Idempotency-Key.")
+
+
+def _read_terms(store: SessionStore, session_id: str) -> SessionTerms:
+    """The session's terms when the authorizer did not pass them (one extra read)."""
+    session = store.get_session(session_id)
+    if session is None:
+        raise NotFound()
+    return session.terms
+
+
+def _created_status(payment: PaymentRecord) -> int:
+    return 202 if payment.first_status == "pending_approval" else 201
+
+
+def _decline(store: SessionStore, payment: PaymentRecord, refusal: DomainError) -> CreatedPayment:
+    """Record the refusal in the ledger, then raise it; a concurrent twin's record wins instead."""
+    declined = payment.with_changes(
+        stored_status="declined",
+        window_keys=(),
+        approval_expires_at=None,
+        decline=Decline(code=refusal.code, message=refusal.message, details=refusal.details),
+    )
+    existing = store.insert_declined_payment(declined)
+    if existing is not None:
+        return _replay(store, existing, payment)
+    raise refusal
+
+
+def _replay(store: SessionStore, existing: PaymentRecord, attempt: PaymentRecord) -> CreatedPayment:
+    """The first answer to an Idempotency-Key, if this request is the same as the first."""
+    if existing.session_id != attempt.session_id or existing.request_fingerprint != attempt.request_fingerprint:
+        raise IdempotencyKeyReused()
+    if existing.decline is not None:
+        refusal = PAYMENT_REFUSALS.get(existing.decline.code, DomainError)
+        raise refusal(existing.decline.message, existing.decline.details)
+    session = store.get_session(existing.session_id)
+    if session is None:
+        raise NotFound()
+    return CreatedPayment(_created_status(existing), PaymentAnswer(existing, session), replayed=True)
+
+
+def get_payment(store: SessionStore, caller: Caller, payment_id: str, now: datetime) -> PaymentAnswer:
+    """A payment for its account's key, or for its own session's token while that session is live."""
+    payment = store.get_payment(payment_id)
+    if payment is None or payment.account_id != caller.account_id or payment.stored_status == "declined":
+        raise NotFound()
+    if caller.kind == "session_token" and caller.session_id != payment.session_id:
+        raise NotFound()
+    session = store.get_session(payment.session_id)
+    if session is None:
+        raise NotFound()
+    if caller.kind == "session_token":
+        ensure_token_session_live(session, now)
+    return PaymentAnswer(payment, session)
+
+
+def list_payments(
+    store: SessionStore, caller: Caller, session_id: str, limit: int, cursor: str | None
+) -> tuple[SessionRecord, PaymentPage]:
+    """A page of one of the caller's sessions' payments, newest first."""
+    require_api_key(caller)
+    session = store.get_session(session_id)
+    if session is None or session.account_id != caller.account_id:
+        raise NotFound()
+    return session, store.list_payments(session_id, limit, cursor)
+
+
+def decide_payment(store: SessionStore, caller: Caller, payment_id: str, approve: bool, now: datetime) -> PaymentAnswer:
+    """Approve (the hold becomes spend) or reject (the hold is released) a payment awaiting approval."""
+    require_api_key(caller)
+    payment = store.get_payment(payment_id)
+    if payment is None or payment.account_id != caller.account_id or payment.stored_status == "declined":
+        raise NotFound()
+    status = payment.status_at(now)
+    if status != "pending_approval" or not store.decide_payment(payment, approve, now):
+        current = store.get_payment(payment_id) or payment
+        session = store.get_session(payment.session_id)
+        shown = current.status_at(now, session.ended_at if session else None)
+        raise InvalidState(f"The payment is {shown}, not pending_approval.", {"status": shown})
+    session = store.get_session(payment.session_id)
+    if session is None:
+        raise NotFound()
+    decided = payment.with_changes(stored_status="authorized" if approve else "rejected", decided_at=now)
+    return PaymentAnswer(decided, session)
