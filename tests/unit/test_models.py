@@ -29,6 +29,9 @@ def test_limits_arrive_as_cents() -> None:
         ({**VALID, "limits": {"max_per_day": Decimal("1.001")}}, ("limits", "max_per_day")),
         ({**VALID, "duration_hours": 0}, ("duration_hours",)),
         ({**VALID, "duration_hours": 169}, ("duration_hours",)),
+        ({**VALID, "duration_hours": Decimal("0.0001")}, ("duration_hours",)),
+        ({**VALID, "duration_hours": "24"}, ("duration_hours",)),
+        ({**VALID, "duration_hours": True}, ("duration_hours",)),
         ({"user_wallet": "w"}, ("agent_id",)),
         ({**VALID, "agent_id": "   "}, ("agent_id",)),
         ({**VALID, "surprise": 1}, ("surprise",)),
@@ -57,3 +60,8 @@ def test_nan_and_infinity_are_not_json(text: str) -> None:
 def test_bodies_over_the_limit_are_refused_before_parsing() -> None:
     with pytest.raises(BodyTooLarge):
         parse_json_body('"' + "x" * (2 * 1024 * 1024) + '"')
+
+
+def test_a_duration_may_be_a_fraction_of_an_hour() -> None:
+    request = CreateSessionRequest.model_validate({**VALID, "duration_hours": Decimal("0.5")})
+    assert request.duration_hours == Decimal("0.5")

@@ -64,6 +64,26 @@ OptionalAmountCents = Annotated[
     BeforeValidator(lambda raw: None if raw is None else dollars_to_cents(raw)),
     WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 1_000_000_000, "multipleOf": 0.01}),
 ]
+
+
+def _duration_hours(raw: Any) -> Decimal:
+    """A JSON number of hours, fractions allowed, lasting at least one second; never a float."""
+    if isinstance(raw, bool) or not isinstance(raw, int | Decimal):
+        raise ValueError("must be a number of hours")
+    hours = Decimal(raw)
+    if not hours.is_finite() or hours <= 0 or hours > MAX_DURATION_HOURS:
+        raise ValueError(f"must be more than 0 and at most {MAX_DURATION_HOURS}")
+    if hours * 3600 < 1:
+        raise ValueError("must last at least one second")
+    return hours
+
+
+# Hours a session lasts: (0, 168], fractions allowed (0.5 is 30 minutes), to the second.
+DurationHours = Annotated[
+    Decimal,
+    BeforeValidator(_duration_hours),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DURATION_HOURS}),
+]
 # An amount going out: exact dollars.
 Dollars = Annotated[Decimal, WithJsonSchema({"type": "number"})]
 
@@ -90,7 +110,7 @@ class CreateSessionRequest(_Strict):
     user_wallet: Identifier
     limits: LimitsIn | None = None
     allowed_merchants: Annotated[list[Identifier], Field(max_length=MAX_ALLOWED_MERCHANTS)] | None = None
-    duration_hours: Annotated[int, Field(gt=0, le=MAX_DURATION_HOURS)] = 24
+    duration_hours: DurationHours = Decimal(24)
     mint_pkp: bool = False
     metadata: Metadata = None
 

@@ -98,7 +98,7 @@ def create_session(store: SessionStore, caller: Caller, request: CreateSessionRe
         allowed_merchants=request.allowed_merchants,
         stored_status="active",
         created_at=now,
-        expires_at=now + timedelta(hours=request.duration_hours),
+        expires_at=now + timedelta(seconds=int(request.duration_hours * 3600)),
         token_hash=hash_secret(token),
         metadata=request.metadata or {},
     )
