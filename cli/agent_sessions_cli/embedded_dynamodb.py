@@ -7,11 +7,71 @@ requests one by one makes it behave as DynamoDB does for our conditional writes
 
 from __future__ import annotations
 
+import argparse
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import dataclass
+from typing import Any
 
+from moto import backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
+
+
+def _copy_each_table_once_per_transaction() -> None:
+    """Make moto back up a table once per TransactWriteItems, not once per item in it.
+
+    moto deep-copies the whole table for every item of a transaction (to roll back on
+    cancel), overwriting the same backup each time, before it applies anything. Copying
+    each table once gives the identical backup at half the cost. Requests are serialised,
+    so swapping the module's `copy` for the length of one call is safe.
+    """
+    from moto.dynamodb import models
+
+    if getattr(models.DynamoDBBackend.transact_write_items, "copies_once", False):
+        return
+    transact_write_items = models.DynamoDBBackend.transact_write_items
+    real_copy = models.copy
+
+    def copying_once(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        copies: dict[int, tuple[Any, Any]] = {}  # id -> (original kept alive, its copy)
+
+        class _CopyOnce:
+            @staticmethod
+            def deepcopy(value: Any, memo: Any = None) -> Any:
+                if id(value) not in copies:
+                    copies[id(value)] = (value, real_copy.deepcopy(value))
+                return copies[id(value)][1]
+
+        models.copy = _CopyOnce  # type: ignore[assignment]
+        try:
+            return transact_write_items(self, transact_items)
+        finally:
+            models.copy = real_copy
+
+    copying_once.copies_once = True  # type: ignore[attr-defined]
+    models.DynamoDBBackend.transact_write_items = copying_once  # type: ignore[method-assign]
+
+
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, without listing moto's package directory on every request."""
+
+    _module_names: frozenset[str] = frozenset()
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host is not None and host in self._cached_module_names():
+            return host
+        return super().get_backend_for_host(host)
+
+    @classmethod
+    def _cached_module_names(cls) -> frozenset[str]:
+        if not cls._module_names:
+            cls._module_names = frozenset(backends.list_of_moto_modules())
+        return cls._module_names
 
 
 class _QuietMotoRequestHandler(MotoRequestHandler):
@@ -42,8 +102,70 @@ class EmbeddedDynamoDB:
 
 def start_embedded_dynamodb(port: int = 0) -> EmbeddedDynamoDB:
     """Start moto's server on 127.0.0.1 (a free port when 0), serialising every request."""
-    application = DomainDispatcherApplication(create_backend_app)
+    _copy_each_table_once_per_transaction()
+    application = _Dispatcher(create_backend_app)
     server = make_server("127.0.0.1", port, application, threaded=False, request_handler=_QuietMotoRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="embedded-dynamodb", daemon=True)
     thread.start()
     return EmbeddedDynamoDB(server=server, thread=thread)
+
+
+@dataclass
+class EmbeddedDynamoDBProcess:
+    """A serialised moto server in a child process (its own interpreter, so its own core)."""
+
+    process: subprocess.Popen[str]
+    port: int
+
+    @property
+    def endpoint_url(self) -> str:
+        """http://127.0.0.1:<port>."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        """Stop the child by its PID and reap it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def start_embedded_dynamodb_process(port: int = 0) -> EmbeddedDynamoDBProcess:
+    """Start the serialised moto server in a child process; returns once it is listening."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agent_sessions_cli.embedded_dynamodb", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("listening "):
+        process.kill()
+        raise RuntimeError(f"the embedded DynamoDB did not start: {line!r}")
+    return EmbeddedDynamoDBProcess(process=process, port=int(line.split()[1]))
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """A child left behind by a killed parent stops by itself."""
+    while os.getppid() == parent_pid:
+        time.sleep(1)
+    os._exit(0)
+
+
+def main() -> None:
+    """`python -m agent_sessions_cli.embedded_dynamodb --port N`: serve until terminated."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    arguments = parser.parse_args()
+    embedded = start_embedded_dynamodb(arguments.port)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    print(f"listening {embedded.server.server_port}", flush=True)
+    embedded.thread.join()
+
+
+if __name__ == "__main__":
+    main()

@@ -6,10 +6,9 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 
 from agent_sessions import settings, store
-from agent_sessions_cli.embedded_dynamodb import start_embedded_dynamodb
+from agent_sessions_cli.embedded_dynamodb import start_embedded_dynamodb_process
 from agent_sessions_cli.main import ensure_table
 from agent_sessions_cli.template import load_template
 from tests.conftest import TABLE_NAME
@@ -17,10 +16,8 @@ from tests.conftest import TABLE_NAME
 
 @pytest.fixture
 def serialised_dynamodb() -> Iterator[Any]:
-    """A fresh serialised moto server with the template's table; stopped afterwards."""
-    server = start_embedded_dynamodb()
-    # moto's backends live in the process, shared by every server it starts: begin empty.
-    requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
+    """A fresh serialised moto server (its own process) with the template's table; stopped afterwards."""
+    server = start_embedded_dynamodb_process()
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = server.endpoint_url
     store.default_store.cache_clear()
     settings.load_settings.cache_clear()

@@ -1,0 +1,198 @@
+"""200 concurrent payments against one limit, through the handler, on a serialised moto server.
+
+moto_server with threaded=False handles one request at a time, so any overspend seen here is
+ours (a read-then-write in our code), not the emulator's. Each round starts from an empty
+table, because moto's TransactWriteItems slows down as the table grows.
+"""
+
+import functools
+import inspect
+import itertools
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import requests
+
+from agent_sessions import payment_service, service
+from agent_sessions.models import CreatePaymentRequest, CreateSessionRequest
+from agent_sessions.records import Caller, utc_now
+from agent_sessions.store import default_store
+from agent_sessions_cli.local_runtime import FunctionPool, Handler
+from agent_sessions_cli.template import functions, load_template, table_definition
+from tests.conftest import EVENTS_ACCOUNT_ID, TABLE_NAME, load_event, with_body
+
+pytestmark = pytest.mark.concurrency
+
+ROUNDS = int(os.environ.get("CONCURRENCY_ROUNDS", "20"))
+REQUESTS = 200
+OWNER = Caller(kind="api_key", account_id=EVENTS_ACCOUNT_ID)
+
+
+class ClockedPool(FunctionPool):
+    """A FunctionPool whose handler instances read the time from `clock` instead of the system."""
+
+    def __init__(self, logical_id: str, clock: Callable[[], datetime]) -> None:
+        super().__init__(functions(load_template())[logical_id])
+        self._clock = clock
+
+    def _new_instance(self) -> Handler:
+        handler = super()._new_instance()
+        inspect.unwrap(handler).__globals__["utc_now"] = self._clock
+        return handler
+
+
+@pytest.fixture
+def fresh_table(serialised_dynamodb: Any) -> Callable[[], Any]:
+    """Empty the serialised server and recreate the table (call once per round)."""
+    endpoint = serialised_dynamodb.meta.endpoint_url
+
+    def reset() -> Any:
+        requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+        # The template's table without its stream: moto copies the whole stream on every
+        # transaction (to roll back), which would make each round minutes long; atomicity,
+        # the thing measured here, does not involve the stream.
+        definition = table_definition(load_template(), TABLE_NAME)
+        definition.pop("StreamSpecification", None)
+        serialised_dynamodb.create_table(**definition)
+        return serialised_dynamodb
+
+    return reset
+
+
+def open_session(created_at: datetime, hours: int = 48, **limits: int) -> tuple[str, Caller]:
+    """A session made by the service at `created_at`, and the caller its token stands for."""
+    request = CreateSessionRequest.model_validate(
+        {"agent_id": "burst", "user_wallet": "w", "duration_hours": hours, "limits": limits}
+    )
+    created = service.create_session(default_store(), OWNER, request, created_at)
+    caller = service.authenticate(default_store(), f"Bearer {created.session_token}")
+    assert caller is not None
+    return created.session_token, caller
+
+
+@functools.cache
+def pool(logical_id: str) -> FunctionPool:
+    """One pool per function for the whole run, so handler instances stay warm across rounds."""
+    return FunctionPool(functions(load_template())[logical_id])
+
+
+def authorized_event(token: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The create_payment event as API Gateway passes it on after the real authorizer ran."""
+    event = with_body(load_event("create_payment"), json.dumps(body))
+    event["headers"]["authorization"] = f"Bearer {token}"
+    event["headers"].pop("idempotency-key")
+    answer = pool("AuthorizerFunction").invoke({**event, "type": "REQUEST"})
+    event["requestContext"]["authorizer"] = {"lambda": answer["context"]}
+    return event
+
+
+def burst(pool: FunctionPool, events: list[dict[str, Any]]) -> list[int]:
+    """Send every event at once (as many in flight as threads allow); the status codes, in order."""
+    with ThreadPoolExecutor(max_workers=50) as executor:
+        return [answer["statusCode"] for answer in executor.map(pool.invoke, events)]
+
+
+def ledger(client: Any) -> list[dict[str, Any]]:
+    """Every payment record in the table (declines included)."""
+    items = client.scan(TableName=TABLE_NAME, ConsistentRead=True)["Items"]
+    return [item for item in items if item["type"]["S"] == "payment"]
+
+
+def counters(client: Any, session_id: str) -> tuple[dict[str, int], dict[str, int]]:
+    item = client.get_item(TableName=TABLE_NAME, Key={"pk": {"S": f"SESS#{session_id}"}}, ConsistentRead=True)["Item"]
+    committed = {key: int(value["N"]) for key, value in item["committed"]["M"].items()}
+    held = {key: int(value["N"]) for key, value in item["held"]["M"].items()}
+    return committed, held
+
+
+def assert_counters_match_ledger(client: Any, session_id: str) -> None:
+    """The session's counters are exactly the sums over its payment records."""
+    committed, held = counters(client, session_id)
+    expected_committed: dict[str, int] = {}
+    expected_held: dict[str, int] = {}
+    for item in ledger(client):
+        status = item["status"]["S"]
+        if status not in ("authorized", "pending_approval"):
+            continue
+        for key in [value["S"] for value in item["windows"]["L"]]:
+            expected_committed[key] = expected_committed.get(key, 0) + int(item["amount"]["N"])
+            if status == "pending_approval":
+                expected_held[key] = expected_held.get(key, 0) + int(item["amount"]["N"])
+    assert {k: v for k, v in committed.items() if v} == expected_committed
+    assert {k: v for k, v in held.items() if v} == expected_held
+
+
+def rounds() -> Iterator[int]:
+    return iter(range(ROUNDS))
+
+
+def test_two_hundred_one_dollar_payments_on_a_hundred_dollar_limit_authorize_exactly_one_hundred(
+    fresh_table: Callable[[], Any],
+) -> None:
+    payments = pool("CreatePaymentFunction")
+    for _ in rounds():
+        client = fresh_table()
+        token, caller = open_session(utc_now(), max_per_day=100)
+        statuses = burst(payments, [authorized_event(token, {"amount": 1, "merchant_id": "m"})] * REQUESTS)
+        assert statuses.count(201) == 100
+        assert statuses.count(402) == 100
+        assert caller.session_id is not None
+        committed, _ = counters(client, caller.session_id)
+        assert committed["d0"] == committed["w0"] == committed["m0"] == 100_00
+        records = ledger(client)
+        assert sum(1 for item in records if item["status"]["S"] == "authorized") == 100
+        assert sum(1 for item in records if item["status"]["S"] == "declined") == 100
+        assert_counters_match_ledger(client, caller.session_id)
+
+
+def test_the_same_across_a_day_roll_over(fresh_table: Callable[[], Any]) -> None:
+    for _ in rounds():
+        client = fresh_table()
+        created_at = utc_now() - timedelta(hours=23, minutes=59)
+        token, caller = open_session(created_at, max_per_day=100, max_per_transaction=100)
+        # Day 0 is already used up; its last second and day 1's first straddle the burst.
+        spent = payment_service.create_payment(
+            default_store(), caller, CreatePaymentRequest.model_validate({"amount": 100}), None, created_at
+        )
+        assert spent.http_status == 201
+        calls = itertools.count()
+        lock = threading.Lock()
+
+        def clock() -> datetime:
+            with lock:
+                call = next(calls)
+            return created_at + timedelta(hours=24) - (timedelta(seconds=1) if call < 60 else timedelta(0))
+
+        clocked = ClockedPool("CreatePaymentFunction", clock)
+        statuses = burst(clocked, [authorized_event(token, {"amount": 1})] * REQUESTS)
+        assert statuses.count(201) == 100
+        assert caller.session_id is not None
+        committed, _ = counters(client, caller.session_id)
+        assert committed["d0"] == 100_00  # nothing more in the used-up day
+        assert committed["d1"] == 100_00  # exactly the limit in the new one
+        assert committed["w0"] == committed["m0"] == 200_00
+        assert_counters_match_ledger(client, caller.session_id)
+
+
+def test_the_same_with_payments_awaiting_approval_in_the_mix(fresh_table: Callable[[], Any]) -> None:
+    payments = pool("CreatePaymentFunction")
+    for _ in rounds():
+        client = fresh_table()
+        token, caller = open_session(utc_now(), max_per_day=100, require_approval_above=Decimal("1.5"))  # type: ignore[arg-type]
+        small = authorized_event(token, {"amount": 1})
+        large = authorized_event(token, {"amount": 2})
+        statuses = burst(payments, [small, small, small, large] * (REQUESTS // 4))
+        authorized, pending = statuses.count(201), statuses.count(202)
+        assert authorized + 2 * pending == 100  # spent + held is exactly the limit
+        assert caller.session_id is not None
+        committed, held = counters(client, caller.session_id)
+        assert committed["d0"] == 100_00
+        assert held.get("d0", 0) == pending * 2_00
+        assert_counters_match_ledger(client, caller.session_id)
