@@ -135,7 +135,7 @@ class EmbeddedDynamoDBProcess:
 
 def start_embedded_dynamodb_process(port: int = 0) -> EmbeddedDynamoDBProcess:
     """Start the serialised moto server in a child process; returns once it is listening."""
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
         [sys.executable, "-m", "agent_sessions_cli.embedded_dynamodb", "--port", str(port)],
         stdout=subprocess.PIPE,
         text=True,

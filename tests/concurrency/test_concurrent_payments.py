@@ -129,6 +129,19 @@ def assert_counters_match_ledger(client: Any, session_id: str) -> None:
     assert {k: v for k, v in held.items() if v} == expected_held
 
 
+def straddling_clock(boundary: datetime, calls_before: int) -> Callable[[], datetime]:
+    """A clock reading one second before `boundary` for its first `calls_before` calls, then `boundary`."""
+    calls = itertools.count()
+    lock = threading.Lock()
+
+    def clock() -> datetime:
+        with lock:
+            call = next(calls)
+        return boundary - timedelta(seconds=1) if call < calls_before else boundary
+
+    return clock
+
+
 def rounds() -> Iterator[int]:
     return iter(range(ROUNDS))
 
@@ -162,15 +175,7 @@ def test_the_same_across_a_day_roll_over(fresh_table: Callable[[], Any]) -> None
             default_store(), caller, CreatePaymentRequest.model_validate({"amount": 100}), None, created_at
         )
         assert spent.http_status == 201
-        calls = itertools.count()
-        lock = threading.Lock()
-
-        def clock() -> datetime:
-            with lock:
-                call = next(calls)
-            return created_at + timedelta(hours=24) - (timedelta(seconds=1) if call < 60 else timedelta(0))
-
-        clocked = ClockedPool("CreatePaymentFunction", clock)
+        clocked = ClockedPool("CreatePaymentFunction", straddling_clock(created_at + timedelta(hours=24), 60))
         statuses = burst(clocked, [authorized_event(token, {"amount": 1})] * REQUESTS)
         assert statuses.count(201) == 100
         assert caller.session_id is not None
