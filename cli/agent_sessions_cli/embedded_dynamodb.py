@@ -35,7 +35,7 @@ def _copy_each_table_once_per_transaction() -> None:
     if getattr(models.DynamoDBBackend.transact_write_items, "copies_once", False):
         return
     transact_write_items = models.DynamoDBBackend.transact_write_items
-    real_copy = models.copy
+    real_copy = vars(models)["copy"]
 
     def copying_once(self: Any, transact_items: list[dict[str, Any]]) -> Any:
         copies: dict[int, tuple[Any, Any]] = {}  # id -> (original kept alive, its copy)
@@ -47,11 +47,11 @@ def _copy_each_table_once_per_transaction() -> None:
                     copies[id(value)] = (value, real_copy.deepcopy(value))
                 return copies[id(value)][1]
 
-        models.copy = _CopyOnce  # type: ignore[assignment]
+        setattr(models, "copy", _CopyOnce)  # noqa: B010 - moto's private module attribute
         try:
             return transact_write_items(self, transact_items)
         finally:
-            models.copy = real_copy
+            setattr(models, "copy", real_copy)  # noqa: B010
 
     copying_once.copies_once = True  # type: ignore[attr-defined]
     models.DynamoDBBackend.transact_write_items = copying_once  # type: ignore[method-assign]
