@@ -22,39 +22,57 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 
-def _copy_each_table_once_per_transaction() -> None:
-    """Make moto back up a table once per TransactWriteItems, not once per item in it.
+def _lighter_transaction_backups() -> None:
+    """Make moto's TransactWriteItems back up each table once, and without its stream.
 
-    moto deep-copies the whole table for every item of a transaction (to roll back on
-    cancel), overwriting the same backup each time, before it applies anything. Copying
-    each table once gives the identical backup at half the cost. Requests are serialised,
-    so swapping the module's `copy` for the length of one call is safe.
+    To roll a cancelled transaction back, moto deep-copies the whole table, once for every item
+    in the transaction (each copy replacing the last) and including the table's stream, which
+    only ever grows. Copying each table once, sharing the stream, gives the same rollback at a
+    fraction of the cost, provided that stream records a cancelled transaction appended are cut
+    off again, which is done here. Requests are serialised, so swapping the module's `copy` for
+    the length of one call is safe.
     """
     from moto.dynamodb import models
 
-    if getattr(models.DynamoDBBackend.transact_write_items, "copies_once", False):
+    if getattr(models.DynamoDBBackend.transact_write_items, "lighter_backups", False):
         return
     transact_write_items = models.DynamoDBBackend.transact_write_items
     real_copy = vars(models)["copy"]
 
-    def copying_once(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+    def with_lighter_backups(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        table_names = {op.get("TableName") for item in transact_items for op in item.values()}
+        streams = {
+            name: (self.tables[name].stream_shard, len(self.tables[name].stream_shard.items))
+            for name in table_names
+            if name in self.tables and self.tables[name].stream_shard is not None
+        }
+        shared = {id(shard): shard for shard, _ in streams.values()}
         copies: dict[int, tuple[Any, Any]] = {}  # id -> (original kept alive, its copy)
 
         class _CopyOnce:
             @staticmethod
             def deepcopy(value: Any, memo: Any = None) -> Any:
                 if id(value) not in copies:
-                    copies[id(value)] = (value, real_copy.deepcopy(value))
+                    copies[id(value)] = (value, real_copy.deepcopy(value, dict(shared)))
                 return copies[id(value)][1]
 
         setattr(models, "copy", _CopyOnce)  # noqa: B010 - moto's private module attribute
         try:
             return transact_write_items(self, transact_items)
+        except Exception:
+            for name, (shard, length) in streams.items():  # rolled back: so are its stream records
+                del shard.items[length:]
+                shard.table = self.tables[name]
+            raise
         finally:
             setattr(models, "copy", real_copy)  # noqa: B010
 
-    copying_once.copies_once = True  # type: ignore[attr-defined]
-    models.DynamoDBBackend.transact_write_items = copying_once  # type: ignore[method-assign]
+    with_lighter_backups.lighter_backups = True  # type: ignore[attr-defined]
+    models.DynamoDBBackend.transact_write_items = with_lighter_backups  # type: ignore[method-assign]
+
+
+# Connections the serialised server lets wait (werkzeug's default is 128).
+LISTEN_BACKLOG = 1024
 
 
 class _Dispatcher(DomainDispatcherApplication):
@@ -102,9 +120,10 @@ class EmbeddedDynamoDB:
 
 def start_embedded_dynamodb(port: int = 0) -> EmbeddedDynamoDB:
     """Start moto's server on 127.0.0.1 (a free port when 0), serialising every request."""
-    _copy_each_table_once_per_transaction()
+    _lighter_transaction_backups()
     application = _Dispatcher(create_backend_app)
     server = make_server("127.0.0.1", port, application, threaded=False, request_handler=_QuietMotoRequestHandler)
+    server.socket.listen(LISTEN_BACKLOG)  # a burst of clients queues instead of timing out on connect
     thread = threading.Thread(target=server.serve_forever, name="embedded-dynamodb", daemon=True)
     thread.start()
     return EmbeddedDynamoDB(server=server, thread=thread)

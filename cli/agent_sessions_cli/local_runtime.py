@@ -228,4 +228,6 @@ class _QuietRequestHandler(WSGIRequestHandler):
 def serve(host: str, port: int, template: dict[str, Any] | None = None) -> BaseWSGIServer:
     """A threaded HTTP server for the template's API (not yet started)."""
     gateway = LocalGateway(http_routes(template or load_template()))
-    return make_server(host, port, gateway, threaded=True, request_handler=_QuietRequestHandler)
+    server = make_server(host, port, gateway, threaded=True, request_handler=_QuietRequestHandler)
+    server.socket.listen(1024)  # a burst of clients queues instead of being refused (werkzeug's default is 128)
+    return server

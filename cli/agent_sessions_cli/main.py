@@ -62,15 +62,17 @@ def run_local(args: argparse.Namespace) -> int:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", args.log_level)
 
-    from agent_sessions_cli.embedded_dynamodb import start_embedded_dynamodb
+    from agent_sessions_cli.embedded_dynamodb import start_embedded_dynamodb_process
     from agent_sessions_cli.local_runtime import function_environment, serve
     from agent_sessions_cli.template import load_template
 
     embedded = None
     endpoint = args.dynamodb_endpoint
     if not endpoint:
-        embedded = start_embedded_dynamodb()
+        embedded = start_embedded_dynamodb_process()  # its own process: its own core
         endpoint = embedded.endpoint_url
+        # It serves one request at a time: under a burst requests queue, so wait rather than retry.
+        os.environ.setdefault("AGENT_SESSIONS_DYNAMODB_READ_TIMEOUT", "120")
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
 
     template = load_template()

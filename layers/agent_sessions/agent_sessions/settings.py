@@ -14,9 +14,17 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     table_name: str = Field(min_length=1)
+    # How long one DynamoDB request may take to answer before botocore retries it. The local
+    # runtime raises it: its emulator serves one request at a time, so a burst queues.
+    dynamodb_read_timeout_seconds: float = Field(default=5.0, gt=0)
 
 
 @lru_cache(maxsize=1)
 def load_settings() -> Settings:
     """The settings of this process (TABLE_NAME is required)."""
-    return Settings(table_name=os.environ.get("TABLE_NAME", ""))
+    return Settings.model_validate(
+        {
+            "table_name": os.environ.get("TABLE_NAME", ""),
+            "dynamodb_read_timeout_seconds": os.environ.get("AGENT_SESSIONS_DYNAMODB_READ_TIMEOUT", "5"),
+        }
+    )

@@ -721,6 +721,10 @@ def default_store() -> DynamoSessionStore:
     settings = load_settings()
     client = boto3.client(
         "dynamodb",
-        config=Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2, read_timeout=5),
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 5},
+            connect_timeout=2,
+            read_timeout=settings.dynamodb_read_timeout_seconds,
+        ),
     )
     return DynamoSessionStore(client, settings.table_name)

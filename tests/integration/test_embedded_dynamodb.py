@@ -1,0 +1,83 @@
+"""The embedded DynamoDB (what `make run` uses): a serialised moto server in its own process.
+
+It changes how moto backs a table up for TransactWriteItems (once, and without the stream);
+these tests hold it to moto's own behaviour: a cancelled transaction changes nothing, not even
+the stream, and a committed one adds exactly its records.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from agent_sessions_cli.embedded_dynamodb import start_embedded_dynamodb_process
+from agent_sessions_cli.template import load_template, table_definition
+
+
+@pytest.fixture
+def embedded() -> Iterator[tuple[Any, Any]]:
+    server = start_embedded_dynamodb_process()
+    try:
+        client = boto3.client("dynamodb", endpoint_url=server.endpoint_url)
+        streams = boto3.client("dynamodbstreams", endpoint_url=server.endpoint_url)
+        client.create_table(**table_definition(load_template(), "t"))
+        yield client, streams
+    finally:
+        server.stop()
+    assert server.process.poll() is not None  # stopped by its PID
+
+
+def stream_records(client: Any, streams: Any) -> list[dict[str, Any]]:
+    arn = client.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    position, records = iterator["ShardIterator"], []
+    while True:
+        page = streams.get_records(ShardIterator=position, Limit=1000)
+        if not page["Records"]:
+            return records
+        records.extend(page["Records"])
+        position = page["NextShardIterator"]
+
+
+def add_one(key: str) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": "t",
+            "Key": {"pk": {"S": key}},
+            "UpdateExpression": "SET n = if_not_exists(n, :zero) + :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}},
+        }
+    }
+
+
+def test_a_cancelled_transaction_leaves_the_table_and_its_stream_unchanged(embedded: tuple[Any, Any]) -> None:
+    client, streams = embedded
+    client.transact_write_items(TransactItems=[add_one("a"), {"Put": {"TableName": "t", "Item": {"pk": {"S": "b"}}}}])
+    before = stream_records(client, streams)
+    assert {record["dynamodb"]["Keys"]["pk"]["S"] for record in before} == {"a", "b"}
+
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(
+            TransactItems=[
+                add_one("a"),  # would pass, and is rolled back with the rest
+                {
+                    "Put": {
+                        "TableName": "t",
+                        "Item": {"pk": {"S": "b"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    assert client.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]["n"] == {"N": "1"}
+    assert stream_records(client, streams) == before
+
+    client.transact_write_items(TransactItems=[add_one("a")])
+    assert client.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]["n"] == {"N": "2"}
+    after = stream_records(client, streams)
+    assert after[: len(before)] == before
+    assert [(record["eventName"], record["dynamodb"]["NewImage"]["n"]) for record in after[len(before) :]] == [
+        ("MODIFY", {"N": "2"})
+    ]
