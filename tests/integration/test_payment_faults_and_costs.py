@@ -10,7 +10,15 @@ from botocore.exceptions import EndpointConnectionError
 from moto.core.models import botocore_stubber
 
 from agent_sessions.store import default_store
-from tests.conftest import TABLE_NAME, Invoke, load_event, with_credential, with_payment_id, with_session_id
+from tests.conftest import (
+    TABLE_NAME,
+    Invoke,
+    load_event,
+    with_body,
+    with_credential,
+    with_payment_id,
+    with_session_id,
+)
 from tests.integration.test_payment_handlers import decide, open_session, pay
 from tests.support.item_size import item_bytes, write_units
 
@@ -169,10 +177,18 @@ def test_a_payment_is_one_write_request_and_its_items_stay_under_one_kilobyte(
     requests_sent.clear()
     response = invoke("create_payment", event)
     assert response["statusCode"] == 201
-    # The debit and the ledger record: one TransactWriteItems. TransactWriteItems returns no
-    # item, so the exact remaining amounts in the answer come from one consistent GetItem after it.
+    # The debit and the ledger record: one TransactWriteItems. It returns no item, so the first
+    # time this instance pays for a session it reads the session once for the remaining amounts.
     assert requests_sent == ["TransactWriteItems", "GetItem"]
-    assert requests_sent.count("TransactWriteItems") == 1
+    # From then on the write is pinned to the version it knows, and it knows the result: one request.
+    event["headers"].pop("idempotency-key")
+    for amount in (1, 2, 3):
+        requests_sent.clear()
+        body = json.dumps({"amount": amount, "merchant_id": "merchant_amazon"})
+        response = invoke("create_payment", with_body(event, body))  # the authorizer context is kept
+        assert response["statusCode"] == 201
+        assert requests_sent == ["TransactWriteItems"]
+    assert response["json"]["remaining_today"] == 200 - 19.99 - 6
 
     pending = pay(invoke, session, 30, key="needs-approval")  # a hold in every window, too
     assert pending["statusCode"] == 202

@@ -75,9 +75,12 @@ class PaymentLedger(RuleBasedStateMachine):
         body = body.model_copy(update={"amount": cents})
         refusal = None
         try:
-            payment_service.create_payment(self.store, self.agent, body, key, self.now)
+            created = payment_service.create_payment(self.store, self.agent, body, key, self.now)
         except DomainError as raised:
             refusal = raised
+        else:
+            if not created.replayed:  # the session it answers with is the stored one, read or computed
+                assert created.answer.session == self.session()
         assert refusal is None or refusal.code in {
             "LIMIT_EXCEEDED",
             "SESSION_REVOKED",

@@ -25,6 +25,7 @@ from agent_sessions.money import cents_to_dollars
 from agent_sessions.records import (
     HOLD_LIFETIME,
     MAX_PENDING_APPROVALS,
+    Hold,
     PaymentRecord,
     SessionRecord,
     SessionTerms,
@@ -134,3 +135,17 @@ def refusal_for(session: SessionRecord, payment: PaymentRecord, now: datetime) -
             {"limit": "pending_approvals", "limit_amount": MAX_PENDING_APPROVALS},
         )
     return None
+
+
+def session_after_payment(session: SessionRecord, payment: PaymentRecord) -> SessionRecord:
+    """The session as a committed payment leaves it (what the store wrote, computed, not read)."""
+    committed = dict(session.committed_cents)
+    held = dict(session.held_cents)
+    holds = dict(session.holds)
+    for key in payment.window_keys:
+        committed[key] = committed.get(key, 0) + payment.amount_cents
+        if payment.approval_expires_at is not None:
+            held[key] = held.get(key, 0) + payment.amount_cents
+    if payment.approval_expires_at is not None:
+        holds[payment.id] = Hold(amount_cents=payment.amount_cents, taken_at=payment.created_at)
+    return session.with_changes(committed_cents=committed, held_cents=held, holds=holds, version=session.version + 1)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +26,7 @@ from agent_sessions.payment_rules import (
     needs_approval,
     refusal_for,
     request_fingerprint,
+    session_after_payment,
     window_checks,
 )
 from agent_sessions.records import Caller, Decline, PaymentRecord, SessionRecord, SessionTerms
@@ -38,6 +42,52 @@ from agent_sessions.store import (
 
 # A refused commit whose cause has since gone (a lapsed hold released meanwhile) is tried again.
 MAX_COMMIT_ATTEMPTS = 4
+
+
+class KnownSessions:
+    """The sessions this instance last saw, each at the exact version it saw it.
+
+    A payment pinned to a known version (`version = :v` in its condition) knows the session after
+    its write without reading it: one request for the whole payment. When a pinned write finds
+    another version (someone else paid meanwhile), the session is left unpinned for a while, so a
+    burst on one session costs one wasted attempt per instance, not one per payment. Correctness
+    never depends on this: the condition expressions decide, pinned or not.
+    """
+
+    def __init__(self, capacity: int = 1000, contended_for_seconds: float = 10.0) -> None:
+        self._sessions: OrderedDict[str, SessionRecord] = OrderedDict()
+        self._contended_until: dict[str, float] = {}
+        self._capacity = capacity
+        self._contended_for = contended_for_seconds
+        self._lock = threading.Lock()  # the local runtime shares one process between instances
+
+    def pinnable(self, session_id: str) -> SessionRecord | None:
+        """The known session to pin a write to, unless it was recently contended."""
+        with self._lock:
+            if self._contended_until.get(session_id, 0.0) > time.monotonic():
+                return None
+            return self._sessions.get(session_id)
+
+    def remember(self, session: SessionRecord) -> None:
+        """Keep `session` as the latest version seen (the least recently seen is dropped)."""
+        with self._lock:
+            known = self._sessions.get(session.id)
+            if known is not None and known.version > session.version:
+                return  # never go back to an older version
+            self._sessions[session.id] = session
+            self._sessions.move_to_end(session.id)
+            while len(self._sessions) > self._capacity:
+                dropped, _ = self._sessions.popitem(last=False)
+                self._contended_until.pop(dropped, None)
+
+    def contended(self, session_id: str) -> None:
+        """A pinned write met another version: stop pinning this session for a while."""
+        with self._lock:
+            self._contended_until[session_id] = time.monotonic() + self._contended_for
+
+
+# Per process, as a Lambda instance keeps its module state between invocations.
+known_sessions = KnownSessions()
 
 
 @dataclass(frozen=True)
@@ -105,20 +155,26 @@ def create_payment(
     )
     checks = window_checks(terms, amount, now)
     payment = payment.with_changes(window_keys=tuple(check.counter_key for check in checks))
+    known = known_sessions.pinnable(session_id)
     for _ in range(MAX_COMMIT_ATTEMPTS):
         try:
-            outcome = store.commit_payment(payment, checks, now)
+            outcome = store.commit_payment(payment, checks, now, known.version if known else None)
         except TransactionContended as exc:
             raise RateLimited("The session is busy; retry with the same Idempotency-Key.") from exc
         if isinstance(outcome, PaymentCommitted):
-            session = store.get_session(session_id)
+            session = session_after_payment(known, payment) if known else store.get_session(session_id)
             assert session is not None  # it was just debited
+            known_sessions.remember(session)
             return CreatedPayment(_created_status(payment), PaymentAnswer(payment, session), replayed=False)
         if isinstance(outcome, PaymentAlreadyExists):
             return _replay(store, outcome.payment, payment)
         assert isinstance(outcome, SessionRefused)
         if outcome.session is None:
             raise NotFound()
+        known_sessions.remember(outcome.session)
+        if known is not None and known.version != outcome.session.version:
+            known_sessions.contended(session_id)
+        known = None  # retries are not pinned
         refusal = refusal_for(outcome.session, payment, now)
         if refusal is not None:
             return _decline(store, payment, refusal)

@@ -116,6 +116,8 @@ class SessionRecord:
     held_cents: dict[str, int] = field(default_factory=dict)
     # Payments awaiting approval, by payment id, until approved, rejected or released.
     holds: dict[str, Hold] = field(default_factory=dict)
+    # Bumped by every write to the session: a write pinned to a version knows the whole item.
+    version: int = 0
 
     @property
     def terms(self) -> SessionTerms:

@@ -53,6 +53,8 @@ OWNER_INDEX = "by_owner"
 MAX_CURSOR_CHARS = 1024
 # Transactions cancelled only by contention (not by a condition) are retried this many times.
 MAX_TRANSACTION_ATTEMPTS = 6
+# Every write to a session bumps its version (a missing one counts as 0).
+_NEXT_VERSION = "version = if_not_exists(version, :zero_version) + :one"
 _RETRYABLE_CANCELLATIONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 
 
@@ -134,8 +136,17 @@ class SessionStore(Protocol):
         ended. None when there is no such session for that account.
         """
 
-    def commit_payment(self, payment: PaymentRecord, checks: tuple[WindowCheck, ...], now: datetime) -> CommitOutcome:
-        """Debit the session and write the payment in one transaction, or say why not."""
+    def commit_payment(
+        self,
+        payment: PaymentRecord,
+        checks: tuple[WindowCheck, ...],
+        now: datetime,
+        expected_version: int | None = None,
+    ) -> CommitOutcome:
+        """Debit the session and write the payment in one transaction, or say why not.
+
+        With `expected_version`, only if the session is exactly that version.
+        """
 
     def insert_declined_payment(self, payment: PaymentRecord) -> PaymentRecord | None:
         """Record a refused attempt; if its id exists already, write nothing and return that payment."""
@@ -239,6 +250,7 @@ def _session_item(session: SessionRecord) -> dict[str, Any]:
                 payment_id: {"a": hold.amount_cents, "t": int(hold.taken_at.timestamp())}
                 for payment_id, hold in session.holds.items()
             },
+            "version": session.version,
             "gsi1pk": _owner_partition(session.account_id),
             "gsi1sk": _newest_first_key(session.id),
         }
@@ -269,6 +281,7 @@ def _session_record(item: Mapping[str, Any]) -> SessionRecord:
             payment_id: Hold(amount_cents=int(hold["a"]), taken_at=datetime.fromtimestamp(int(hold["t"]), UTC))
             for payment_id, hold in values.get("holds", {}).items()
         },
+        version=int(values.get("version", 0)),
     )
 
 
@@ -467,7 +480,7 @@ class DynamoSessionStore:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=_session_key(session_id),
-                UpdateExpression="SET #status = :revoked, revoked_at = :now",
+                UpdateExpression=f"SET #status = :revoked, revoked_at = :now, {_NEXT_VERSION}",
                 ConditionExpression="account_id = :account AND #status = :active AND expires_epoch > :now_epoch",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
@@ -476,6 +489,8 @@ class DynamoSessionStore:
                     ":account": {"S": account_id},
                     ":now": {"S": format_timestamp(now)},
                     ":now_epoch": {"N": str(int(now.timestamp()))},
+                    ":one": {"N": "1"},
+                    ":zero_version": {"N": "0"},
                 },
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -489,7 +504,13 @@ class DynamoSessionStore:
 
     # ---- payments ------------------------------------------------------------------------
 
-    def commit_payment(self, payment: PaymentRecord, checks: tuple[WindowCheck, ...], now: datetime) -> CommitOutcome:
+    def commit_payment(
+        self,
+        payment: PaymentRecord,
+        checks: tuple[WindowCheck, ...],
+        now: datetime,
+        expected_version: int | None = None,
+    ) -> CommitOutcome:
         """One TransactWriteItems: the session's conditional debit plus the payment's put.
 
         The session update checks, in its condition: active, not past expiry, amount within
@@ -497,6 +518,8 @@ class DynamoSessionStore:
         window simply starts a new counter) that the committed amount leaves room. A payment
         awaiting approval also records its hold. The put is guarded by attribute_not_exists,
         which is what makes an Idempotency-Key (bound to the payment id) safe to replay.
+        With `expected_version` the update also requires the session to be exactly that version,
+        so a caller that knows that version knows the session after the write without reading it.
         """
         names: dict[str, str] = {"#status": "status"}
         values: dict[str, Any] = {
@@ -506,8 +529,10 @@ class DynamoSessionStore:
             ":zero": {"N": "0"},
             # "" is never a merchant id, so with no merchant_id an allow-list refuses.
             ":merchant": {"S": payment.merchant_id or ""},
+            ":one": {"N": "1"},
+            ":zero_version": {"N": "0"},
         }
-        updates: list[str] = []
+        updates: list[str] = [_NEXT_VERSION]
         conditions = [
             "#status = :active",
             "expires_epoch > :now",
@@ -533,6 +558,9 @@ class DynamoSessionStore:
             values[":max_pending"] = {"N": str(MAX_PENDING_APPROVALS)}
             updates.append("holds.#payment = :hold")
             conditions.append("size(holds) < :max_pending")
+        if expected_version is not None:
+            values[":version"] = {"N": str(expected_version)}
+            conditions.append("version = :version")
         items: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -669,8 +697,13 @@ class DynamoSessionStore:
         names: dict[str, str] = {"#payment": payment_id}
         if extra_condition:
             names["#status"] = "status"
-        values: dict[str, Any] = {":amount": {"N": str(amount_cents)}, **(extra_values or {})}
-        updates: list[str] = []
+        values: dict[str, Any] = {
+            ":amount": {"N": str(amount_cents)},
+            ":one": {"N": "1"},
+            ":zero_version": {"N": "0"},
+            **(extra_values or {}),
+        }
+        updates: list[str] = [_NEXT_VERSION]
         for position, key in enumerate(window_keys):
             counter = f"#w{position}"
             names[counter] = key
