@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+from decimal import Decimal
 from typing import Any
 
 DEFAULT_TABLE = "agent-sessions-local"
@@ -124,12 +125,129 @@ def create_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _client_options() -> argparse.ArgumentParser:
+    """Options every client command takes (after the command: `… sessions list --json`)."""
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("connection")
+    group.add_argument("--url", help="API base URL (else $AGENT_SESSIONS_API_URL, the login config, or :3000)")
+    group.add_argument("--api-key", help="API key (else $AGENT_SESSIONS_API_KEY or the login config)")
+    group.add_argument("--json", action="store_true", help="print the API's JSON answer, for scripts")
+    return options
+
+
+def _client_command(
+    parent: Any, name: str, help_text: str, command: Any, show: Any, options: argparse.ArgumentParser
+) -> argparse.ArgumentParser:
+    from agent_sessions_cli.commands import run_client
+
+    parser: argparse.ArgumentParser = parent.add_parser(name, help=help_text, description=help_text, parents=[options])
+    parser.set_defaults(run=lambda args: run_client(command, show, args))
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command tree."""
-    parser = argparse.ArgumentParser(prog="agent-sessions", description="Spending sessions for AI agents.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    from agent_sessions_cli import commands as c
 
-    local = commands.add_parser("local", help="serve the API on 127.0.0.1 with an embedded DynamoDB")
+    parser = argparse.ArgumentParser(prog="agent-sessions", description="Spending sessions for AI agents.")
+    tree = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    options = _client_options()
+
+    agent = tree.add_parser("agent", help="agent sessions (API key)", description="Agent sessions.")
+    agent_tree = agent.add_subparsers(dest="agent_command", required=True, metavar="COMMAND")
+    sessions = agent_tree.add_parser("sessions", help="create, list, read and revoke sessions", description="Sessions.")
+    session_tree = sessions.add_subparsers(dest="sessions_command", required=True, metavar="COMMAND")
+
+    create = _client_command(
+        session_tree, "create", "create a session; prints its token once", c.create_session, c.show_session, options
+    )
+    create.add_argument("--agent-id", required=True)
+    create.add_argument("--wallet", required=True, help="the user's wallet (user_wallet)")
+    create.add_argument("--duration", type=c.amount, default=Decimal(24), help="hours, up to 168 (default 24)")
+    for limit in ("max-per-transaction", "max-per-day", "max-per-week", "max-per-month", "require-approval-above"):
+        create.add_argument(f"--{limit}", type=c.amount, metavar="DOLLARS")
+    create.add_argument("--allowed-merchant", action="append", metavar="MERCHANT", help="repeat for each merchant")
+    create.add_argument("--mint-pkp", action="store_true", help="give the session its own signed identity")
+    create.add_argument("--agent-name")
+    create.add_argument("--metadata", type=c.json_object, metavar="JSON")
+
+    listing = _client_command(
+        session_tree, "list", "list sessions, newest first", c.list_sessions, c.show_sessions, options
+    )
+    listing.add_argument("--status", choices=["active", "all"], default="all")
+    listing.add_argument("--agent-id")
+    listing.add_argument("--wallet")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--cursor")
+
+    get = _client_command(session_tree, "get", "show a session and its windows", c.get_session, c.show_session, options)
+    get.add_argument("session_id", metavar="SESSION_ID")
+    get.add_argument("--token", help="read with this session token instead of the API key")
+
+    revoke = _client_command(session_tree, "revoke", "end a session at once", c.revoke_session, c.show_revoked, options)
+    revoke.add_argument("session_id", metavar="SESSION_ID")
+
+    session_payments = _client_command(
+        session_tree,
+        "payments",
+        "list a session's payments, newest first",
+        c.list_session_payments,
+        c.show_payments,
+        options,
+    )
+    session_payments.add_argument("session_id", metavar="SESSION_ID")
+    session_payments.add_argument("--limit", type=int, default=50)
+    session_payments.add_argument("--cursor")
+
+    payments = tree.add_parser("payments", help="pay (session token), read, approve, reject", description="Payments.")
+    payment_tree = payments.add_subparsers(dest="payments_command", required=True, metavar="COMMAND")
+    pay = _client_command(payment_tree, "create", "pay with a session token", c.create_payment, c.show_payment, options)
+    pay.add_argument("--token", help="the session token (else $AGENT_SESSIONS_SESSION_TOKEN)")
+    pay.add_argument("--amount", type=c.amount, required=True, metavar="DOLLARS")
+    pay.add_argument("--currency", default="USD")
+    pay.add_argument("--merchant", dest="merchant_id")
+    pay.add_argument("--description")
+    pay.add_argument("--metadata", type=c.json_object, metavar="JSON")
+    pay.add_argument("--idempotency-key", help="retry safely: the same key answers the first result again")
+    read = _client_command(payment_tree, "get", "show a payment", c.get_payment, c.show_payment, options)
+    read.add_argument("payment_id", metavar="PAYMENT_ID")
+    read.add_argument("--token", help="read with the session token instead of the API key")
+    for verb, help_text in (
+        ("approve", "approve a payment awaiting approval"),
+        ("reject", "reject it, releasing its hold"),
+    ):
+        decide = _client_command(payment_tree, verb, help_text, c.decide_payment(verb), c.show_payment, options)
+        decide.add_argument("payment_id", metavar="PAYMENT_ID")
+
+    webhooks = tree.add_parser("webhooks", help="webhook endpoints (API key)", description="Webhooks.")
+    webhook_tree = webhooks.add_subparsers(dest="webhooks_command", required=True, metavar="COMMAND")
+    add = _client_command(
+        webhook_tree, "add", "subscribe an endpoint; prints its secret once", c.add_webhook, c.show_webhook, options
+    )
+    add.add_argument("url_to_call", metavar="ENDPOINT_URL")
+    add.add_argument("--event", action="append", help="only this event (repeat); all events by default")
+    _client_command(webhook_tree, "list", "list endpoints", c.list_webhooks, c.show_webhooks, options)
+    remove = _client_command(webhook_tree, "remove", "remove an endpoint", c.remove_webhook, c.show_removed, options)
+    remove.add_argument("webhook_id", metavar="WEBHOOK_ID")
+
+    _client_command(tree, "login", "save the API URL and key for later commands", c.login, c.show_login, options)
+
+    keys = tree.add_parser("keys", help="API keys (operator commands, with AWS credentials)", description="API keys.")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
+    create_key_parser = key_commands.add_parser(
+        "create", help="mint an API key into the table", description="Mint an API key straight into the table."
+    )
+    create_key_parser.add_argument("--table", required=True, help="the deployment's table (stack output TableName)")
+    create_key_parser.add_argument("--account", help="add the key to this account instead of a new one")
+    create_key_parser.add_argument("--label", default="", help="a note stored beside the key's hash")
+    create_key_parser.add_argument("--endpoint-url", help="DynamoDB endpoint, for a local table")
+    create_key_parser.set_defaults(run=create_key)
+
+    local = tree.add_parser(
+        "local",
+        help="serve the API on 127.0.0.1 with an embedded DynamoDB",
+        description="The local runtime (what `make run` starts).",
+    )
     local.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     local.add_argument("--table", default=DEFAULT_TABLE, help="table name (default %(default)s)")
     local.add_argument(
@@ -139,15 +257,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     local.add_argument("--log-level", default="WARNING", help="handlers' log level (default %(default)s)")
     local.set_defaults(run=run_local)
-
-    keys = commands.add_parser("keys", help="API keys (operator commands)")
-    key_commands = keys.add_subparsers(dest="keys_command", required=True)
-    create = key_commands.add_parser("create", help="mint an API key into the table")
-    create.add_argument("--table", required=True, help="the deployment's table (stack output TableName)")
-    create.add_argument("--account", help="add the key to this account instead of a new one")
-    create.add_argument("--label", default="", help="a note stored beside the key's hash")
-    create.add_argument("--endpoint-url", help="DynamoDB endpoint, for a local table")
-    create.set_defaults(run=create_key)
     return parser
 
 

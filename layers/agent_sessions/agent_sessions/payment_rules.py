@@ -84,6 +84,11 @@ def _sorted(value: Any) -> Any:
     return value
 
 
+def _shown(cents: int) -> str:
+    """Cents as a sentence shows them: `$1,250.00`."""
+    return f"${cents_to_dollars(cents):,.2f}"
+
+
 def refusal_for(session: SessionRecord, payment: PaymentRecord, now: datetime) -> DomainError | None:
     """The rule that refuses `payment` against `session` at `now`, or None if it would pass.
 
@@ -98,8 +103,7 @@ def refusal_for(session: SessionRecord, payment: PaymentRecord, now: datetime) -
     per_transaction = session.limits_cents["max_per_transaction"]
     if amount > per_transaction:
         return LimitExceeded(
-            f"The payment of {cents_to_dollars(amount)} exceeds max_per_transaction "
-            f"({cents_to_dollars(per_transaction)}).",
+            f"The payment of {_shown(amount)} exceeds max_per_transaction ({_shown(per_transaction)}).",
             {
                 "limit": "max_per_transaction",
                 "limit_amount": cents_to_dollars(per_transaction),
@@ -118,8 +122,8 @@ def refusal_for(session: SessionRecord, payment: PaymentRecord, now: datetime) -
         if amount > window.remaining_cents:
             limit_name = WINDOW_LIMIT_NAME[kind]
             return LimitExceeded(
-                f"The payment of {cents_to_dollars(amount)} exceeds what is left of {limit_name} "
-                f"({cents_to_dollars(window.remaining_cents)}) until {format_timestamp(window.resets_at)}.",
+                f"The payment of {_shown(amount)} exceeds what is left of {limit_name} "
+                f"({_shown(window.remaining_cents)}) until {format_timestamp(window.resets_at)}.",
                 {
                     "limit": limit_name,
                     "limit_amount": cents_to_dollars(window.limit_cents),

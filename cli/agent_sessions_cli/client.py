@@ -1,0 +1,129 @@
+"""A small HTTP client for the agent-sessions API, and where its URL and credentials come from.
+
+Precedence: command-line flags, then AGENT_SESSIONS_API_URL / AGENT_SESSIONS_API_KEY /
+AGENT_SESSIONS_SESSION_TOKEN, then the config file `agent-sessions login` writes, then the local
+runtime's default URL. Numbers in answers are parsed as Decimal, never float.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+DEFAULT_API_URL = "http://127.0.0.1:3000"
+TIMEOUT_SECONDS = 30
+
+
+class ApiError(Exception):
+    """The API answered with an error: its status and the contract's code, message and details."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+def config_path() -> Path:
+    """$XDG_CONFIG_HOME/agent-sessions/config.json (~/.config by default)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "agent-sessions" / "config.json"
+
+
+def read_config() -> dict[str, str]:
+    """The saved config, or nothing."""
+    try:
+        loaded = json.loads(config_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+
+
+def write_config(api_url: str, api_key: str | None) -> Path:
+    """Save the URL (and key) for later commands; readable by the user only."""
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    values = {"api_url": api_url, **({"api_key": api_key} if api_key else {})}
+    path.touch(mode=stat.S_IRUSR | stat.S_IWUSR, exist_ok=True)
+    path.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    path.write_text(json.dumps(values, indent=2) + "\n")
+    return path
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where to send requests and with which credentials."""
+
+    api_url: str
+    api_key: str | None = None
+    session_token: str | None = None
+
+    @classmethod
+    def resolve(cls, api_url: str | None, api_key: str | None, session_token: str | None) -> Connection:
+        """Flags first, then the environment, then the config file."""
+        saved = read_config()
+        return cls(
+            api_url=(
+                api_url or os.environ.get("AGENT_SESSIONS_API_URL") or saved.get("api_url") or DEFAULT_API_URL
+            ).rstrip("/"),
+            api_key=api_key or os.environ.get("AGENT_SESSIONS_API_KEY") or saved.get("api_key"),
+            session_token=session_token or os.environ.get("AGENT_SESSIONS_SESSION_TOKEN"),
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        credential: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """Send one request; the parsed JSON answer, or ApiError."""
+        data = encode_json(body).encode() if body is not None else None
+        all_headers = {"Accept": "application/json", "User-Agent": "agent-sessions-cli", **(headers or {})}
+        if data is not None:
+            all_headers["Content-Type"] = "application/json"
+        if credential:
+            all_headers["Authorization"] = f"Bearer {credential}"
+        request = urllib.request.Request(self.api_url + path, data=data, method=method, headers=all_headers)  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - the user's URL
+                return _parse(response.read())
+        except urllib.error.HTTPError as failure:
+            raise _api_error(failure.code, failure.read()) from None
+        except urllib.error.URLError as failure:
+            raise ApiError(0, "UNREACHABLE", f"cannot reach {self.api_url}: {failure.reason}") from None
+        except TimeoutError:
+            raise ApiError(0, "UNREACHABLE", f"no answer from {self.api_url} in {TIMEOUT_SECONDS} s") from None
+
+
+def encode_json(value: Any) -> str:
+    """JSON with Decimals written digit for digit (amounts never pass through float)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{encode_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(encode_json(item) for item in value) + "]"
+    return json.dumps(value)
+
+
+def _parse(raw: bytes) -> Any:
+    return json.loads(raw, parse_float=Decimal) if raw else None
+
+
+def _api_error(status: int, raw: bytes) -> ApiError:
+    try:
+        error = _parse(raw)["error"]
+        return ApiError(status, str(error["code"]), str(error["message"]), dict(error.get("details") or {}))
+    except (ValueError, KeyError, TypeError):
+        text = raw.decode("utf-8", "replace").strip()[:200]
+        return ApiError(status, f"HTTP_{status}", text or "no body")

@@ -1,0 +1,91 @@
+"""Human output for the CLI: dollars, times relative to now, aligned tables, a spinner."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TextIO
+
+
+def dollars(amount: Any) -> str:
+    """`$1,234.50`; `-` for nothing."""
+    if amount is None:
+        return "-"
+    return f"${Decimal(str(amount)):,.2f}"
+
+
+def relative(timestamp: str | None, now: datetime | None = None) -> str:
+    """`in 23 h`, `in 5 min`, `2 d ago` for an ISO-8601 `…Z` time; `-` for none."""
+    if not timestamp:
+        return "-"
+    moment = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    seconds = int((moment - (now or datetime.now(UTC))).total_seconds())
+    if seconds == 0:
+        return "now"
+    size = abs(seconds)
+    if size < 60:
+        text = f"{size} s"
+    elif size < 3600:
+        text = f"{size // 60} min"
+    elif size < 2 * 86400:
+        text = f"{size // 3600} h"
+    else:
+        text = f"{size // 86400} d"
+    return f"in {text}" if seconds >= 0 else f"{text} ago"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO | None = None) -> None:
+    """Columns padded to their widest cell; amounts (cells starting with `$`) aligned right."""
+    stream = out or sys.stdout
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    right = [all(str(row[i]).startswith("$") for row in rows) and bool(rows) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [str(c).rjust(w) if r else str(c).ljust(w) for c, w, r in zip(cells, widths, right, strict=True)]
+        return "  ".join(padded).rstrip()
+
+    print(line(headers), file=stream)
+    for row in rows:
+        print(line(row), file=stream)
+
+
+def fields(pairs: Sequence[tuple[str, Any]], out: TextIO | None = None) -> None:
+    """`name:  value` lines, names padded to align the values."""
+    stream = out or sys.stdout
+    width = max(len(name) for name, _ in pairs) + 1
+    for name, value in pairs:
+        print(f"{(name + ':').ljust(width)}  {'-' if value is None else value}", file=stream)
+
+
+@contextmanager
+def spinner(label: str, after_seconds: float = 1.0, out: TextIO | None = None) -> Iterator[None]:
+    """A spinner on stderr while a call runs longer than `after_seconds` (only on a terminal)."""
+    stream = out or sys.stderr
+    if not stream.isatty():
+        yield
+        return
+    done = threading.Event()
+
+    def spin() -> None:
+        if done.wait(after_seconds):
+            return
+        for frame in itertools.cycle("|/-\\"):
+            stream.write(f"\r{frame} {label}")
+            stream.flush()
+            if done.wait(0.1):
+                break
+        stream.write("\r" + " " * (len(label) + 2) + "\r")
+        stream.flush()
+
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=1)

@@ -1,0 +1,167 @@
+"""`agent-sessions` driven in a subprocess against the local runtime over HTTP: output and exit codes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import LocalService
+
+pytestmark = pytest.mark.e2e
+
+
+class Cli:
+    """Runs `python -m agent_sessions_cli …` with its own config directory and environment."""
+
+    def __init__(self, service: LocalService, config_home: Path) -> None:
+        self.environment = {
+            **os.environ,
+            "XDG_CONFIG_HOME": str(config_home),
+            "AGENT_SESSIONS_API_URL": service.base_url,
+            "AGENT_SESSIONS_API_KEY": service.api_keys[0],
+        }
+        self.environment.pop("AGENT_SESSIONS_SESSION_TOKEN", None)
+
+    def __call__(self, *arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "agent_sessions_cli", *arguments],
+            capture_output=True,
+            text=True,
+            env={**self.environment, **(env or {})},
+            timeout=60,
+            check=False,
+        )
+
+    def json(self, *arguments: str) -> Any:
+        done = self(*arguments, "--json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+
+@pytest.fixture
+def cli(local_service: LocalService, tmp_path: Path) -> Cli:
+    return Cli(local_service, tmp_path / "config")
+
+
+def test_sessions_and_payments_through_every_command(cli: Cli, local_service: LocalService) -> None:
+    created = cli(
+        "agent", "sessions", "create", "--agent-id", "shopping-bot", "--wallet", "Hx7B...abc",
+        "--max-per-day", "200", "--duration", "24", "--max-per-transaction", "50",
+        "--require-approval-above", "40", "--allowed-merchant", "merchant_amazon",
+        "--allowed-merchant", "merchant_walmart", "--agent-name", "Shopping Bot", "--metadata", '{"team": "checkout"}',
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    lines = created.stdout.splitlines()
+    token = lines[-1]
+    session_id = next(line.split()[1] for line in lines if line.startswith("Session:"))
+    assert token.startswith("zai_session_")
+    assert "Expires:          in 23 h" in created.stdout
+    assert "Merchants:        merchant_amazon, merchant_walmart" in created.stdout
+    assert "day        $200.00  $0.00  $0.00     $200.00  in 23 h" in created.stdout
+
+    listed = cli("agent", "sessions", "list", "--status", "active", "--agent-id", "shopping-bot")
+    assert listed.returncode == 0
+    assert listed.stdout.splitlines()[0].split() == ["ID", "AGENT", "WALLET", "STATUS", "LEFT", "TODAY", "EXPIRES"]
+    assert session_id in listed.stdout
+    assert cli.json("agent", "sessions", "list", "--wallet", "Hx7B...abc")["sessions"][0]["id"] == session_id
+
+    paid = cli("payments", "create", "--token", token, "--amount", "19.99", "--merchant", "merchant_amazon",
+               "--description", "cable", "--idempotency-key", "order-1")  # fmt: skip
+    assert paid.returncode == 0, paid.stderr
+    assert "Status:           authorized" in paid.stdout
+    assert "Left today:       $180.01" in paid.stdout
+    payment_id = paid.stdout.split()[1]
+    again = cli.json("payments", "create", "--token", token, "--amount", "19.99", "--merchant", "merchant_amazon",
+                     "--description", "cable", "--idempotency-key", "order-1")  # fmt: skip
+    assert again["id"] == payment_id
+    assert again["amount"] == 19.99
+
+    with_env_token = cli("payments", "create", "--amount", "45", "--merchant", "merchant_amazon", "--json",
+                         env={"AGENT_SESSIONS_SESSION_TOKEN": token})  # fmt: skip
+    assert with_env_token.returncode == 0
+    held = json.loads(with_env_token.stdout)
+    assert held["status"] == "pending_approval"
+    approved = cli("payments", "approve", held["id"])
+    assert approved.returncode == 0
+    assert "Status:           authorized" in approved.stdout
+    rejected_one = cli.json("payments", "create", "--token", token, "--amount", "41", "--merchant", "merchant_walmart")
+    rejected = cli("payments", "reject", rejected_one["id"])
+    assert rejected.returncode == 0
+    assert "Status:           rejected" in rejected.stdout
+
+    read = cli("payments", "get", payment_id)
+    assert read.returncode == 0
+    assert "Amount:           $19.99 USD" in read.stdout
+    assert cli.json("payments", "get", payment_id, "--token", token)["id"] == payment_id
+    history = cli("agent", "sessions", "payments", session_id)
+    assert history.returncode == 0
+    assert [line.split()[0] for line in history.stdout.splitlines()[1:]] == [rejected_one["id"], held["id"], payment_id]
+
+    shown = cli("agent", "sessions", "get", session_id)
+    assert "day        $200.00  $64.99  $0.00     $135.01" in shown.stdout
+    assert cli.json("agent", "sessions", "get", session_id, "--token", token)["remaining_today"] == 135.01
+
+    over = cli("payments", "create", "--token", token, "--amount", "60", "--merchant", "merchant_amazon")
+    assert over.returncode == 1
+    assert "error: LIMIT_EXCEEDED:" in over.stderr
+    assert "limit: max_per_transaction" in over.stderr
+    as_json = cli("payments", "create", "--token", token, "--amount", "60", "--merchant", "merchant_amazon", "--json")
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stdout)["error"]["code"] == "LIMIT_EXCEEDED"
+
+    revoked = cli("agent", "sessions", "revoke", session_id)
+    assert (revoked.returncode, revoked.stdout.strip()) == (0, f"Revoked {session_id} (status revoked).")
+    after = cli("payments", "create", "--token", token, "--amount", "1", "--merchant", "merchant_amazon")
+    assert after.returncode == 1
+    assert "error: SESSION_REVOKED:" in after.stderr
+
+    foreign = cli("agent", "sessions", "get", session_id, "--api-key", local_service.api_keys[1])
+    assert foreign.returncode == 1
+    assert "error: NOT_FOUND:" in foreign.stderr
+
+
+def test_exit_codes_usage_and_help(cli: Cli) -> None:
+    every_level = [
+        [], ["agent"], ["agent", "sessions"], ["agent", "sessions", "create"], ["agent", "sessions", "list"],
+        ["agent", "sessions", "get"], ["agent", "sessions", "revoke"], ["agent", "sessions", "payments"],
+        ["payments"], ["payments", "create"], ["payments", "get"], ["payments", "approve"], ["payments", "reject"],
+        ["webhooks"], ["webhooks", "add"], ["webhooks", "list"], ["webhooks", "remove"],
+        ["keys"], ["keys", "create"], ["login"], ["local"],
+    ]  # fmt: skip
+    for command in every_level:
+        helped = cli(*command, "--help")
+        assert helped.returncode == 0, command
+        assert helped.stdout.startswith("usage: agent-sessions")
+    assert cli().returncode == 2
+    assert cli("agent", "sessions", "create", "--wallet", "w").returncode == 2  # --agent-id missing
+    assert cli("payments", "create", "--amount", "ten").returncode == 2
+    assert cli("agent", "sessions", "bogus").returncode == 2
+    invalid = cli("agent", "sessions", "create", "--agent-id", "a", "--wallet", "w", "--duration", "500")
+    assert invalid.returncode == 1
+    assert "error: VALIDATION_ERROR:" in invalid.stderr
+    assert "duration_hours:" in invalid.stderr
+    no_token = cli("payments", "create", "--amount", "1")
+    assert no_token.returncode == 1
+    assert "no session token" in no_token.stderr
+    unreachable = cli("agent", "sessions", "list", "--url", "http://127.0.0.1:9")
+    assert unreachable.returncode == 1
+    assert "error: UNREACHABLE:" in unreachable.stderr
+
+
+def test_login_saves_the_url_and_key_for_later_commands(cli: Cli, local_service: LocalService, tmp_path: Path) -> None:
+    bare = {"AGENT_SESSIONS_API_URL": "", "AGENT_SESSIONS_API_KEY": ""}
+    refused = cli("login", "--url", local_service.base_url, "--api-key", "zfi_test_" + "n" * 40, env=bare)
+    assert refused.returncode == 1
+    assert "error: UNAUTHENTICATED:" in refused.stderr
+    logged_in = cli("login", "--url", local_service.base_url, "--api-key", local_service.api_keys[1], env=bare)
+    assert logged_in.returncode == 0, logged_in.stderr
+    config = tmp_path / "config" / "agent-sessions" / "config.json"
+    assert json.loads(config.read_text()) == {"api_url": local_service.base_url, "api_key": local_service.api_keys[1]}
+    assert config.stat().st_mode & 0o777 == 0o600
+    listed = cli("agent", "sessions", "list", "--json", env=bare)
+    assert listed.returncode == 0
+    assert "sessions" in json.loads(listed.stdout)
