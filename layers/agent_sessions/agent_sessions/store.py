@@ -9,6 +9,10 @@ Single table, string partition key `pk`:
   GSI (`gsi1pk` = `SESS#<session id>#PAY`) lists a session's payments newest first; declines
   carry no gsi1 attributes, so they stay in the ledger without being listed.
 
+GSI `by_due` is sparse and sharded: a live session and a payment awaiting approval carry
+`gsi2pk` = `DUE#<shard>` and `gsi2sk` = `<due epoch, 10 digits>#<pk>`, removed by the write that
+ends them, so the expiry sweep reads only what is due.
+
 A session's counters are maps keyed by window index (`d3` is day 3): `committed` (spent plus
 held, what the limit conditions compare), `held` (the part awaiting approval) and `holds`
 (payment id -> amount and time taken, for each payment awaiting approval).
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import random
 import time
@@ -50,9 +55,13 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 OWNER_INDEX = "by_owner"
+DUE_INDEX = "by_due"
+DUE_SHARDS = 16
 MAX_CURSOR_CHARS = 1024
 # Transactions cancelled only by contention (not by a condition) are retried this many times.
 MAX_TRANSACTION_ATTEMPTS = 6
+# The write that ends a session or a hold takes it off the due index.
+_NOT_DUE = "REMOVE gsi2pk, gsi2sk"
 # Every write to a session bumps its version (a missing one counts as 0).
 _NEXT_VERSION = "version = if_not_exists(version, :zero_version) + :one"
 _RETRYABLE_CANCELLATIONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
@@ -103,6 +112,27 @@ class SessionRefused:
 
 
 CommitOutcome = PaymentCommitted | PaymentAlreadyExists | SessionRefused
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """Something the due index says has fallen due: a session to expire or a hold to lapse."""
+
+    kind: str  # "session" or "payment"
+    id: str
+    due_at: datetime
+    # For a payment: what releasing its hold needs, projected onto the index.
+    session_id: str | None = None
+    amount_cents: int = 0
+    window_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DuePage:
+    """Due items from one shard, oldest first, and where to go on."""
+
+    items: list[DueItem]
+    next_cursor: dict[str, Any] | None
 
 
 class TransactionContended(Exception):
@@ -166,6 +196,15 @@ class SessionStore(Protocol):
     def release_lapsed_hold(self, session: SessionRecord, payment_id: str, hold: Hold) -> bool:
         """Mark a lapsed pending payment expired and release its hold, atomically; False if already done."""
 
+    def due_items(self, shard: int, now: datetime, cursor: dict[str, Any] | None) -> DuePage:
+        """One page of a due-index shard: everything due at or before `now`."""
+
+    def expire_session(self, session_id: str, now: datetime) -> bool:
+        """Mark a live session past its expiry as expired; False if it already ended."""
+
+    def lapse_due_payment(self, item: DueItem) -> bool:
+        """Mark a payment past its approval deadline expired and release its hold; False if decided."""
+
 
 # ---- item <-> record --------------------------------------------------------------------
 
@@ -219,6 +258,12 @@ def _owner_partition(account_id: str) -> str:
     return f"ACCT#{account_id}#SESS"
 
 
+def _due_attributes(pk: str, due_at: datetime) -> dict[str, str]:
+    """The due-index attributes of an item that falls due at `due_at` (its shard from its key)."""
+    shard = int(hashlib.sha256(pk.encode()).hexdigest()[:8], 16) % DUE_SHARDS
+    return {"gsi2pk": f"DUE#{shard}", "gsi2sk": f"{int(due_at.timestamp()):010d}#{pk}"}
+
+
 def _newest_first_key(object_id: str) -> str:
     """A listing sort key: the write time in nanoseconds, so objects made in one second keep their order."""
     return f"{time.time_ns():020d}#{object_id}"
@@ -253,6 +298,7 @@ def _session_item(session: SessionRecord) -> dict[str, Any]:
             "version": session.version,
             "gsi1pk": _owner_partition(session.account_id),
             "gsi1sk": _newest_first_key(session.id),
+            **(_due_attributes(f"SESS#{session.id}", session.expires_at) if session.stored_status == "active" else {}),
         }
     )
 
@@ -320,6 +366,11 @@ def _payment_item(payment: PaymentRecord) -> dict[str, Any]:
             else None,
             "gsi1pk": _payments_partition(payment.session_id) if listed else None,
             "gsi1sk": _newest_first_key(payment.id) if listed else None,
+            **(
+                _due_attributes(f"PAY#{payment.id}", payment.approval_expires_at)
+                if payment.stored_status == "pending_approval" and payment.approval_expires_at
+                else {}
+            ),
         }
     )
 
@@ -480,7 +531,7 @@ class DynamoSessionStore:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=_session_key(session_id),
-                UpdateExpression=f"SET #status = :revoked, revoked_at = :now, {_NEXT_VERSION}",
+                UpdateExpression=f"SET #status = :revoked, revoked_at = :now, {_NEXT_VERSION} {_NOT_DUE}",
                 ConditionExpression="account_id = :account AND #status = :active AND expires_epoch > :now_epoch",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
@@ -646,7 +697,7 @@ class DynamoSessionStore:
             "Update": {
                 "TableName": self._table,
                 "Key": _payment_key(payment.id),
-                "UpdateExpression": "SET #status = :decided, decided_at = :decided_at",
+                "UpdateExpression": f"SET #status = :decided, decided_at = :decided_at {_NOT_DUE}",
                 "ConditionExpression": "#status = :pending AND approval_expires_epoch > :now",
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": {
@@ -668,7 +719,7 @@ class DynamoSessionStore:
             "Update": {
                 "TableName": self._table,
                 "Key": _payment_key(payment_id),
-                "UpdateExpression": "SET #status = :expired, decided_at = :lapsed_at",
+                "UpdateExpression": f"SET #status = :expired, decided_at = :lapsed_at {_NOT_DUE}",
                 "ConditionExpression": "#status = :pending",
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": {
@@ -680,6 +731,82 @@ class DynamoSessionStore:
         }
         session_update = self._hold_release(
             session.id, payment_id, hold.amount_cents, window_keys, release_commitment=True
+        )
+        return self._transact([payment_update, session_update]) is None
+
+    # ---- the expiry sweep ------------------------------------------------------------------
+
+    def due_items(self, shard: int, now: datetime, cursor: dict[str, Any] | None) -> DuePage:
+        """One Query of a due-index shard: only items whose due time is at or before `now`."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": DUE_INDEX,
+            "KeyConditionExpression": "gsi2pk = :shard AND gsi2sk <= :now",
+            "ExpressionAttributeValues": {
+                ":shard": {"S": f"DUE#{shard}"},
+                ":now": {"S": f"{int(now.timestamp()):010d}#~"},  # "~" sorts after every pk
+            },
+            "Limit": 100,
+        }
+        if cursor:
+            request["ExclusiveStartKey"] = cursor
+        response = self._client.query(**request)
+        items = []
+        for raw in response.get("Items", []):
+            values = _from_item(raw)
+            due_at = datetime.fromtimestamp(int(values["gsi2sk"].split("#", 1)[0]), UTC)
+            items.append(
+                DueItem(
+                    kind=values.get("type", ""),
+                    id=values.get("id", ""),
+                    due_at=due_at,
+                    session_id=values.get("session_id"),
+                    amount_cents=int(values.get("amount", 0)),
+                    window_keys=tuple(values.get("windows") or ()),
+                )
+            )
+        return DuePage(items=items, next_cursor=response.get("LastEvaluatedKey"))
+
+    def expire_session(self, session_id: str, now: datetime) -> bool:
+        """Mark a live session past its expiry as expired, in one conditional write."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_session_key(session_id),
+                UpdateExpression=f"SET #status = :expired, {_NEXT_VERSION} {_NOT_DUE}",
+                ConditionExpression="#status = :active AND expires_epoch <= :now",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":expired": {"S": "expired"},
+                    ":active": {"S": "active"},
+                    ":now": {"N": str(int(now.timestamp()))},
+                    ":one": {"N": "1"},
+                    ":zero_version": {"N": "0"},
+                },
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def lapse_due_payment(self, item: DueItem) -> bool:
+        """Mark a payment past its deadline expired and release its hold, in one transaction."""
+        assert item.session_id is not None
+        payment_update = {
+            "Update": {
+                "TableName": self._table,
+                "Key": _payment_key(item.id),
+                "UpdateExpression": f"SET #status = :expired, decided_at = :lapsed_at {_NOT_DUE}",
+                "ConditionExpression": "#status = :pending",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":expired": {"S": "expired"},
+                    ":pending": {"S": "pending_approval"},
+                    ":lapsed_at": {"S": format_timestamp(item.due_at)},
+                },
+            }
+        }
+        session_update = self._hold_release(
+            item.session_id, item.id, item.amount_cents, item.window_keys, release_commitment=True
         )
         return self._transact([payment_update, session_update]) is None
 

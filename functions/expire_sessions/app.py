@@ -1,0 +1,26 @@
+"""Scheduled every minute: expire sessions past expires_at and lapse holds past their deadline."""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agent_sessions import expiry
+from agent_sessions.observability import logger, metrics, tracer
+from agent_sessions.records import utc_now
+from agent_sessions.store import default_store
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = expiry.sweep(default_store(), utc_now())
+    metrics.add_metric(name="SessionsExpired", unit=MetricUnit.Count, value=result.sessions_expired)
+    metrics.add_metric(name="HoldsLapsed", unit=MetricUnit.Count, value=result.holds_lapsed)
+    logger.info("sweep done", extra={"schedule_time": event.get("time"), **result.__dict__})
+    return {
+        "items_due": result.items_due,
+        "sessions_expired": result.sessions_expired,
+        "holds_lapsed": result.holds_lapsed,
+    }
