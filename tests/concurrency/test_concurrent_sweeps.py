@@ -1,0 +1,60 @@
+"""Two expiry sweeps at once against a serialised moto server: each session expires exactly once."""
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from agent_sessions import expiry, service
+from agent_sessions.models import CreateSessionRequest
+from agent_sessions.records import Caller, utc_now
+from agent_sessions.store import DynamoSessionStore
+from tests.conftest import TABLE_NAME
+
+pytestmark = pytest.mark.concurrency
+
+OWNER = Caller(kind="api_key", account_id="acct_racingsweeps000000000000")
+
+
+def stream_records(client: Any) -> list[dict[str, Any]]:
+    streams = boto3.client("dynamodbstreams", endpoint_url=client.meta.endpoint_url)
+    arn = client.describe_table(TableName=TABLE_NAME)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    position = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
+    records: list[dict[str, Any]] = []
+    while True:
+        page = streams.get_records(ShardIterator=position, Limit=1000)
+        if not page["Records"]:
+            return records
+        records.extend(page["Records"])
+        position = page["NextShardIterator"]
+
+
+def test_two_sweeps_racing_expire_each_session_once(serialised_dynamodb: Any) -> None:
+    setup = DynamoSessionStore(serialised_dynamodb, TABLE_NAME)
+    now = utc_now()
+    request = CreateSessionRequest.model_validate({"agent_id": "a", "user_wallet": "w", "duration_hours": 1})
+    due = {service.create_session(setup, OWNER, request, now - timedelta(hours=2)).session.id for _ in range(100)}
+    for _ in range(20):
+        service.create_session(setup, OWNER, request, now)
+
+    def one_sweep(_: int) -> expiry.SweepResult:
+        client = boto3.client("dynamodb", endpoint_url=serialised_dynamodb.meta.endpoint_url)
+        return expiry.sweep(DynamoSessionStore(client, TABLE_NAME), now)
+
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        results = list(executor.map(one_sweep, range(2)))
+    assert sum(result.sessions_expired for result in results) == 100
+
+    transitions = [
+        record["dynamodb"]["Keys"]["pk"]["S"].removeprefix("SESS#")
+        for record in stream_records(serialised_dynamodb)
+        if record["eventName"] == "MODIFY"
+        and record["dynamodb"]["OldImage"]["status"]["S"] == "active"
+        and record["dynamodb"]["NewImage"]["status"]["S"] == "expired"
+    ]
+    assert sorted(transitions) == sorted(due)  # one change (so one agent.session.expired) per session
