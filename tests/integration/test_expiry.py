@@ -48,9 +48,7 @@ def test_the_handler_expires_what_is_due_with_its_scheduled_event(invoke: Invoke
     live = open_session(session_store, utc_now())
     answer = invoke("expire_sessions", load_event("expire_sessions"))
     assert answer["sessions_expired"] == 1
-    assert due.session_id and live.session_id
-    expired = session_store.get_session(due.session_id)
-    assert expired.stored_status == "expired"
+    assert session_store.get_session(due.session_id).stored_status == "expired"
     assert session_store.get_session(live.session_id).stored_status == "active"
     assert invoke("expire_sessions", load_event("expire_sessions"))["sessions_expired"] == 0  # nothing left to do
 
