@@ -12,26 +12,11 @@ from agent_sessions.models import CreateSessionRequest
 from agent_sessions.records import Caller, utc_now
 from agent_sessions.store import DynamoSessionStore
 from tests.conftest import TABLE_NAME
+from tests.support.streams import stream_records
 
 pytestmark = pytest.mark.concurrency
 
 OWNER = Caller(kind="api_key", account_id="acct_racingsweeps000000000000")
-
-
-def stream_records(client: Any) -> list[dict[str, Any]]:
-    streams = boto3.client("dynamodbstreams", endpoint_url=client.meta.endpoint_url)
-    arn = client.describe_table(TableName=TABLE_NAME)["Table"]["LatestStreamArn"]
-    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    position = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
-        "ShardIterator"
-    ]
-    records: list[dict[str, Any]] = []
-    while True:
-        page = streams.get_records(ShardIterator=position, Limit=1000)
-        if not page["Records"]:
-            return records
-        records.extend(page["Records"])
-        position = page["NextShardIterator"]
 
 
 def test_two_sweeps_racing_expire_each_session_once(serialised_dynamodb: Any) -> None:
@@ -52,7 +37,7 @@ def test_two_sweeps_racing_expire_each_session_once(serialised_dynamodb: Any) ->
 
     transitions = [
         record["dynamodb"]["Keys"]["pk"]["S"].removeprefix("SESS#")
-        for record in stream_records(serialised_dynamodb)
+        for record in stream_records(serialised_dynamodb, TABLE_NAME)
         if record["eventName"] == "MODIFY"
         and record["dynamodb"]["OldImage"]["status"]["S"] == "active"
         and record["dynamodb"]["NewImage"]["status"]["S"] == "expired"

@@ -411,6 +411,18 @@ def _parse_or_none(text: str | None) -> datetime | None:
     return parse_timestamp(text) if text else None
 
 
+def record_from_image(image: Mapping[str, Any] | None) -> SessionRecord | PaymentRecord | None:
+    """A stream image (DynamoDB's attribute-value form) as the record it stores; None for others."""
+    if not image:
+        return None
+    kind = image.get("type", {}).get("S")
+    if kind == "session":
+        return _session_record(image)
+    if kind == "payment":
+        return _payment_record(image)
+    return None
+
+
 def _encode_cursor(last_evaluated_key: Mapping[str, Any]) -> str:
     position = {"pk": last_evaluated_key["pk"]["S"], "sk": last_evaluated_key["gsi1sk"]["S"]}
     return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")

@@ -1,0 +1,56 @@
+"""The table's stream -> the contract's events on the custom EventBridge bus (the outbox).
+
+Reports partial batch failures: Lambda retries the batch from the first change not published,
+so nothing is skipped; a change that keeps failing goes to the on-failure destination after
+the template's bounded retries.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agent_sessions import outbox
+from agent_sessions.event_bus import default_bus
+from agent_sessions.observability import logger, metrics, tracer
+from agent_sessions.records import SessionRecord
+from agent_sessions.store import default_store, record_from_image
+
+
+def change_of(record: dict[str, Any]) -> outbox.Change:
+    """One DynamoDB stream record as a Change."""
+    stream = record["dynamodb"]
+    at = datetime.fromtimestamp(int(float(stream.get("ApproximateCreationDateTime", 0))), UTC)
+    return outbox.Change(
+        change_id=record["eventID"],
+        old=record_from_image(stream.get("OldImage")),
+        new=record_from_image(stream.get("NewImage")),
+        at=at,
+    )
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    records = event.get("Records", [])
+    sessions: dict[str, SessionRecord | None] = {}
+
+    def session_of(session_id: str) -> SessionRecord | None:
+        if session_id not in sessions:
+            sessions[session_id] = default_store().get_session(session_id)
+        return sessions[session_id]
+
+    changes = [change_of(record) for record in records]
+    try:
+        done = outbox.publish_changes(changes, default_bus(), session_of)
+    except Exception:
+        logger.exception("publishing failed; the whole batch will be retried")
+        done = 0
+    metrics.add_metric(name="ChangesPublished", unit=MetricUnit.Count, value=done)
+    if done < len(records):
+        failed = records[done]["dynamodb"]["SequenceNumber"]
+        logger.warning("partial batch", extra={"published": done, "of": len(records), "retry_from": failed})
+        return {"batchItemFailures": [{"itemIdentifier": failed}]}
+    return {"batchItemFailures": []}
