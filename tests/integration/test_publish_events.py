@@ -2,7 +2,6 @@
 
 import json
 import random
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -19,7 +18,7 @@ OWNER = Caller(kind="api_key", account_id="acct_eventsexampleaccount0000")
 
 
 @pytest.fixture
-def bus_queue(dynamodb: Any) -> Iterator[Any]:
+def bus_queue(dynamodb: Any) -> tuple[Any, str]:
     """The custom bus, with a rule sending everything from agent-sessions to an SQS queue we read."""
     events = boto3.client("events")
     sqs = boto3.client("sqs")
@@ -30,7 +29,7 @@ def bus_queue(dynamodb: Any) -> Iterator[Any]:
         Name="observe", EventBusName=EVENT_BUS_NAME, EventPattern=json.dumps({"source": ["agent-sessions"]})
     )
     events.put_targets(Rule="observe", EventBusName=EVENT_BUS_NAME, Targets=[{"Id": "queue", "Arn": queue_arn}])
-    yield sqs, queue_url
+    return sqs, queue_url
 
 
 def received(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
