@@ -53,6 +53,11 @@ def new_payment_id() -> str:
     return PAYMENT_ID_PREFIX + _random_id_suffix()
 
 
+def new_webhook_id() -> str:
+    """A fresh webhook endpoint id: `wh_` and 24 lowercase base32 characters."""
+    return "wh_" + _random_id_suffix()
+
+
 def payment_id_for_key(session_id: str, idempotency_key: str) -> str:
     """The id of the payment an Idempotency-Key names within a session: the same key, the same id.
 

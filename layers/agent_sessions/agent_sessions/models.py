@@ -24,6 +24,18 @@ MAX_PAGE_SIZE = 100
 MAX_DESCRIPTION_CHARS = 1000
 SESSION_ID_PATTERN = r"^sess_[a-z2-7]{24}$"
 PAYMENT_ID_PATTERN = r"^pay_[a-z2-7]{24}$"
+WEBHOOK_ID_PATTERN = r"^wh_[a-z2-7]{24}$"
+EventName = Literal[
+    "agent.session.created",
+    "agent.session.revoked",
+    "agent.session.expired",
+    "agent.session.limit_reached",
+    "agent.payment.authorized",
+    "agent.payment.pending_approval",
+    "agent.payment.approved",
+    "agent.payment.rejected",
+    "agent.payment.expired",
+]
 
 
 def _not_blank(text: str) -> str:
@@ -215,6 +227,37 @@ class PaymentListOut(BaseModel):
 
     payments: list[PaymentOut]
     next_cursor: str | None
+
+
+class CreateWebhookRequest(_Strict):
+    """Body of POST /api/v1/webhooks: where to POST events, and which (all when omitted)."""
+
+    url: Annotated[str, Field(min_length=1, max_length=2048)]
+    events: Annotated[list[EventName], Field(min_length=1, max_length=9)] | None = None
+
+
+class WebhookOut(BaseModel):
+    """A webhook endpoint; `secret` only in the answer to create."""
+
+    id: str
+    url: str
+    events: list[str]
+    secret: str | None = Field(default=None, description="Only in the response to create.")
+    created_at: str
+    disabled_at: str | None
+
+
+class WebhookListOut(BaseModel):
+    """An account's webhook endpoints, newest first."""
+
+    webhooks: list[WebhookOut]
+
+
+class DeletedOut(BaseModel):
+    """The answer to a delete."""
+
+    success: bool
+    id: str
 
 
 class ErrorBody(BaseModel):

@@ -236,3 +236,20 @@ class PaymentRecord:
     def with_changes(self, **changes: Any) -> PaymentRecord:
         """A copy with some fields replaced."""
         return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class WebhookRecord:
+    """A webhook endpoint: where an account's events are POSTed, and its sealed signing secret."""
+
+    id: str
+    account_id: str
+    url: str
+    events: tuple[str, ...] | None  # None: every event
+    sealed_secret: bytes  # the signing secret, encrypted (KMS); never stored in plaintext
+    created_at: datetime
+    disabled_at: datetime | None = None
+
+    def wants(self, event_name: str) -> bool:
+        """Whether this endpoint subscribes to `event_name` (and still takes deliveries)."""
+        return self.disabled_at is None and (self.events is None or event_name in self.events)

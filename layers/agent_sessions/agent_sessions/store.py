@@ -46,6 +46,7 @@ from agent_sessions.records import (
     PaymentStatus,
     SessionRecord,
     StoredSessionStatus,
+    WebhookRecord,
     format_timestamp,
     parse_timestamp,
 )
@@ -204,6 +205,24 @@ class SessionStore(Protocol):
 
     def lapse_due_payment(self, item: DueItem) -> bool:
         """Mark a payment past its approval deadline expired and release its hold; False if decided."""
+
+    def insert_webhook(self, webhook: WebhookRecord) -> None:
+        """Write a new webhook endpoint."""
+
+    def list_webhooks(self, account_id: str) -> list[WebhookRecord]:
+        """Every webhook endpoint of an account, newest first."""
+
+    def delete_webhook(self, webhook_id: str, account_id: str) -> bool:
+        """Delete an account's webhook endpoint; False when it has none by that id."""
+
+    def disable_webhook(self, webhook_id: str, now: datetime) -> None:
+        """Stop delivering to an endpoint."""
+
+    def was_delivered(self, event_id: str, webhook_id: str) -> bool:
+        """Whether this event already reached this endpoint."""
+
+    def record_delivery(self, event_id: str, webhook_id: str, now: datetime) -> None:
+        """Remember that this event reached this endpoint."""
 
 
 # ---- item <-> record --------------------------------------------------------------------
@@ -409,6 +428,41 @@ def _payment_record(item: Mapping[str, Any]) -> PaymentRecord:
 
 def _parse_or_none(text: str | None) -> datetime | None:
     return parse_timestamp(text) if text else None
+
+
+def _webhooks_partition(account_id: str) -> str:
+    return f"ACCT#{account_id}#WH"
+
+
+def _webhook_item(webhook: WebhookRecord) -> dict[str, Any]:
+    item = _to_item(
+        {
+            "pk": f"WH#{webhook.id}",
+            "type": "webhook",
+            "id": webhook.id,
+            "account_id": webhook.account_id,
+            "url": webhook.url,
+            "events": list(webhook.events) if webhook.events is not None else None,
+            "created_at": format_timestamp(webhook.created_at),
+            "gsi1pk": _webhooks_partition(webhook.account_id),
+            "gsi1sk": _newest_first_key(webhook.id),
+        }
+    )
+    item["sealed_secret"] = {"B": webhook.sealed_secret}
+    return item
+
+
+def _webhook_record(item: Mapping[str, Any]) -> WebhookRecord:
+    values = {name: _from_attribute(value) for name, value in item.items() if name != "sealed_secret"}
+    return WebhookRecord(
+        id=values["id"],
+        account_id=values["account_id"],
+        url=values["url"],
+        events=tuple(values["events"]) if values.get("events") is not None else None,
+        sealed_secret=bytes(item["sealed_secret"]["B"]),
+        created_at=parse_timestamp(values["created_at"]),
+        disabled_at=_parse_or_none(values.get("disabled_at")),
+    )
 
 
 def record_from_image(image: Mapping[str, Any] | None) -> SessionRecord | PaymentRecord | None:
@@ -880,6 +934,78 @@ class DynamoSessionStore:
                 return reasons
             time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not a secret
         raise TransactionContended()
+
+    # ---- webhooks ----------------------------------------------------------------------------
+
+    def insert_webhook(self, webhook: WebhookRecord) -> None:
+        """Write a new webhook endpoint (one PutItem)."""
+        self._client.put_item(
+            TableName=self._table, Item=_webhook_item(webhook), ConditionExpression="attribute_not_exists(pk)"
+        )
+
+    def list_webhooks(self, account_id: str) -> list[WebhookRecord]:
+        """Every webhook endpoint of an account, newest first (a handful: all pages are read)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": OWNER_INDEX,
+            "KeyConditionExpression": "gsi1pk = :partition",
+            "ExpressionAttributeValues": {":partition": {"S": _webhooks_partition(account_id)}},
+            "ScanIndexForward": False,
+        }
+        webhooks: list[WebhookRecord] = []
+        while True:
+            response = self._client.query(**request)
+            webhooks.extend(_webhook_record(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return webhooks
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def delete_webhook(self, webhook_id: str, account_id: str) -> bool:
+        """Delete an account's webhook endpoint; False when it has none by that id."""
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"WH#{webhook_id}"}},
+                ConditionExpression="account_id = :account",
+                ExpressionAttributeValues={":account": {"S": account_id}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def disable_webhook(self, webhook_id: str, now: datetime) -> None:
+        """Stop delivering to an endpoint (it answered 410 Gone)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"WH#{webhook_id}"}},
+                UpdateExpression="SET disabled_at = :now",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(disabled_at)",
+                ExpressionAttributeValues={":now": {"S": format_timestamp(now)}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return
+
+    def was_delivered(self, event_id: str, webhook_id: str) -> bool:
+        """Whether this event already reached this endpoint (a retry skips it)."""
+        response = self._client.get_item(
+            TableName=self._table, Key={"pk": {"S": f"DLV#{event_id}#{webhook_id}"}}, ConsistentRead=True
+        )
+        return "Item" in response
+
+    def record_delivery(self, event_id: str, webhook_id: str, now: datetime) -> None:
+        """Remember a delivery for a week (TTL), so retries of the event skip this endpoint."""
+        self._client.put_item(
+            TableName=self._table,
+            Item=_to_item(
+                {
+                    "pk": f"DLV#{event_id}#{webhook_id}",
+                    "type": "delivery",
+                    "delivered_at": format_timestamp(now),
+                    "ttl": int(now.timestamp()) + 7 * 24 * 3600,
+                }
+            ),
+        )
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,33 @@
+"""POST /api/v1/webhooks: subscribe an endpoint; its signing secret is shown once, stored sealed."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agent_sessions import service, webhooks
+from agent_sessions.api import build_resolver, caller_of, json_response, resolve_json, responses
+from agent_sessions.models import CreateWebhookRequest, WebhookOut
+from agent_sessions.observability import logger, metrics, tracer
+from agent_sessions.records import utc_now
+from agent_sessions.secret_box import default_secret_box
+from agent_sessions.store import default_store
+
+app = build_resolver()
+
+
+@app.post("/api/v1/webhooks", responses=responses(201, WebhookOut, "The endpoint, with its secret (shown once)."))
+def create_webhook(body: CreateWebhookRequest):
+    caller = service.require_api_key(caller_of(app))
+    webhook, secret = webhooks.create_webhook(default_store(), default_secret_box(), caller, body, utc_now())
+    metrics.add_metric(name="WebhookCreated", unit=MetricUnit.Count, value=1)
+    logger.info("webhook created", extra={"webhook_id": webhook.id, "account_id": caller.account_id})
+    return json_response(201, webhooks.webhook_body(webhook, secret))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return resolve_json(app, event, context)

@@ -1,0 +1,32 @@
+"""DELETE /api/v1/webhooks/{id}: stop sending events to an endpoint."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agent_sessions import service, webhooks
+from agent_sessions.api import build_resolver, caller_of, json_response, resolve_json, responses
+from agent_sessions.models import WEBHOOK_ID_PATTERN, DeletedOut
+from agent_sessions.observability import logger, metrics, tracer
+from agent_sessions.store import default_store
+
+app = build_resolver()
+
+
+@app.delete("/api/v1/webhooks/<webhook_id>", responses=responses(200, DeletedOut, "The endpoint is gone."))
+def delete_webhook(webhook_id: Annotated[str, Path(pattern=WEBHOOK_ID_PATTERN)]):
+    caller = service.require_api_key(caller_of(app))
+    webhooks.delete_webhook(default_store(), caller, webhook_id)
+    metrics.add_metric(name="WebhookDeleted", unit=MetricUnit.Count, value=1)
+    logger.info("webhook deleted", extra={"webhook_id": webhook_id, "account_id": caller.account_id})
+    return json_response(200, {"success": True, "id": webhook_id})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return resolve_json(app, event, context)

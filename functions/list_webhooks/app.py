@@ -1,0 +1,30 @@
+"""GET /api/v1/webhooks: the API key's endpoints, newest first (secrets never shown)."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agent_sessions import service, webhooks
+from agent_sessions.api import build_resolver, caller_of, json_response, resolve_json, responses
+from agent_sessions.models import WebhookListOut
+from agent_sessions.observability import logger, metrics, tracer
+from agent_sessions.store import default_store
+
+app = build_resolver()
+
+
+@app.get("/api/v1/webhooks", responses=responses(200, WebhookListOut, "The account's endpoints."))
+def list_webhooks():
+    caller = service.require_api_key(caller_of(app))
+    found = webhooks.list_webhooks(default_store(), caller)
+    metrics.add_metric(name="WebhooksListed", unit=MetricUnit.Count, value=1)
+    return json_response(200, {"webhooks": [webhooks.webhook_body(webhook) for webhook in found]})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return resolve_json(app, event, context)
