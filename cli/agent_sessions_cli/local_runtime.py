@@ -206,13 +206,13 @@ def _http_response(result: dict[str, Any]) -> Response:
     return response
 
 
-def function_environment(template: dict[str, Any], table_name: str) -> dict[str, str]:
-    """The functions' environment from the template, `!Ref Table` resolved to the local table."""
+def function_environment(template: dict[str, Any], refs: dict[str, str]) -> dict[str, str]:
+    """The functions' environment from the template, each `!Ref X` resolved through `refs`."""
     environment: dict[str, str] = {}
     for spec in functions(template).values():
         for name, value in spec.environment.items():
             if isinstance(value, dict) and value.get("Ref"):
-                environment[name] = table_name if value["Ref"] == "Table" else str(value["Ref"])
+                environment[name] = refs.get(str(value["Ref"]), str(value["Ref"]))
             else:
                 environment[name] = str(value)
     return environment

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -57,39 +58,51 @@ def mint_dev_keys(store: Any, configured: str | None) -> list[str]:
 
 
 def run_local(args: argparse.Namespace) -> int:
-    """Serve the API on 127.0.0.1 with an embedded (or the given) DynamoDB until interrupted."""
+    """Serve the API on 127.0.0.1 with an embedded (or the given) DynamoDB until interrupted.
+
+    Beside the API it runs what AWS would: the expiry schedule, the stream into publish_events,
+    the bus and the delivery queue into deliver_webhooks, all against the embedded moto.
+    """
     _local_aws_defaults()
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", args.log_level)
+    os.environ.setdefault("AGENT_SESSIONS_ALLOW_LOCAL_WEBHOOKS", "true")  # receivers on 127.0.0.1
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     from agent_sessions_cli.embedded_dynamodb import start_embedded_dynamodb_process
     from agent_sessions_cli.local_runtime import function_environment, serve
+    from agent_sessions_cli.local_workers import provision, start_workers
     from agent_sessions_cli.template import load_template
 
-    embedded = None
-    endpoint = args.dynamodb_endpoint
-    if not endpoint:
-        embedded = start_embedded_dynamodb_process()  # its own process: its own core
-        endpoint = embedded.endpoint_url
+    # The embedded moto stands in for every AWS service; DynamoDB may be elsewhere.
+    embedded = start_embedded_dynamodb_process()  # its own process: its own core
+    os.environ["AWS_ENDPOINT_URL"] = embedded.endpoint_url
+    endpoint = args.dynamodb_endpoint or embedded.endpoint_url
+    if not args.dynamodb_endpoint:
         # It serves one request at a time: under a burst requests queue, so wait rather than retry.
         os.environ.setdefault("AGENT_SESSIONS_DYNAMODB_READ_TIMEOUT", "120")
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
-
-    template = load_template()
-    for name, value in function_environment(template, args.table).items():
-        os.environ.setdefault(name, value)
-    os.environ["TABLE_NAME"] = args.table
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = endpoint
 
     import boto3
 
+    template = load_template()
+    ensure_table(boto3.client("dynamodb"), template, args.table)
+    resources = provision(template, args.table)
+    refs = {"Table": args.table, "EventBus": resources.bus_name, "WebhookSecretsKey": resources.key_id}
+    for name, value in function_environment(template, refs).items():
+        os.environ.setdefault(name, value)
+    os.environ["TABLE_NAME"] = args.table
+
     from agent_sessions.store import default_store
 
-    ensure_table(boto3.client("dynamodb"), template, args.table)
     keys = mint_dev_keys(default_store(), os.environ.get("AGENT_SESSIONS_DEV_API_KEY"))
     server = serve("127.0.0.1", args.port, template)
-    where = "embedded DynamoDB (moto, serialised)" if embedded else endpoint
+    workers = start_workers(template, args.table, resources, args.sweep_seconds)
+    where = endpoint if args.dynamodb_endpoint else "embedded DynamoDB (moto, serialised)"
     print(f"agent-sessions listening on http://127.0.0.1:{server.server_port}  (table {args.table} on {where})")
+    print(f"expiry sweep every {args.sweep_seconds:g} s; webhooks delivered from the local queue")
     for key in keys:
         print(f"API key: {key}")
     sys.stdout.flush()
@@ -103,9 +116,10 @@ def run_local(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        for worker in workers:
+            worker.stop()
         server.server_close()
-        if embedded:
-            embedded.stop()
+        embedded.stop()
     return 0
 
 
@@ -256,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="use this DynamoDB endpoint (DynamoDB Local, AWS) instead of the embedded one",
     )
     local.add_argument("--log-level", default="WARNING", help="handlers' log level (default %(default)s)")
+    local.add_argument(
+        "--sweep-seconds", type=float, default=60.0, help="how often the expiry sweep runs (default %(default)s)"
+    )
     local.set_defaults(run=run_local)
     return parser
 

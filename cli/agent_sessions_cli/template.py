@@ -152,3 +152,21 @@ def ttl_attribute(template: dict[str, Any]) -> str | None:
             ttl = resource["Properties"].get("TimeToLiveSpecification", {})
             return str(ttl["AttributeName"]) if ttl.get("Enabled") else None
     return None
+
+
+def functions_with_event(template: dict[str, Any], event_types: tuple[str, ...]) -> list[FunctionSpec]:
+    """The functions that have an event of one of these types (ScheduleV2, DynamoDB, SQS, …)."""
+    specs = functions(template)
+    found = []
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        events = resource["Properties"].get("Events", {}).values()
+        if any(event.get("Type") in event_types for event in events):
+            found.append(specs[logical_id])
+    return found
+
+
+def resource_properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    """A resource's Properties."""
+    return dict(template["Resources"][logical_id].get("Properties", {}))

@@ -4,6 +4,8 @@ from typing import Any
 
 import boto3
 
+from agent_sessions_cli.local_workers import lambda_stream_batch
+
 
 def stream_records(client: Any, table_name: str) -> list[dict[str, Any]]:
     """Every record of the table's stream, oldest first, read with `client`'s endpoint."""
@@ -25,21 +27,6 @@ def stream_records(client: Any, table_name: str) -> list[dict[str, Any]]:
 
 
 def as_lambda_event(records: list[dict[str, Any]], table_name: str) -> dict[str, Any]:
-    """Stream records as Lambda hands them to a function (a DynamoDB stream batch)."""
-    converted = []
-    for record in records:
-        stream = dict(record["dynamodb"])
-        created = stream.get("ApproximateCreationDateTime")
-        stream["ApproximateCreationDateTime"] = int(created.timestamp()) if hasattr(created, "timestamp") else created
-        converted.append(
-            {
-                "eventID": record["eventID"],
-                "eventName": record["eventName"],
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": "us-east-1",
-                "dynamodb": stream,
-                "eventSourceARN": f"arn:aws:dynamodb:us-east-1:123456789012:table/{table_name}/stream/local",
-            }
-        )
-    return {"Records": converted}
+    """Stream records as Lambda hands them to a function (what the local runtime's pump sends)."""
+    arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{table_name}/stream/local"
+    return lambda_stream_batch(records, arn)

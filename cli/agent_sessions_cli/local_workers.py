@@ -1,0 +1,225 @@
+"""What AWS runs beside the API, done locally: the schedule, the stream, the bus and the queue.
+
+- every minute, the template's scheduled function (the expiry sweep) gets a Scheduled Event;
+- the table's stream is read as Lambda would and handed to the stream function (publish_events),
+  resuming from the first record it reports as failed;
+- the function publishes to a real custom bus in the embedded moto, whose rule sends events to
+  an SQS queue with the template's redrive policy, which is polled like Lambda's SQS poller and
+  handed to the queue function (deliver_webhooks); messages it does not report failed are deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+from agent_sessions_cli.local_runtime import FunctionPool
+from agent_sessions_cli.template import FunctionSpec, functions_with_event, resource_properties
+
+EVENT_SOURCE = "agent-sessions"
+log = logging.getLogger("agent_sessions_cli.local")
+
+
+@dataclass(frozen=True)
+class LocalResources:
+    """The stand-ins created in the embedded moto for the template's bus, queues and key."""
+
+    bus_name: str
+    queue_url: str
+    queue_arn: str
+    dead_letter_queue_url: str
+    key_id: str
+
+
+def provision(template: dict[str, Any], name_prefix: str) -> LocalResources:
+    """Create the bus, the rule to the delivery queue (with its dead-letter queue) and the KMS key."""
+    events, sqs, kms = boto3.client("events"), boto3.client("sqs"), boto3.client("kms")
+    bus_name = f"{name_prefix}-events"
+    if bus_name not in [bus["Name"] for bus in events.list_event_buses().get("EventBuses", [])]:
+        events.create_event_bus(Name=bus_name)
+    queue = resource_properties(template, "DeliveryQueue")
+    dead_url = sqs.create_queue(QueueName=f"{name_prefix}-delivery-dead")["QueueUrl"]
+    dead_arn = sqs.get_queue_attributes(QueueUrl=dead_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = {"deadLetterTargetArn": dead_arn, "maxReceiveCount": str(queue["RedrivePolicy"]["maxReceiveCount"])}
+    queue_url = sqs.create_queue(
+        QueueName=f"{name_prefix}-delivery",
+        Attributes={"VisibilityTimeout": str(queue["VisibilityTimeout"]), "RedrivePolicy": json.dumps(redrive)},
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name=f"{name_prefix}-to-delivery", EventBusName=bus_name, EventPattern=json.dumps({"source": [EVENT_SOURCE]})
+    )
+    events.put_targets(
+        Rule=f"{name_prefix}-to-delivery", EventBusName=bus_name, Targets=[{"Id": "delivery-queue", "Arn": queue_arn}]
+    )
+    key_id = kms.create_key(Description="webhook signing secrets (local)")["KeyMetadata"]["KeyId"]
+    return LocalResources(bus_name, queue_url, queue_arn, dead_url, key_id)
+
+
+class _Worker(threading.Thread):
+    """A daemon thread running `step` every `interval` seconds until stopped."""
+
+    def __init__(self, name: str, interval: float) -> None:
+        super().__init__(name=name, daemon=True)
+        self._interval = interval
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(self._interval):
+            try:
+                self.step()
+            except Exception:  # a worker keeps going, as Lambda's pollers do
+                log.exception("%s failed; trying again", self.name)
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
+class Schedule(_Worker):
+    """Invokes a scheduled function with a Scheduled Event, every `interval` seconds."""
+
+    def __init__(self, spec: FunctionSpec, interval: float) -> None:
+        super().__init__(f"schedule:{spec.logical_id}", interval)
+        self._pool = FunctionPool(spec)
+        self._spec = spec
+
+    def step(self) -> None:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._pool.invoke(
+            {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": "000000000000",
+                "time": now,
+                "region": "us-east-1",
+                "resources": [f"arn:aws:scheduler:local:000000000000:schedule/{self._spec.logical_id}"],
+                "detail": {},
+            }
+        )
+
+
+class StreamPump(_Worker):
+    """Reads the table's stream and hands batches to the stream function, as Lambda does."""
+
+    def __init__(self, spec: FunctionSpec, table_name: str, interval: float = 0.5, batch_size: int = 100) -> None:
+        super().__init__(f"stream:{spec.logical_id}", interval)
+        self._pool = FunctionPool(spec)
+        self._table = table_name
+        self._batch_size = batch_size
+        self._streams = boto3.client("dynamodbstreams")
+        self._arn: str | None = None
+        self._shard: str | None = None
+        self._next_sequence: str | None = None  # resume here (AT_SEQUENCE_NUMBER); None: from the start
+
+    def step(self) -> None:
+        if self._arn is None:
+            self._arn = boto3.client("dynamodb").describe_table(TableName=self._table)["Table"]["LatestStreamArn"]
+            self._shard = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"][0][
+                "ShardId"
+            ]
+        if self._next_sequence is None:
+            iterator = self._streams.get_shard_iterator(
+                StreamArn=self._arn, ShardId=self._shard, ShardIteratorType="TRIM_HORIZON"
+            )
+        else:
+            iterator = self._streams.get_shard_iterator(
+                StreamArn=self._arn,
+                ShardId=self._shard,
+                ShardIteratorType="AT_SEQUENCE_NUMBER",
+                SequenceNumber=self._next_sequence,
+            )
+        records = self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=self._batch_size)["Records"]
+        if not records:
+            return
+        answer = self._pool.invoke(lambda_stream_batch(records, self._arn))
+        failures = answer.get("batchItemFailures") or []
+        if failures:
+            self._next_sequence = str(failures[0]["itemIdentifier"])
+        else:
+            self._next_sequence = str(int(records[-1]["dynamodb"]["SequenceNumber"]) + 1)
+
+
+def lambda_stream_batch(records: list[dict[str, Any]], stream_arn: str) -> dict[str, Any]:
+    """Stream records as Lambda hands them to a function."""
+    converted = []
+    for record in records:
+        stream = dict(record["dynamodb"])
+        created: Any = stream.get("ApproximateCreationDateTime")
+        stream["ApproximateCreationDateTime"] = int(created.timestamp()) if isinstance(created, datetime) else created
+        converted.append(
+            {
+                "eventID": record["eventID"],
+                "eventName": record["eventName"],
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "dynamodb": stream,
+                "eventSourceARN": stream_arn,
+            }
+        )
+    return {"Records": converted}
+
+
+class QueuePoller(_Worker):
+    """Receives from the delivery queue and hands batches to the queue function, as Lambda does."""
+
+    def __init__(self, spec: FunctionSpec, queue_url: str, queue_arn: str, interval: float = 0.2) -> None:
+        super().__init__(f"queue:{spec.logical_id}", interval)
+        self._pool = FunctionPool(spec)
+        self._queue_url = queue_url
+        self._queue_arn = queue_arn
+        self._sqs = boto3.client("sqs")
+
+    def step(self) -> None:
+        messages = self._sqs.receive_message(
+            QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"]
+        ).get("Messages", [])
+        if not messages:
+            return
+        records = [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": self._queue_arn,
+                "awsRegion": "us-east-1",
+            }
+            for message in messages
+        ]
+        answer = self._pool.invoke({"Records": records})
+        failed = {failure["itemIdentifier"] for failure in answer.get("batchItemFailures") or []}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def start_workers(
+    template: dict[str, Any], table_name: str, resources: LocalResources, sweep_seconds: float
+) -> list[_Worker]:
+    """Start the schedule, the stream pump and the queue poller the template declares."""
+    workers: list[_Worker] = []
+    for spec in functions_with_event(template, ("Schedule", "ScheduleV2")):
+        workers.append(Schedule(spec, sweep_seconds))
+    for spec in functions_with_event(template, ("DynamoDB",)):
+        workers.append(StreamPump(spec, table_name))
+    for spec in functions_with_event(template, ("SQS",)):
+        workers.append(QueuePoller(spec, resources.queue_url, resources.queue_arn))
+    for worker in workers:
+        worker.start()
+    return workers
