@@ -206,16 +206,20 @@ def _http_response(result: dict[str, Any]) -> Response:
     return response
 
 
-def function_environment(template: dict[str, Any], refs: dict[str, str]) -> dict[str, str]:
-    """The functions' environment from the template, each `!Ref X` resolved through `refs`."""
-    environment: dict[str, str] = {}
+def function_environment(template: dict[str, Any], refs: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The functions' environment from the template: literal values, and `!Ref X` resolved through `refs`.
+
+    The resolved ones name local resources, so they must win over anything inherited.
+    """
+    literal: dict[str, str] = {}
+    referenced: dict[str, str] = {}
     for spec in functions(template).values():
         for name, value in spec.environment.items():
             if isinstance(value, dict) and value.get("Ref"):
-                environment[name] = refs.get(str(value["Ref"]), str(value["Ref"]))
+                referenced[name] = refs.get(str(value["Ref"]), str(value["Ref"]))
             else:
-                environment[name] = str(value)
-    return environment
+                literal[name] = str(value)
+    return literal, referenced
 
 
 class _QuietRequestHandler(WSGIRequestHandler):

@@ -91,9 +91,10 @@ def run_local(args: argparse.Namespace) -> int:
     ensure_table(boto3.client("dynamodb"), template, args.table)
     resources = provision(template, args.table)
     refs = {"Table": args.table, "EventBus": resources.bus_name, "WebhookSecretsKey": resources.key_id}
-    for name, value in function_environment(template, refs).items():
+    literal, referenced = function_environment(template, refs)
+    for name, value in literal.items():
         os.environ.setdefault(name, value)
-    os.environ["TABLE_NAME"] = args.table
+    os.environ.update(referenced)
 
     from agent_sessions.store import default_store
 

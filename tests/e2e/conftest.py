@@ -51,7 +51,7 @@ def local_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSer
     environment.pop("TABLE_NAME", None)
     with log_path.open("w") as log:
         process = subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "agent_sessions_cli", "local", "--port", str(port)],
+            [sys.executable, "-m", "agent_sessions_cli", "local", "--port", str(port), "--sweep-seconds", "1"],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=environment,

@@ -1,0 +1,106 @@
+"""Webhooks against the local runtime: a receiver on 127.0.0.1 is called within seconds of a change."""
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from standardwebhooks import Webhook
+
+from tests.e2e.conftest import LocalService
+from tests.e2e.test_cli_over_http import Cli
+
+pytestmark = pytest.mark.e2e
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.deliveries: list[tuple[dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                receiver.deliveries.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, event_name: str, session_id: str, seconds: float = 20) -> dict[str, Any]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for _, body in list(self.deliveries):
+                event = json.loads(body)
+                if event["event"] == event_name and event["data"].get("id") == session_id:
+                    return dict(event)
+            time.sleep(0.1)
+        raise AssertionError(f"no {event_name} for {session_id} within {seconds} s")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver()
+    yield running
+    running.server.shutdown()
+    running.server.server_close()
+
+
+def test_created_limit_reached_and_revoked_arrive_signed(
+    local_service: LocalService, receiver: Receiver, tmp_path: Any
+) -> None:
+    key = local_service.api_keys[1]  # its own account: only its events reach this receiver
+    cli = Cli(local_service, tmp_path / "config")
+    events = ["agent.session.created", "agent.session.limit_reached", "agent.session.revoked"]
+    added = cli("webhooks", "add", receiver.url, *[f"--event={name}" for name in events], "--json", "--api-key", key)
+    assert added.returncode == 0, added.stderr
+    webhook = json.loads(added.stdout)
+    listed = cli("webhooks", "list", "--api-key", key)
+    assert webhook["id"] in listed.stdout
+    assert "whsec_" not in listed.stdout
+
+    body = {"agent_id": "a", "user_wallet": "w", "limits": {"max_per_day": 10}}
+    session = local_service.call("POST", "/api/v1/ai/sessions", key, json=body).json()
+    created = receiver.wait_for("agent.session.created", session["id"])
+    paid = local_service.call("POST", "/api/v1/payments", session["session_token"], json={"amount": 10})
+    assert paid.status_code == 201
+    limit = receiver.wait_for("agent.session.limit_reached", session["id"])
+    assert limit["data"]["limit_reached"]["window"] == "day"
+    local_service.call("POST", f"/api/v1/ai/sessions/{session['id']}/revoke", key)
+    revoked = receiver.wait_for("agent.session.revoked", session["id"])
+    assert {created["merchant_id"], limit["merchant_id"], revoked["merchant_id"]} == {created["merchant_id"]}
+
+    verifier = Webhook(webhook["secret"])
+    for headers, raw in receiver.deliveries:
+        assert verifier.verify(raw, headers)["id"] == headers["x-zendfi-event-id"]
+        expected = hmac.new(webhook["secret"].encode(), raw, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(headers["x-zendfi-signature"], expected)
+        assert "zai_session_" not in raw.decode()
+
+    removed = cli("webhooks", "remove", webhook["id"], "--api-key", key)
+    assert (removed.returncode, removed.stdout.strip()) == (0, "Removed.")
+    assert cli("webhooks", "remove", webhook["id"], "--api-key", key).returncode == 1
+
+
+def test_a_session_expires_by_itself_and_says_so(local_service: LocalService, receiver: Receiver) -> None:
+    key = local_service.api_keys[1]
+    added = local_service.call(
+        "POST", "/api/v1/webhooks", key, json={"url": receiver.url, "events": ["agent.session.expired"]}
+    )
+    assert added.status_code == 201
+    session = local_service.call(
+        "POST", "/api/v1/ai/sessions", key, json={"agent_id": "a", "user_wallet": "w", "duration_hours": 0.0005}
+    ).json()
+    expired = receiver.wait_for("agent.session.expired", session["id"])
+    assert expired["data"]["status"] == "expired"
+    local_service.call("DELETE", f"/api/v1/webhooks/{added.json()['id']}", key)
