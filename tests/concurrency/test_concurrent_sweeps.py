@@ -7,12 +7,12 @@ from typing import Any
 import boto3
 import pytest
 
-from agent_sessions import expiry, service
+from agent_sessions import expiry, outbox, service
 from agent_sessions.models import CreateSessionRequest
 from agent_sessions.records import Caller, utc_now
 from agent_sessions.store import DynamoSessionStore
-from tests.conftest import TABLE_NAME
-from tests.support.streams import stream_records
+from tests.conftest import TABLE_NAME, load_handler_module
+from tests.support.streams import as_lambda_event, stream_records
 
 pytestmark = pytest.mark.concurrency
 
@@ -42,4 +42,14 @@ def test_two_sweeps_racing_expire_each_session_once(serialised_dynamodb: Any) ->
         and record["dynamodb"]["OldImage"]["status"]["S"] == "active"
         and record["dynamodb"]["NewImage"]["status"]["S"] == "expired"
     ]
-    assert sorted(transitions) == sorted(due)  # one change (so one agent.session.expired) per session
+    assert sorted(transitions) == sorted(due)  # one change per session
+
+    handler = load_handler_module("publish_events")
+    records = as_lambda_event(stream_records(serialised_dynamodb, TABLE_NAME), TABLE_NAME)["Records"]
+    announced = [
+        event.data["id"]
+        for record in records
+        for event in outbox.events_for(handler.change_of(record), setup.get_session)
+        if event.name == "agent.session.expired"
+    ]
+    assert sorted(announced) == sorted(due)  # so one agent.session.expired per session

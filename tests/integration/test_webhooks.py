@@ -250,3 +250,10 @@ def test_backoff_doubles_from_thirty_seconds_to_twelve_hours_and_retries_span_th
     assert delays[:3] == [30, 60, 120]
     assert max(delays) == 12 * 3600
     assert 3 * 86400 <= sum(delays) <= 4 * 86400
+
+
+def test_the_sqs_batch_file_delivers_its_event(invoke: Invoke, kms_key: str, receiver: Receiver) -> None:
+    subscribe(invoke, receiver.url)  # for the events files' account
+    assert invoke("deliver_webhooks", load_event("deliver_webhooks")) == {"batchItemFailures": []}
+    assert receiver.events() == ["agent.session.created"]
+    assert json.loads(receiver.requests[0][1])["id"] == "evt_exampleexampleexample234"
