@@ -1,5 +1,6 @@
 """Scheduled every minute: expire sessions past expires_at and lapse holds past their deadline."""
 
+from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -18,7 +19,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     result = expiry.sweep(default_store(), utc_now())
     metrics.add_metric(name="SessionsExpired", unit=MetricUnit.Count, value=result.sessions_expired)
     metrics.add_metric(name="HoldsLapsed", unit=MetricUnit.Count, value=result.holds_lapsed)
-    logger.info("sweep done", extra={"schedule_time": event.get("time"), **result.__dict__})
+    logger.info("sweep done", extra={"schedule_time": event.get("time"), **asdict(result)})
     return {
         "items_due": result.items_due,
         "sessions_expired": result.sessions_expired,
