@@ -96,6 +96,25 @@ def get_session(args: argparse.Namespace, api: Connection) -> Any:
     return api.request("GET", f"/api/v1/ai/sessions/{args.session_id}", None, _needs(credential, _who(args)))
 
 
+def verify_session(args: argparse.Namespace, api: Connection) -> Any:
+    """Fetch a session's attestation and check it here: the signature must recover to its address."""
+    from agent_sessions.identity import Attestation, recover_signer
+
+    credential = api.session_token if args.token else api.api_key
+    path = f"/api/v1/ai/sessions/{args.session_id}/attestation"
+    answer = api.request("GET", path, None, _needs(credential, _who(args)))
+    attestation = Attestation(
+        address=str(answer["address"]),
+        parameters=dict(answer["parameters"]),
+        parameters_hash=str(answer["parameters_hash"]),
+        signature=str(answer["signature"]),
+    )
+    signer = recover_signer(attestation)
+    if signer != attestation.address or attestation.parameters.get("id") != args.session_id:
+        raise ApiError(0, "ATTESTATION_INVALID", f"the signature does not recover to {attestation.address}")
+    return {**answer, "verified": True}
+
+
 def revoke_session(args: argparse.Namespace, api: Connection) -> Any:
     path = f"/api/v1/ai/sessions/{args.session_id}/revoke"
     return api.request("POST", path, None, _needs(api.api_key, "API key"))
@@ -278,6 +297,20 @@ def show_webhooks(answer: Any) -> None:
         print("No webhooks.")
         return
     table(["ID", "URL", "EVENTS"], [[w["id"], w["url"], ", ".join(w.get("events") or [])] for w in webhooks])
+
+
+def show_verified(answer: dict[str, Any]) -> None:
+    parameters = answer["parameters"]
+    print(f"Verified: {answer['address']} signed this session's parameters.")
+    fields(
+        [
+            ("Session", parameters["id"]),
+            ("Agent", parameters["agent_id"]),
+            ("Wallet", parameters["user_wallet"]),
+            ("Expires", parameters["expires_at"]),
+            ("Parameters hash", answer["parameters_hash"]),
+        ]
+    )
 
 
 def show_revoked(answer: dict[str, Any]) -> None:

@@ -199,6 +199,17 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("session_id", metavar="SESSION_ID")
     get.add_argument("--token", help="read with this session token instead of the API key")
 
+    verify = _client_command(
+        session_tree,
+        "verify",
+        "check a session's signed identity (mint_pkp)",
+        c.verify_session,
+        c.show_verified,
+        options,
+    )
+    verify.add_argument("session_id", metavar="SESSION_ID")
+    verify.add_argument("--token", help="read with this session token instead of the API key")
+
     revoke = _client_command(session_tree, "revoke", "end a session at once", c.revoke_session, c.show_revoked, options)
     revoke.add_argument("session_id", metavar="SESSION_ID")
 

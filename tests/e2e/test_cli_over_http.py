@@ -113,6 +113,15 @@ def test_sessions_and_payments_through_every_command(cli: Cli, local_service: Lo
     assert as_json.returncode == 1
     assert json.loads(as_json.stdout)["error"]["code"] == "LIMIT_EXCEEDED"
 
+    unsigned = cli("agent", "sessions", "verify", session_id)
+    assert unsigned.returncode == 1
+    assert "error: NOT_FOUND:" in unsigned.stderr
+    minted = cli.json("agent", "sessions", "create", "--agent-id", "a", "--wallet", "w", "--mint-pkp")
+    verified = cli("agent", "sessions", "verify", minted["id"])
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.startswith(f"Verified: {minted['pkp_address']} signed this session's parameters.")
+    assert cli.json("agent", "sessions", "verify", minted["id"], "--token", minted["session_token"])["verified"] is True
+
     revoked = cli("agent", "sessions", "revoke", session_id)
     assert (revoked.returncode, revoked.stdout.strip()) == (0, f"Revoked {session_id} (status revoked).")
     after = cli("payments", "create", "--token", token, "--amount", "1", "--merchant", "merchant_amazon")
@@ -128,6 +137,7 @@ def test_exit_codes_usage_and_help(cli: Cli) -> None:
     every_level = [
         [], ["agent"], ["agent", "sessions"], ["agent", "sessions", "create"], ["agent", "sessions", "list"],
         ["agent", "sessions", "get"], ["agent", "sessions", "revoke"], ["agent", "sessions", "payments"],
+        ["agent", "sessions", "verify"],
         ["payments"], ["payments", "create"], ["payments", "get"], ["payments", "approve"], ["payments", "reject"],
         ["webhooks"], ["webhooks", "add"], ["webhooks", "list"], ["webhooks", "remove"],
         ["keys"], ["keys", "create"], ["login"], ["local"],

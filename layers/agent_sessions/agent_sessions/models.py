@@ -260,6 +260,15 @@ class DeletedOut(BaseModel):
     id: str
 
 
+class AttestationOut(BaseModel):
+    """A session identity's attestation: verify by recovering `signature` over `parameters_hash`."""
+
+    address: str
+    parameters: dict[str, Any]
+    parameters_hash: str
+    signature: str
+
+
 class ErrorBody(BaseModel):
     """The inside of every error answer."""
 

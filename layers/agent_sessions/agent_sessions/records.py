@@ -110,6 +110,8 @@ class SessionRecord:
     token_hash: str
     revoked_at: datetime | None = None
     pkp_address: str | None = None
+    # With mint_pkp: the 65-byte signature (0x-hex) the session's identity made over attestation_parameters().
+    attestation_signature: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     # Per window index (`d3`): what is committed (spent + held) and, of that, held.
     committed_cents: dict[str, int] = field(default_factory=dict)
@@ -118,6 +120,19 @@ class SessionRecord:
     holds: dict[str, Hold] = field(default_factory=dict)
     # Bumped by every write to the session: a write pinned to a version knows the whole item.
     version: int = 0
+
+    def attestation_parameters(self) -> dict[str, Any]:
+        """What a session's identity signs: the parts of the session that never change."""
+        return {
+            "id": self.id,
+            "account_id": self.account_id,
+            "agent_id": self.agent_id,
+            "user_wallet": self.user_wallet,
+            "limits": dict(self.limits_cents),
+            "allowed_merchants": self.allowed_merchants,
+            "created_at": format_timestamp(self.created_at),
+            "expires_at": format_timestamp(self.expires_at),
+        }
 
     @property
     def terms(self) -> SessionTerms:

@@ -15,6 +15,7 @@ from agent_sessions.credentials import (
     secret_matches_hash,
 )
 from agent_sessions.errors import Forbidden, NotFound, SessionExpired, SessionRevoked, Unauthenticated
+from agent_sessions.identity import Attestation, identity_provider, parameters_hash
 from agent_sessions.models import CreateSessionRequest
 from agent_sessions.records import DEFAULT_LIMITS_CENTS, LIMIT_NAMES, Caller, LimitName, SessionRecord
 from agent_sessions.store import SessionFilter, SessionPage, SessionStore
@@ -102,6 +103,9 @@ def create_session(store: SessionStore, caller: Caller, request: CreateSessionRe
         token_hash=hash_secret(token),
         metadata=request.metadata or {},
     )
+    if request.mint_pkp:
+        attestation = identity_provider().mint(session.attestation_parameters())
+        session = session.with_changes(pkp_address=attestation.address, attestation_signature=attestation.signature)
     store.insert_session(session)
     return CreatedSession(session=session, session_token=token)
 
@@ -116,6 +120,20 @@ def get_session(store: SessionStore, caller: Caller, session_id: str, now: datet
     if caller.kind == "session_token":
         ensure_token_session_live(session, now)
     return session
+
+
+def get_attestation(store: SessionStore, caller: Caller, session_id: str, now: datetime) -> Attestation:
+    """What a session's identity signed, for its account's key or its own live token."""
+    session = get_session(store, caller, session_id, now)
+    if session.pkp_address is None or session.attestation_signature is None:
+        raise NotFound("This session has no identity: it was created without mint_pkp.")
+    parameters = session.attestation_parameters()
+    return Attestation(
+        address=session.pkp_address,
+        parameters=parameters,
+        parameters_hash="0x" + parameters_hash(parameters).hex(),
+        signature=session.attestation_signature,
+    )
 
 
 def ensure_token_session_live(session: SessionRecord, now: datetime) -> None:

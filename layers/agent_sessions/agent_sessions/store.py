@@ -315,6 +315,7 @@ def _session_item(session: SessionRecord) -> dict[str, Any]:
                 for payment_id, hold in session.holds.items()
             },
             "version": session.version,
+            "attestation_signature": session.attestation_signature,
             "gsi1pk": _owner_partition(session.account_id),
             "gsi1sk": _newest_first_key(session.id),
             **(_due_attributes(f"SESS#{session.id}", session.expires_at) if session.stored_status == "active" else {}),
@@ -347,6 +348,7 @@ def _session_record(item: Mapping[str, Any]) -> SessionRecord:
             for payment_id, hold in values.get("holds", {}).items()
         },
         version=int(values.get("version", 0)),
+        attestation_signature=values.get("attestation_signature"),
     )
 
 

@@ -1,0 +1,35 @@
+"""GET /api/v1/ai/sessions/{id}/attestation: what the session's own identity signed (mint_pkp)."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agent_sessions import service
+from agent_sessions.api import build_resolver, caller_of, json_response, resolve_json, responses
+from agent_sessions.models import SESSION_ID_PATTERN, AttestationOut
+from agent_sessions.observability import logger, metrics, tracer
+from agent_sessions.records import utc_now
+from agent_sessions.store import default_store
+
+app = build_resolver()
+
+
+@app.get(
+    "/api/v1/ai/sessions/<session_id>/attestation",
+    responses=responses(200, AttestationOut, "The address, the signed parameters, their hash and the signature."),
+)
+def get_attestation(session_id: Annotated[str, Path(pattern=SESSION_ID_PATTERN)]):
+    caller = service.require_caller(caller_of(app))
+    attestation = service.get_attestation(default_store(), caller, session_id, utc_now())
+    metrics.add_metric(name="AttestationRead", unit=MetricUnit.Count, value=1)
+    return json_response(200, attestation.body())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return resolve_json(app, event, context)
