@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.1
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install run test lint unit integration e2e concurrency clean
+.PHONY: install run test lint openapi unit integration e2e concurrency clean
 
 $(BIN)/.installed: requirements-dev.txt layers/agent_sessions/requirements.txt layers/agent_sessions/pyproject.toml cli/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ lint: install $(TOOLS_VENV)/.installed
 ## make test: install, lint, then every test (unit, integration, concurrency, e2e)
 test: lint
 	$(BIN)/pytest
+
+## make openapi: regenerate openapi.json from the handlers (a test fails when it is out of date)
+openapi: install
+	$(BIN)/agent-sessions openapi
 
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -124,6 +124,23 @@ def run_local(args: argparse.Namespace) -> int:
     return 0
 
 
+def write_openapi(args: argparse.Namespace) -> int:
+    """Write openapi.json from the handlers' routes, or with --check fail if it is out of date."""
+    from agent_sessions_cli.openapi import OPENAPI_PATH, build_openapi
+
+    document = build_openapi()
+    current = OPENAPI_PATH.read_text() if OPENAPI_PATH.exists() else ""
+    if args.check:
+        if current != document:
+            print("openapi.json is out of date: run `agent-sessions openapi` (or `make openapi`)", file=sys.stderr)
+            return 1
+        print("openapi.json matches the code.")
+        return 0
+    OPENAPI_PATH.write_text(document)
+    print(f"wrote {OPENAPI_PATH}")
+    return 0
+
+
 def create_key(args: argparse.Namespace) -> int:
     """Mint an API key straight into the table, with the caller's AWS credentials."""
     import boto3
@@ -268,6 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
     create_key_parser.add_argument("--label", default="", help="a note stored beside the key's hash")
     create_key_parser.add_argument("--endpoint-url", help="DynamoDB endpoint, for a local table")
     create_key_parser.set_defaults(run=create_key)
+
+    openapi = tree.add_parser(
+        "openapi", help="write openapi.json from the handlers", description="Generate the OpenAPI 3.1 document."
+    )
+    openapi.add_argument("--check", action="store_true", help="exit 1 if openapi.json differs from the code")
+    openapi.set_defaults(run=write_openapi)
 
     local = tree.add_parser(
         "local",

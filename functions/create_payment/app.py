@@ -2,12 +2,20 @@
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agent_sessions import payment_service
-from agent_sessions.api import build_resolver, caller_of, json_response, payment_responses, resolve_json
+from agent_sessions.api import (
+    RESOLVER_OPTIONS,
+    answer_errors_per_contract,
+    caller_of,
+    json_response,
+    payment_responses,
+    resolve_json,
+)
 from agent_sessions.errors import DomainError
 from agent_sessions.models import CreatePaymentRequest, PaymentOut
 from agent_sessions.observability import logger, metrics, tracer
@@ -15,7 +23,8 @@ from agent_sessions.records import utc_now
 from agent_sessions.store import default_store
 from agent_sessions.views import payment_body
 
-app = build_resolver()
+app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
+answer_errors_per_contract(app)
 
 
 @app.post(

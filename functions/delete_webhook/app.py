@@ -2,18 +2,27 @@
 
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agent_sessions import service, webhooks
-from agent_sessions.api import build_resolver, caller_of, json_response, resolve_json, responses
+from agent_sessions.api import (
+    RESOLVER_OPTIONS,
+    answer_errors_per_contract,
+    caller_of,
+    json_response,
+    resolve_json,
+    responses,
+)
 from agent_sessions.models import WEBHOOK_ID_PATTERN, DeletedOut
 from agent_sessions.observability import logger, metrics, tracer
 from agent_sessions.store import default_store
 
-app = build_resolver()
+app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
+answer_errors_per_contract(app)
 
 
 @app.delete("/api/v1/webhooks/<webhook_id>", responses=responses(200, DeletedOut, "The endpoint is gone."))

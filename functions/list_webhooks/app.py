@@ -2,17 +2,26 @@
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agent_sessions import service, webhooks
-from agent_sessions.api import build_resolver, caller_of, json_response, resolve_json, responses
+from agent_sessions.api import (
+    RESOLVER_OPTIONS,
+    answer_errors_per_contract,
+    caller_of,
+    json_response,
+    resolve_json,
+    responses,
+)
 from agent_sessions.models import WebhookListOut
 from agent_sessions.observability import logger, metrics, tracer
 from agent_sessions.store import default_store
 
-app = build_resolver()
+app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
+answer_errors_per_contract(app)
 
 
 @app.get("/api/v1/webhooks", responses=responses(200, WebhookListOut, "The account's endpoints."))

@@ -2,20 +2,29 @@
 
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agent_sessions import service
-from agent_sessions.api import build_resolver, caller_of, json_response, resolve_json, responses
+from agent_sessions.api import (
+    RESOLVER_OPTIONS,
+    answer_errors_per_contract,
+    caller_of,
+    json_response,
+    resolve_json,
+    responses,
+)
 from agent_sessions.models import SESSION_ID_PATTERN, RevokeOut
 from agent_sessions.observability import logger, metrics, tracer
 from agent_sessions.records import utc_now
 from agent_sessions.store import default_store
 from agent_sessions.views import session_body
 
-app = build_resolver()
+app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
+answer_errors_per_contract(app)
 
 
 @app.post(

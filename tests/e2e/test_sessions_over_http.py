@@ -92,3 +92,13 @@ def test_a_missing_or_unknown_credential_is_401(local_service: LocalService, cre
         response = local_service.call(method, path, credential, json={"agent_id": "a", "user_wallet": "w"})
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "UNAUTHENTICATED"
+
+
+def test_the_local_runtime_serves_its_openapi_document_and_docs(local_service: LocalService) -> None:
+    document = local_service.call("GET", "/openapi.json")
+    assert document.status_code == 200
+    assert document.json()["openapi"].startswith("3.1")
+    assert "/api/v1/payments" in document.json()["paths"]
+    docs = local_service.call("GET", "/docs")
+    assert docs.status_code == 200
+    assert "swagger-ui" in docs.text

@@ -105,9 +105,8 @@ def _unexpected(error: Exception) -> Response[str]:
     return error_response(DomainError())
 
 
-def build_resolver() -> APIGatewayHttpResolver:
-    """A resolver that validates with the pydantic models and answers every error per the contract."""
-    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_object_body)
+def answer_errors_per_contract(app: APIGatewayHttpResolver) -> APIGatewayHttpResolver:
+    """Make a handler's resolver answer every error with the contract's body (and nothing else)."""
     app.exception_handler(DomainError)(_domain_error)
     app.exception_handler(RequestValidationError)(_invalid_request)
     app.exception_handler(BodyTooLarge)(_body_too_large)
@@ -117,6 +116,12 @@ def build_resolver() -> APIGatewayHttpResolver:
     app.not_found(_no_route)
     app.exception_handler(Exception)(_unexpected)
     return app
+
+
+# Every handler's resolver: validates with the pydantic models; bodies parse as exact JSON objects.
+# (Each handler writes `app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)` so Powertools' OpenAPI
+# merge can find it.)
+RESOLVER_OPTIONS: dict[str, Any] = {"enable_validation": True, "json_body_deserializer": parse_json_object_body}
 
 
 _ERROR_DESCRIPTIONS = {
