@@ -1,0 +1,148 @@
+"""Every endpoint against every wrong credential: the contract's status, never another account's data."""
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from agent_sessions import service
+from agent_sessions.models import CreateSessionRequest
+from agent_sessions.records import Caller, utc_now
+from tests.conftest import EVENTS_ACCOUNT_ID, Invoke, load_event, with_caller, with_credential
+from tests.integration.test_payment_handlers import open_session, pay
+
+FOREIGN_KEY = {"credential": "api_key", "account_id": "acct_someoneelse000000000000"}
+
+
+def retarget(event: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
+    """An events/ file pointed at our real session, payment and webhook."""
+    text = json.dumps(event)
+    for placeholder, real in ids.items():
+        text = text.replace(placeholder, real)
+    return dict(json.loads(text))
+
+
+ENDPOINTS = [
+    # function, key-only?, names our object (so a foreign caller must get 404)
+    ("create_session", True, False),
+    ("list_sessions", True, False),
+    ("get_session", False, True),
+    ("revoke_session", True, True),
+    ("get_attestation", False, True),
+    ("list_session_payments", True, True),
+    ("create_payment", None, False),  # session token only
+    ("get_payment", False, True),
+    ("approve_payment", True, True),
+    ("reject_payment", True, True),
+    ("create_webhook", True, False),
+    ("list_webhooks", True, False),
+    ("delete_webhook", True, True),
+]
+
+
+@pytest.fixture
+def world(invoke: Invoke, session_store: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Our account's session (with a pending payment and a webhook), and the wrong credentials."""
+    import boto3
+
+    from agent_sessions import secret_box
+
+    monkeypatch.setenv("WEBHOOK_KEY_ID", boto3.client("kms").create_key()["KeyMetadata"]["KeyId"])
+    secret_box.default_secret_box.cache_clear()
+    ours = open_session(invoke, mint_pkp=True)
+    payment = pay(invoke, ours, 30)["json"]  # above require_approval_above: pending
+    webhook = invoke("create_webhook", load_event("create_webhook"))["json"]
+    theirs_caller = Caller(kind="api_key", account_id=FOREIGN_KEY["account_id"])
+    request = CreateSessionRequest.model_validate({"agent_id": "x", "user_wallet": "y"})
+    theirs = service.create_session(session_store, theirs_caller, request, utc_now())
+    revoked = open_session(invoke)
+    invoke("revoke_session", retarget(load_event("revoke_session"), {"sess_exampleexampleexample234": revoked["id"]}))
+    ours_caller = Caller(kind="api_key", account_id=EVENTS_ACCOUNT_ID)
+    expired = service.create_session(
+        session_store,
+        ours_caller,
+        CreateSessionRequest.model_validate({"agent_id": "a", "user_wallet": "w", "duration_hours": 1}),
+        utc_now() - timedelta(hours=2),
+    )
+    return {
+        "ids": {
+            "sess_exampleexampleexample234": ours["id"],
+            "pay_exampleexampleexample234": payment["id"],
+            "wh_exampleexampleexample234": webhook["id"],
+        },
+        "secrets": [ours["session_token"], webhook["secret"]],
+        "ours": ours,
+        "foreign_token": theirs.session_token,
+        "revoked_token": revoked["session_token"],
+        "revoked_id": revoked["id"],
+        "expired_token": expired.session_token,
+        "expired_id": expired.session.id,
+    }
+
+
+def call(
+    invoke: Invoke, function: str, world: dict[str, Any], credential: Any, session_id: str | None = None
+) -> dict[str, Any]:
+    ids = dict(world["ids"])
+    if session_id:
+        ids["sess_exampleexampleexample234"] = session_id
+    event = retarget(load_event(function), ids)
+    event["headers"].pop("idempotency-key", None)
+    if isinstance(credential, str):
+        return invoke(function, with_credential(invoke, event, credential))
+    return invoke(function, with_caller(event, credential))
+
+
+@pytest.mark.parametrize(("function", "key_only", "names_ours"), ENDPOINTS)
+def test_no_credential_is_401(
+    invoke: Invoke, world: dict[str, Any], function: str, key_only: Any, names_ours: bool
+) -> None:
+    response = call(invoke, function, world, None)
+    assert (response["statusCode"], response["json"]["error"]["code"]) == (401, "UNAUTHENTICATED")
+
+
+@pytest.mark.parametrize(("function", "key_only", "names_ours"), ENDPOINTS)
+def test_a_foreign_api_key_never_reaches_our_objects(
+    invoke: Invoke, world: dict[str, Any], function: str, key_only: Any, names_ours: bool
+) -> None:
+    response = call(invoke, function, world, FOREIGN_KEY)
+    if key_only is None:
+        assert (response["statusCode"], response["json"]["error"]["code"]) == (403, "FORBIDDEN")
+    elif names_ours:
+        assert (response["statusCode"], response["json"]["error"]["code"]) == (404, "NOT_FOUND")
+    else:
+        assert response["statusCode"] in (200, 201)  # its own account's view
+    body = response["body"]
+    assert all(our_id not in body for our_id in world["ids"].values())
+    assert all(secret not in body for secret in world["secrets"])
+
+
+@pytest.mark.parametrize(("function", "key_only", "names_ours"), ENDPOINTS)
+def test_a_foreign_session_token_never_reaches_our_objects(
+    invoke: Invoke, world: dict[str, Any], function: str, key_only: Any, names_ours: bool
+) -> None:
+    response = call(invoke, function, world, world["foreign_token"])
+    if key_only:
+        assert (response["statusCode"], response["json"]["error"]["code"]) == (403, "FORBIDDEN")
+    elif key_only is None:
+        assert response["statusCode"] in (201, 202, 403)  # it pays on its own session, never on ours
+    else:
+        assert (response["statusCode"], response["json"]["error"]["code"]) == (404, "NOT_FOUND")
+    body = response["body"]
+    assert all(our_id not in body for our_id in world["ids"].values())
+
+
+@pytest.mark.parametrize("ended", ["revoked", "expired"])
+@pytest.mark.parametrize(("function", "key_only", "names_ours"), ENDPOINTS)
+def test_an_ended_sessions_token_gets_its_reason(
+    invoke: Invoke, world: dict[str, Any], function: str, key_only: Any, names_ours: bool, ended: str
+) -> None:
+    response = call(invoke, function, world, world[f"{ended}_token"], session_id=world[f"{ended}_id"])
+    code = "SESSION_REVOKED" if ended == "revoked" else "SESSION_EXPIRED"
+    if key_only:
+        assert (response["statusCode"], response["json"]["error"]["code"]) == (403, "FORBIDDEN")
+    elif function == "get_payment":
+        assert response["statusCode"] == 404  # the payment is not that session's
+    else:
+        assert (response["statusCode"], response["json"]["error"]["code"]) == (403, code)
