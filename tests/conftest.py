@@ -16,7 +16,7 @@ from agent_sessions import event_bus, service, settings, store
 from agent_sessions.records import utc_now
 from agent_sessions_cli.local_runtime import LocalLambdaContext
 from agent_sessions_cli.main import ensure_table
-from agent_sessions_cli.template import PROJECT_ROOT, load_template
+from agent_sessions_cli.template import PROJECT_ROOT, load_template, table_definition
 
 EVENTS_DIR = PROJECT_ROOT / "events"
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
@@ -46,8 +46,7 @@ def _reset_cached_clients() -> None:
     event_bus.default_bus.cache_clear()
 
 
-@pytest.fixture
-def dynamodb() -> Iterator[Any]:
+def moto_table() -> Iterator[Any]:
     """A moto DynamoDB with the template's table; the process's store points at it."""
     with mock_aws():
         _reset_cached_clients()
@@ -55,6 +54,48 @@ def dynamodb() -> Iterator[Any]:
         ensure_table(client, load_template(), TABLE_NAME)
         yield client
     _reset_cached_clients()
+
+
+def dynalite_table(endpoint_url: str) -> Iterator[Any]:
+    """A fresh table in dynalite (no stream, no TTL: it has neither); the store points at it."""
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint_url
+    _reset_cached_clients()
+    client = boto3.client("dynamodb")
+    definition = table_definition(load_template(), TABLE_NAME)
+    definition.pop("StreamSpecification", None)
+    client.create_table(**definition)
+    try:
+        yield client
+    finally:
+        client.delete_table(TableName=TABLE_NAME)
+        os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+        _reset_cached_clients()
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    """A moto DynamoDB with the template's table; the process's store points at it."""
+    yield from moto_table()
+
+
+@pytest.fixture(scope="session")
+def dynalite_endpoint() -> Iterator[str]:
+    """dynalite running for the whole test session; stopped by its PID at the end."""
+    from tests.support.dynalite import start_dynalite
+
+    server = start_dynalite()
+    yield server.endpoint_url
+    server.stop()
+
+
+@pytest.fixture(params=["moto", "dynalite"])
+def moto_or_dynalite(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The same table on moto and on dynalite: modules whose paths use no transactions, streams or
+    TTL make their `dynamodb` fixture this one, so each of their tests runs on both."""
+    if request.param == "moto":
+        yield from moto_table()
+    else:
+        yield from dynalite_table(request.getfixturevalue("dynalite_endpoint"))
 
 
 @pytest.fixture

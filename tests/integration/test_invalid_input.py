@@ -59,6 +59,12 @@ def test_invalid_list_queries_are_422(invoke: Invoke, query: dict[str, str], fie
     assert field in response["json"]["error"]["details"]["fields"]
 
 
+@pytest.fixture
+def dynamodb(moto_or_dynalite: Any) -> Any:
+    """Every test here runs on moto and on dynalite (these paths use no transactions or streams)."""
+    return moto_or_dynalite
+
+
 def test_a_cursor_cannot_reach_into_another_account(invoke: Invoke) -> None:
     import base64
 

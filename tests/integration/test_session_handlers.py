@@ -11,6 +11,12 @@ from tests.conftest import EVENTS_ACCOUNT_ID, Invoke, load_event, with_body, wit
 OTHER_ACCOUNT = {"credential": "api_key", "account_id": "acct_someoneelse000000000000"}
 
 
+@pytest.fixture
+def dynamodb(moto_or_dynalite: Any) -> Any:
+    """Every test here runs on moto and on dynalite (these paths use no transactions or streams)."""
+    return moto_or_dynalite
+
+
 def create(invoke: Invoke, **overrides: Any) -> dict[str, Any]:
     event = load_event("create_session")
     if overrides:

@@ -616,9 +616,11 @@ class DynamoSessionStore:
             )
         except self._client.exceptions.ConditionalCheckFailedException as failure:
             old_item = failure.response.get("Item")
-            if not old_item or old_item.get("account_id", {}).get("S") != account_id:
+            # DynamoDB returns the item (ALL_OLD); an implementation that does not is read instead.
+            session = _session_record(old_item) if old_item else self.get_session(session_id)
+            if session is None or session.account_id != account_id:
                 return None
-            return _session_record(old_item)
+            return session
         return _session_record(response["Attributes"])
 
     # ---- payments ------------------------------------------------------------------------
