@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.1
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install run test lint openapi unit integration e2e concurrency clean
+.PHONY: install run test lint openapi bench unit integration e2e concurrency clean
 
 $(BIN)/.installed: requirements-dev.txt layers/agent_sessions/requirements.txt layers/agent_sessions/pyproject.toml cli/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ lint: install $(TOOLS_VENV)/.installed
 ## make test: install, lint, then every test (unit, integration, concurrency, e2e)
 test: lint
 	$(BIN)/pytest
+
+## make bench: speed and cost figures, each as a ratio to a baseline measured in the same run
+## (BENCH_JSON=path also writes them as JSON; BENCH_QUICK=1 is the quick mode the tests run)
+bench: install
+	$(BIN)/python bench/benchmarks.py
 
 ## make openapi: regenerate openapi.json from the handlers (a test fails when it is out of date)
 openapi: install

@@ -1,0 +1,43 @@
+"""`make bench` in its quick mode still runs and reports every figure (the real run is `make bench`)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from agent_sessions_cli.template import PROJECT_ROOT
+
+
+def test_the_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
+    output = tmp_path / "bench.json"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "TABLE_NAME"))}
+    done = subprocess.run(  # noqa: S603 - our own script
+        [sys.executable, str(PROJECT_ROOT / "bench" / "benchmarks.py"), "--quick"],
+        env={**environment, "BENCH_JSON": str(output)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(output.read_text())
+    assert figures["handler_overhead"]["ratio"] > 0
+    operations = figures["requests_per_op_and_wru_per_op"]
+    assert set(operations) == {
+        "create",
+        "get",
+        "list_page",
+        "revoke",
+        "pay",
+        "approve",
+        "reject",
+        "sweep_per_due_session",
+    }
+    assert operations["pay"] == {"requests": 1, "wru": 4}
+    assert figures["cold_start"]["ratio_by_handler"]
+    assert figures["contention"]["overspend_cents"] == 0
+    assert figures["sweep_reads"]["1000"] <= 110
+    assert figures["layer_bytes"]["zipped_bytes"] > 0
+    assert figures["usd_per_million_payments"]["usd"] > 0
+    assert "handler_overhead" in done.stdout
