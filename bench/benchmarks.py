@@ -437,24 +437,20 @@ def _counting_into(read: list[int]) -> Callable[..., None]:
 
 
 def layer_bytes() -> dict[str, Any]:
-    """The layer as `sam build` would ship it for arm64 (its pinned requirements and the package), zipped."""
+    """The layer exactly as `sam build` makes it (layers/agent_sessions/Makefile), zipped."""
     with tempfile.TemporaryDirectory() as work:
-        target = Path(work) / "python"
+        artifacts = Path(work) / "layer"
         subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target),
-             "--platform", "manylinux2014_aarch64", "--python-version", "3.12", "--only-binary=:all:",
-             "--implementation", "cp", "-r", str(ROOT / "layers/agent_sessions/requirements.txt")],
+            ["make", "-s", "-C", str(ROOT / "layers/agent_sessions"), "build-SharedLayer",
+             f"ARTIFACTS_DIR={artifacts}", f"PYTHON={sys.executable}"],
             check=True,
             capture_output=True,
         )  # fmt: skip
         archive = Path(work) / "layer.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as layer:
-            for path in sorted(target.rglob("*")):
+            for path in sorted(artifacts.rglob("*")):
                 if path.is_file() and "__pycache__" not in path.parts:
-                    layer.write(path, Path("python") / path.relative_to(target))
-            package = ROOT / "layers/agent_sessions/agent_sessions"
-            for path in sorted(package.rglob("*.py")) + sorted(package.rglob("py.typed")):
-                layer.write(path, Path("python/agent_sessions") / path.relative_to(package))
+                    layer.write(path, path.relative_to(artifacts))
         return {"zipped_bytes": archive.stat().st_size}
 
 
