@@ -15,6 +15,7 @@ import json
 import multiprocessing
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -441,7 +442,7 @@ def layer_bytes() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as work:
         artifacts = Path(work) / "layer"
         subprocess.run(  # noqa: S603
-            ["make", "-s", "-C", str(ROOT / "layers/agent_sessions"), "build-SharedLayer",
+            [shutil.which("make") or "make", "-s", "-C", str(ROOT / "layers/agent_sessions"), "build-SharedLayer",
              f"ARTIFACTS_DIR={artifacts}", f"PYTHON={sys.executable}"],
             check=True,
             capture_output=True,
