@@ -785,24 +785,7 @@ class DynamoSessionStore:
         window_keys = tuple(
             window_position(kind, session.created_at, hold.taken_at).counter_key for kind in WINDOW_KINDS
         )
-        payment_update = {
-            "Update": {
-                "TableName": self._table,
-                "Key": _payment_key(payment_id),
-                "UpdateExpression": f"SET #status = :expired, decided_at = :lapsed_at {_NOT_DUE}",
-                "ConditionExpression": "#status = :pending",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {
-                    ":expired": {"S": "expired"},
-                    ":pending": {"S": "pending_approval"},
-                    ":lapsed_at": {"S": format_timestamp(session.hold_lapses_at(hold))},
-                },
-            }
-        }
-        session_update = self._hold_release(
-            session.id, payment_id, hold.amount_cents, window_keys, release_commitment=True
-        )
-        return self._transact([payment_update, session_update]) is None
+        return self._lapse(session.id, payment_id, hold.amount_cents, window_keys, session.hold_lapses_at(hold))
 
     # ---- the expiry sweep ------------------------------------------------------------------
 
@@ -861,23 +844,27 @@ class DynamoSessionStore:
     def lapse_due_payment(self, item: DueItem) -> bool:
         """Mark a payment past its deadline expired and release its hold, in one transaction."""
         assert item.session_id is not None
+        return self._lapse(item.session_id, item.id, item.amount_cents, item.window_keys, item.due_at)
+
+    def _lapse(
+        self, session_id: str, payment_id: str, amount_cents: int, window_keys: tuple[str, ...], lapsed_at: datetime
+    ) -> bool:
+        """The payment pending -> expired and the session's hold released, together; False if already decided."""
         payment_update = {
             "Update": {
                 "TableName": self._table,
-                "Key": _payment_key(item.id),
+                "Key": _payment_key(payment_id),
                 "UpdateExpression": f"SET #status = :expired, decided_at = :lapsed_at {_NOT_DUE}",
                 "ConditionExpression": "#status = :pending",
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": {
                     ":expired": {"S": "expired"},
                     ":pending": {"S": "pending_approval"},
-                    ":lapsed_at": {"S": format_timestamp(item.due_at)},
+                    ":lapsed_at": {"S": format_timestamp(lapsed_at)},
                 },
             }
         }
-        session_update = self._hold_release(
-            item.session_id, item.id, item.amount_cents, item.window_keys, release_commitment=True
-        )
+        session_update = self._hold_release(session_id, payment_id, amount_cents, window_keys, release_commitment=True)
         return self._transact([payment_update, session_update]) is None
 
     def _hold_release(
