@@ -3,10 +3,7 @@
 import hashlib
 import hmac
 import json
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -14,46 +11,16 @@ from standardwebhooks import Webhook
 
 from tests.e2e.conftest import LocalService
 from tests.e2e.test_cli_over_http import Cli
+from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.e2e
-
-
-class Receiver:
-    def __init__(self) -> None:
-        self.deliveries: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                receiver.deliveries.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def wait_for(self, event_name: str, session_id: str, seconds: float = 20) -> dict[str, Any]:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            for _, body in list(self.deliveries):
-                event = json.loads(body)
-                if event["event"] == event_name and event["data"].get("id") == session_id:
-                    return dict(event)
-            time.sleep(0.1)
-        raise AssertionError(f"no {event_name} for {session_id} within {seconds} s")
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     running = Receiver()
     yield running
-    running.server.shutdown()
-    running.server.server_close()
+    running.stop()
 
 
 def test_created_limit_reached_and_revoked_arrive_signed(
@@ -81,7 +48,7 @@ def test_created_limit_reached_and_revoked_arrive_signed(
     assert {created["merchant_id"], limit["merchant_id"], revoked["merchant_id"]} == {created["merchant_id"]}
 
     verifier = Webhook(webhook["secret"])
-    for headers, raw in receiver.deliveries:
+    for headers, raw in receiver.requests:
         assert verifier.verify(raw, headers)["id"] == headers["x-zendfi-event-id"]
         expected = hmac.new(webhook["secret"].encode(), raw, hashlib.sha256).hexdigest()
         assert hmac.compare_digest(headers["x-zendfi-signature"], expected)

@@ -4,9 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -16,6 +14,7 @@ from standardwebhooks import Webhook
 from agent_sessions import secret_box
 from tests.conftest import TABLE_NAME, Invoke, load_event, load_handler_module, with_body, with_caller
 from tests.integration.test_publish_events import a_session_story
+from tests.support.receiver import Receiver
 from tests.support.streams import as_lambda_event, stream_records
 
 OTHER_ACCOUNT = {"credential": "api_key", "account_id": "acct_someoneelse000000000000"}
@@ -29,40 +28,12 @@ def kms_key(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     return str(key_id)
 
 
-class Receiver:
-    """An HTTP endpoint on 127.0.0.1 that records each request and answers the next planned status."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self.planned: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                status = receiver.planned.pop(0) if receiver.planned else 200
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def events(self) -> list[str]:
-        return [json.loads(body)["event"] for _, body in self.requests]
-
-
 @pytest.fixture
 def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
     monkeypatch.setenv("AGENT_SESSIONS_ALLOW_LOCAL_WEBHOOKS", "true")
     running = Receiver()
     yield running
-    running.server.shutdown()
-    running.server.server_close()
+    running.stop()
 
 
 def subscribe(invoke: Invoke, url: str, events: list[str] | None = None) -> dict[str, Any]:
