@@ -81,21 +81,6 @@ def moto_table(stream: bool = False) -> Iterator[Any]:
     store.default_store.cache_clear()
 
 
-def load_event(name: str) -> dict[str, Any]:
-    return dict(json.loads((ROOT / "events" / f"{name}.json").read_text()))
-
-
-def load_handler_module(function_dir: str) -> Any:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(f"bench_{function_dir}", ROOT / "functions" / function_dir / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def median_ms(samples: list[float]) -> float:
     return round(statistics.median(samples) * 1000, 3)
 
@@ -147,6 +132,7 @@ def handler_overhead(samples: int) -> dict[str, Any]:
     from agent_sessions.api import RESOLVER_OPTIONS  # noqa: F401 - imported warm, as on Lambda
     from agent_sessions.caller_context import authorizer_context
     from agent_sessions_cli.local_runtime import LocalLambdaContext
+    from tests.support.handlers import load_event, load_handler_module
 
     with moto_table() as client:
         huge = {"max_per_transaction": 1000, "max_per_day": 10_000_000, "max_per_week": 10_000_000,

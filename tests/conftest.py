@@ -1,11 +1,9 @@
 """Fixtures shared by every test: a moto table built from template.yaml, handlers and events."""
 
 import copy
-import importlib.util
 import json
 import os
 from collections.abc import Callable, Iterator
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -16,10 +14,10 @@ from agent_sessions import event_bus, service, settings, store
 from agent_sessions.records import utc_now
 from agent_sessions_cli.local_runtime import LocalLambdaContext
 from agent_sessions_cli.main import ensure_table
-from agent_sessions_cli.template import PROJECT_ROOT, load_template, table_definition
+from agent_sessions_cli.template import load_template, table_definition
+from tests.support.handlers import load_event as load_event  # re-exported for the tests
+from tests.support.handlers import load_handler_module
 
-EVENTS_DIR = PROJECT_ROOT / "events"
-FUNCTIONS_DIR = PROJECT_ROOT / "functions"
 TABLE_NAME = "agent-sessions-test"
 EVENT_BUS_NAME = "agent-sessions-test-events"
 EVENTS_ACCOUNT_ID = "acct_eventsexampleaccount0000"
@@ -108,27 +106,6 @@ def session_store(dynamodb: Any) -> store.DynamoSessionStore:
 def api_key(session_store: store.DynamoSessionStore) -> service.MintedApiKey:
     """A freshly minted API key with its own account."""
     return service.mint_api_key(session_store, utc_now(), label="test")
-
-
-_loaded_handlers: dict[str, ModuleType] = {}
-
-
-def load_handler_module(function_dir: str) -> ModuleType:
-    """functions/<dir>/app.py, imported by path as Lambda would (once per test run)."""
-    if function_dir not in _loaded_handlers:
-        path = FUNCTIONS_DIR / function_dir / "app.py"
-        module_spec = importlib.util.spec_from_file_location(f"handler_{function_dir}", path)
-        assert module_spec is not None
-        assert module_spec.loader is not None
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
-        _loaded_handlers[function_dir] = module
-    return _loaded_handlers[function_dir]
-
-
-def load_event(name: str) -> dict[str, Any]:
-    """A copy of events/<name>.json."""
-    return copy.deepcopy(json.loads((EVENTS_DIR / f"{name}.json").read_text()))
 
 
 Invoke = Callable[..., dict[str, Any]]
