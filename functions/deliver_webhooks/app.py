@@ -7,6 +7,7 @@ reached are skipped on a retry; the event keeps its id.
 """
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -28,12 +29,18 @@ def backoff_seconds(receive_count: int) -> int:
     return int(min(FIRST_BACKOFF_SECONDS * 2 ** max(0, receive_count - 1), MAX_BACKOFF_SECONDS))
 
 
-def _retry_later(record: dict[str, Any]) -> None:
+@lru_cache(maxsize=4)
+def _queue(queue_arn: str) -> tuple[Any, str]:
+    """The SQS client and URL of a queue, looked up once per instance."""
     import boto3
 
-    _, _, _, region, account, queue = record["eventSourceARN"].split(":", 5)
+    _, _, _, region, account, name = queue_arn.split(":", 5)
     sqs = boto3.client("sqs", region_name=region)
-    queue_url = sqs.get_queue_url(QueueName=queue, QueueOwnerAWSAccountId=account)["QueueUrl"]
+    return sqs, sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+
+
+def _retry_later(record: dict[str, Any]) -> None:
+    sqs, queue_url = _queue(record["eventSourceARN"])
     receive_count = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
     sqs.change_message_visibility(
         QueueUrl=queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=backoff_seconds(receive_count)

@@ -228,3 +228,17 @@ def test_the_sqs_batch_file_delivers_its_event(invoke: Invoke, kms_key: str, rec
     assert invoke("deliver_webhooks", load_event("deliver_webhooks")) == {"batchItemFailures": []}
     assert receiver.events() == ["agent.session.created"]
     assert json.loads(receiver.requests[0][1])["id"] == "evt_exampleexampleexample234"
+
+
+def test_a_failed_delivery_waits_out_its_backoff_before_it_comes_back(dynamodb: Any) -> None:
+    handler = load_handler_module("deliver_webhooks")
+    sqs = boto3.client("sqs")
+    queue = sqs.create_queue(QueueName="backoff-check", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.send_message(QueueUrl=queue, MessageBody="{}")
+    (message,) = sqs.receive_message(QueueUrl=queue, AttributeNames=["All"])["Messages"]
+    handler._queue.cache_clear()
+    handler._retry_later(
+        {"eventSourceARN": arn, "receiptHandle": message["ReceiptHandle"], "attributes": message["Attributes"]}
+    )
+    assert sqs.receive_message(QueueUrl=queue).get("Messages", []) == []  # hidden for 30 s, not at once
