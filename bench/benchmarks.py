@@ -66,7 +66,8 @@ def moto_table(stream: bool = False) -> Iterator[Any]:
     import boto3
     from moto import mock_aws
 
-    from agent_sessions import settings, store
+    from agent_sessions.dal import store
+    from agent_sessions.infra import settings
     from agent_sessions_cli.template import load_template, table_definition
 
     with mock_aws():
@@ -110,9 +111,9 @@ def wru(size: int, transactional: bool = False) -> int:
 
 
 def open_session(store: Any, created_at: datetime, **limits: Any) -> tuple[Any, Any]:
-    from agent_sessions import service
-    from agent_sessions.models import CreateSessionRequest
-    from agent_sessions.records import Caller
+    from agent_sessions.domain.records import Caller
+    from agent_sessions.logic import sessions as service
+    from agent_sessions.wire.models import CreateSessionRequest
 
     owner = Caller(kind="api_key", account_id="acct_benchbenchbenchbench0000")
     request = CreateSessionRequest.model_validate(
@@ -128,9 +129,9 @@ def open_session(store: Any, created_at: datetime, **limits: Any) -> tuple[Any, 
 
 def handler_overhead(samples: int) -> dict[str, Any]:
     """Warm payment handler invocations vs the same TransactWriteItems sent raw, same backend."""
-    from agent_sessions import store
-    from agent_sessions.api import RESOLVER_OPTIONS  # noqa: F401 - imported warm, as on Lambda
-    from agent_sessions.caller_context import authorizer_context
+    from agent_sessions.dal import store
+    from agent_sessions.http.caller_context import authorizer_context
+    from agent_sessions.http.resolver import RESOLVER_OPTIONS  # noqa: F401 - imported warm, as on Lambda
     from agent_sessions_cli.local_runtime import LocalLambdaContext
     from tests.support.handlers import load_event, load_handler_module
 
@@ -182,10 +183,13 @@ def handler_overhead(samples: int) -> dict[str, Any]:
 
 def requests_and_write_units() -> dict[str, Any]:
     """DynamoDB requests and billed write units per operation (item sizes by DynamoDB's rules)."""
-    from agent_sessions import expiry, payment_service, service, store
-    from agent_sessions.models import CreatePaymentRequest
-    from agent_sessions.records import Caller
-    from agent_sessions.store import SessionFilter
+    from agent_sessions.dal import store
+    from agent_sessions.dal.store import SessionFilter
+    from agent_sessions.domain.records import Caller
+    from agent_sessions.logic import expiry
+    from agent_sessions.logic import payments as payment_service
+    from agent_sessions.logic import sessions as service
+    from agent_sessions.wire.models import CreatePaymentRequest
 
     figures: dict[str, dict[str, int]] = {}
     with moto_table() as client:
@@ -291,9 +295,11 @@ def cold_start(runs: int) -> dict[str, Any]:
 
 def _pay_worker(endpoint: str, token: str, seconds: float, results: Any) -> None:
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
-    from agent_sessions import payment_service, service, store
-    from agent_sessions.errors import DomainError
-    from agent_sessions.models import CreatePaymentRequest
+    from agent_sessions.dal import store
+    from agent_sessions.domain.errors import DomainError
+    from agent_sessions.logic import payments as payment_service
+    from agent_sessions.logic import sessions as service
+    from agent_sessions.wire.models import CreatePaymentRequest
 
     session_store = store.default_store()
     caller = service.authenticate(session_store, f"Bearer {token}")
@@ -330,7 +336,7 @@ def contention(seconds: float, processes: int = 8) -> dict[str, Any]:
     """Payments/s on one session from 8 processes vs raw conditional UpdateItem/s; and overspend."""
     import boto3
 
-    from agent_sessions import store
+    from agent_sessions.dal import store
     from agent_sessions_cli.embedded_dynamodb import start_embedded_dynamodb_process
     from agent_sessions_cli.template import load_template, table_definition
 
@@ -381,9 +387,10 @@ def contention(seconds: float, processes: int = 8) -> dict[str, Any]:
 
 def sweep_reads(sizes: list[int]) -> dict[str, int]:
     """Items one sweep reads with 100 due among N active sessions (it should not grow with N)."""
-    from agent_sessions import expiry, store
-    from agent_sessions.credentials import hash_secret, new_session_id
-    from agent_sessions.records import DEFAULT_LIMITS_CENTS, SessionRecord
+    from agent_sessions.dal import store
+    from agent_sessions.domain.credentials import hash_secret, new_session_id
+    from agent_sessions.domain.records import DEFAULT_LIMITS_CENTS, SessionRecord
+    from agent_sessions.logic import expiry
 
     figures = {}
     for size in sizes:

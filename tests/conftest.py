@@ -10,8 +10,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from agent_sessions import event_bus, service, settings, store
-from agent_sessions.records import utc_now
+from agent_sessions.dal import store
+from agent_sessions.domain.records import utc_now
+from agent_sessions.infra import event_bus, settings
+from agent_sessions.logic import sessions as service
 from agent_sessions_cli.local_runtime import LocalLambdaContext
 from agent_sessions_cli.main import ensure_table
 from agent_sessions_cli.template import load_template, table_definition

@@ -98,7 +98,7 @@ def get_session(args: argparse.Namespace, api: Connection) -> Any:
 
 def verify_session(args: argparse.Namespace, api: Connection) -> Any:
     """Fetch a session's attestation and check it here: the signature must recover to its address."""
-    from agent_sessions.identity import Attestation, recover_signer
+    from agent_sessions.infra.identity import Attestation, recover_signer
 
     credential = api.session_token if args.token else api.api_key
     path = f"/api/v1/ai/sessions/{args.session_id}/attestation"

@@ -9,17 +9,17 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions import service
-from agent_sessions.caller_context import authorizer_context
-from agent_sessions.observability import logger, tracer
-from agent_sessions.store import default_store
+from agent_sessions.dal.store import default_store
+from agent_sessions.http.caller_context import authorizer_context
+from agent_sessions.infra.observability import logger, tracer
+from agent_sessions.logic import sessions
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
-    caller = service.authenticate(default_store(), headers.get("authorization"))
+    caller = sessions.authenticate(default_store(), headers.get("authorization"))
     if caller is None:
         logger.info("anonymous request")
     else:

@@ -7,8 +7,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions import payment_service
-from agent_sessions.api import (
+from agent_sessions.dal.store import default_store
+from agent_sessions.domain.errors import DomainError
+from agent_sessions.domain.records import utc_now
+from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
     answer_errors_per_contract,
     caller_of,
@@ -16,12 +18,10 @@ from agent_sessions.api import (
     payment_responses,
     resolve_json,
 )
-from agent_sessions.errors import DomainError
-from agent_sessions.models import CreatePaymentRequest, PaymentOut
-from agent_sessions.observability import logger, metrics, tracer
-from agent_sessions.records import utc_now
-from agent_sessions.store import default_store
-from agent_sessions.views import payment_body
+from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.logic import payments
+from agent_sessions.wire.models import CreatePaymentRequest, PaymentOut
+from agent_sessions.wire.views import payment_body
 
 app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
 answer_errors_per_contract(app)
@@ -34,11 +34,11 @@ answer_errors_per_contract(app)
     ),
 )
 def create_payment(body: CreatePaymentRequest):
-    caller = payment_service.require_session_token(caller_of(app))
+    caller = payments.require_session_token(caller_of(app))
     now = utc_now()
     idempotency_key = app.current_event.headers.get("idempotency-key")
     try:
-        created = payment_service.create_payment(default_store(), caller, body, idempotency_key, now)
+        created = payments.create_payment(default_store(), caller, body, idempotency_key, now)
     except DomainError as refusal:
         metrics.add_metric(name="PaymentDeclined", unit=MetricUnit.Count, value=1)
         logger.info("payment refused", extra={"session_id": caller.session_id, "code": refusal.code})

@@ -7,8 +7,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions import service
-from agent_sessions.api import (
+from agent_sessions.dal.store import default_store
+from agent_sessions.domain.records import utc_now
+from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
     answer_errors_per_contract,
     caller_of,
@@ -16,11 +17,10 @@ from agent_sessions.api import (
     resolve_json,
     responses,
 )
-from agent_sessions.models import CreateSessionRequest, SessionOut
-from agent_sessions.observability import logger, metrics, tracer
-from agent_sessions.records import utc_now
-from agent_sessions.store import default_store
-from agent_sessions.views import session_body
+from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.logic import sessions
+from agent_sessions.wire.models import CreateSessionRequest, SessionOut
+from agent_sessions.wire.views import session_body
 
 app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
 answer_errors_per_contract(app)
@@ -28,9 +28,9 @@ answer_errors_per_contract(app)
 
 @app.post("/api/v1/ai/sessions", responses=responses(201, SessionOut, "The new session, with its token (shown once)."))
 def create_session(body: CreateSessionRequest):
-    caller = service.require_api_key(caller_of(app))
+    caller = sessions.require_api_key(caller_of(app))
     now = utc_now()
-    created = service.create_session(default_store(), caller, body, now)
+    created = sessions.create_session(default_store(), caller, body, now)
     metrics.add_metric(name="SessionCreated", unit=MetricUnit.Count, value=1)
     logger.info("session created", extra={"session_id": created.session.id, "account_id": caller.account_id})
     return json_response(201, session_body(created.session, now, session_token=created.session_token))

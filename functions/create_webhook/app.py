@@ -7,8 +7,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions import service, webhooks
-from agent_sessions.api import (
+from agent_sessions.dal.store import default_store
+from agent_sessions.domain.records import utc_now
+from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
     answer_errors_per_contract,
     caller_of,
@@ -16,11 +17,10 @@ from agent_sessions.api import (
     resolve_json,
     responses,
 )
-from agent_sessions.models import CreateWebhookRequest, WebhookOut
-from agent_sessions.observability import logger, metrics, tracer
-from agent_sessions.records import utc_now
-from agent_sessions.secret_box import default_secret_box
-from agent_sessions.store import default_store
+from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.infra.secret_box import default_secret_box
+from agent_sessions.logic import sessions, webhooks
+from agent_sessions.wire.models import CreateWebhookRequest, WebhookOut
 
 app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
 answer_errors_per_contract(app)
@@ -28,7 +28,7 @@ answer_errors_per_contract(app)
 
 @app.post("/api/v1/webhooks", responses=responses(201, WebhookOut, "The endpoint, with its secret (shown once)."))
 def create_webhook(body: CreateWebhookRequest):
-    caller = service.require_api_key(caller_of(app))
+    caller = sessions.require_api_key(caller_of(app))
     webhook, secret = webhooks.create_webhook(default_store(), default_secret_box(), caller, body, utc_now())
     metrics.add_metric(name="WebhookCreated", unit=MetricUnit.Count, value=1)
     logger.info("webhook created", extra={"webhook_id": webhook.id, "account_id": caller.account_id})

@@ -8,8 +8,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions import service, webhooks
-from agent_sessions.api import (
+from agent_sessions.dal.store import default_store
+from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
     answer_errors_per_contract,
     caller_of,
@@ -17,9 +17,9 @@ from agent_sessions.api import (
     resolve_json,
     responses,
 )
-from agent_sessions.models import WEBHOOK_ID_PATTERN, DeletedOut
-from agent_sessions.observability import logger, metrics, tracer
-from agent_sessions.store import default_store
+from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.logic import sessions, webhooks
+from agent_sessions.wire.models import WEBHOOK_ID_PATTERN, DeletedOut
 
 app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
 answer_errors_per_contract(app)
@@ -27,7 +27,7 @@ answer_errors_per_contract(app)
 
 @app.delete("/api/v1/webhooks/<webhook_id>", responses=responses(200, DeletedOut, "The endpoint is gone."))
 def delete_webhook(webhook_id: Annotated[str, Path(pattern=WEBHOOK_ID_PATTERN)]):
-    caller = service.require_api_key(caller_of(app))
+    caller = sessions.require_api_key(caller_of(app))
     webhooks.delete_webhook(default_store(), caller, webhook_id)
     metrics.add_metric(name="WebhookDeleted", unit=MetricUnit.Count, value=1)
     logger.info("webhook deleted", extra={"webhook_id": webhook_id, "account_id": caller.account_id})

@@ -13,11 +13,11 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions import webhooks
-from agent_sessions.observability import logger, metrics, tracer
-from agent_sessions.records import utc_now
-from agent_sessions.secret_box import default_secret_box
-from agent_sessions.store import default_store
+from agent_sessions.dal.store import default_store
+from agent_sessions.domain.records import utc_now
+from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.infra.secret_box import default_secret_box
+from agent_sessions.logic import webhooks
 
 FIRST_BACKOFF_SECONDS = 30
 MAX_BACKOFF_SECONDS = 12 * 3600  # SQS's longest visibility timeout

@@ -6,10 +6,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions import expiry
-from agent_sessions.observability import logger, metrics, tracer
-from agent_sessions.records import utc_now
-from agent_sessions.store import default_store
+from agent_sessions.dal.store import default_store
+from agent_sessions.domain.records import utc_now
+from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.logic import expiry
 
 
 @logger.inject_lambda_context

@@ -8,8 +8,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions import service
-from agent_sessions.api import (
+from agent_sessions.dal.store import default_store
+from agent_sessions.domain.records import utc_now
+from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
     answer_errors_per_contract,
     caller_of,
@@ -17,10 +18,9 @@ from agent_sessions.api import (
     resolve_json,
     responses,
 )
-from agent_sessions.models import SESSION_ID_PATTERN, AttestationOut
-from agent_sessions.observability import logger, metrics, tracer
-from agent_sessions.records import utc_now
-from agent_sessions.store import default_store
+from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.logic import sessions
+from agent_sessions.wire.models import SESSION_ID_PATTERN, AttestationOut
 
 app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
 answer_errors_per_contract(app)
@@ -31,8 +31,8 @@ answer_errors_per_contract(app)
     responses=responses(200, AttestationOut, "The address, the signed parameters, their hash and the signature."),
 )
 def get_attestation(session_id: Annotated[str, Path(pattern=SESSION_ID_PATTERN)]):
-    caller = service.require_caller(caller_of(app))
-    attestation = service.get_attestation(default_store(), caller, session_id, utc_now())
+    caller = sessions.require_caller(caller_of(app))
+    attestation = sessions.get_attestation(default_store(), caller, session_id, utc_now())
     metrics.add_metric(name="AttestationRead", unit=MetricUnit.Count, value=1)
     return json_response(200, attestation.body())
 

@@ -8,8 +8,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions import payment_service, service
-from agent_sessions.api import (
+from agent_sessions.dal.store import default_store
+from agent_sessions.domain.records import utc_now
+from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
     answer_errors_per_contract,
     caller_of,
@@ -17,11 +18,10 @@ from agent_sessions.api import (
     resolve_json,
     responses,
 )
-from agent_sessions.models import PAYMENT_ID_PATTERN, PaymentOut
-from agent_sessions.observability import logger, metrics, tracer
-from agent_sessions.records import utc_now
-from agent_sessions.store import default_store
-from agent_sessions.views import payment_body
+from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.logic import payments, sessions
+from agent_sessions.wire.models import PAYMENT_ID_PATTERN, PaymentOut
+from agent_sessions.wire.views import payment_body
 
 app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
 answer_errors_per_contract(app)
@@ -29,9 +29,9 @@ answer_errors_per_contract(app)
 
 @app.get("/api/v1/payments/<payment_id>", responses=responses(200, PaymentOut, "The payment."))
 def get_payment(payment_id: Annotated[str, Path(pattern=PAYMENT_ID_PATTERN)]):
-    caller = service.require_caller(caller_of(app))
+    caller = sessions.require_caller(caller_of(app))
     now = utc_now()
-    answer = payment_service.get_payment(default_store(), caller, payment_id, now)
+    answer = payments.get_payment(default_store(), caller, payment_id, now)
     metrics.add_metric(name="PaymentRead", unit=MetricUnit.Count, value=1)
     return json_response(200, payment_body(answer.payment, answer.session, now))
 

@@ -8,8 +8,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions import service
-from agent_sessions.api import (
+from agent_sessions.dal.store import default_store
+from agent_sessions.domain.records import utc_now
+from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
     answer_errors_per_contract,
     caller_of,
@@ -17,11 +18,10 @@ from agent_sessions.api import (
     resolve_json,
     responses,
 )
-from agent_sessions.models import SESSION_ID_PATTERN, SessionOut
-from agent_sessions.observability import logger, metrics, tracer
-from agent_sessions.records import utc_now
-from agent_sessions.store import default_store
-from agent_sessions.views import session_body
+from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.logic import sessions
+from agent_sessions.wire.models import SESSION_ID_PATTERN, SessionOut
+from agent_sessions.wire.views import session_body
 
 app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
 answer_errors_per_contract(app)
@@ -29,9 +29,9 @@ answer_errors_per_contract(app)
 
 @app.get("/api/v1/ai/sessions/<session_id>", responses=responses(200, SessionOut, "The session."))
 def get_session(session_id: Annotated[str, Path(pattern=SESSION_ID_PATTERN)]):
-    caller = service.require_caller(caller_of(app))
+    caller = sessions.require_caller(caller_of(app))
     now = utc_now()
-    session = service.get_session(default_store(), caller, session_id, now)
+    session = sessions.get_session(default_store(), caller, session_id, now)
     metrics.add_metric(name="SessionRead", unit=MetricUnit.Count, value=1)
     return json_response(200, session_body(session, now))
 

@@ -8,8 +8,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions import payment_service, service
-from agent_sessions.api import (
+from agent_sessions.dal.store import MAX_CURSOR_CHARS, default_store
+from agent_sessions.domain.records import utc_now
+from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
     answer_errors_per_contract,
     caller_of,
@@ -17,11 +18,10 @@ from agent_sessions.api import (
     resolve_json,
     responses,
 )
-from agent_sessions.models import MAX_PAGE_SIZE, SESSION_ID_PATTERN, PaymentListOut
-from agent_sessions.observability import logger, metrics, tracer
-from agent_sessions.records import utc_now
-from agent_sessions.store import MAX_CURSOR_CHARS, default_store
-from agent_sessions.views import payment_body
+from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.logic import payments, sessions
+from agent_sessions.wire.models import MAX_PAGE_SIZE, SESSION_ID_PATTERN, PaymentListOut
+from agent_sessions.wire.views import payment_body
 
 app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
 answer_errors_per_contract(app)
@@ -36,9 +36,9 @@ def list_session_payments(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR_CHARS)] = None,
 ):
-    caller = service.require_api_key(caller_of(app))
+    caller = sessions.require_api_key(caller_of(app))
     now = utc_now()
-    session, page = payment_service.list_payments(default_store(), caller, session_id, limit, cursor)
+    session, page = payments.list_payments(default_store(), caller, session_id, limit, cursor)
     metrics.add_metric(name="PaymentsListed", unit=MetricUnit.Count, value=1)
     return json_response(
         200,

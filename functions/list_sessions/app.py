@@ -8,8 +8,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions import service
-from agent_sessions.api import (
+from agent_sessions.dal.store import MAX_CURSOR_CHARS, SessionFilter, default_store
+from agent_sessions.domain.records import utc_now
+from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
     answer_errors_per_contract,
     caller_of,
@@ -17,11 +18,10 @@ from agent_sessions.api import (
     resolve_json,
     responses,
 )
-from agent_sessions.models import MAX_ID_CHARS, MAX_PAGE_SIZE, SessionListOut
-from agent_sessions.observability import logger, metrics, tracer
-from agent_sessions.records import utc_now
-from agent_sessions.store import MAX_CURSOR_CHARS, SessionFilter, default_store
-from agent_sessions.views import session_body
+from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.logic import sessions
+from agent_sessions.wire.models import MAX_ID_CHARS, MAX_PAGE_SIZE, SessionListOut
+from agent_sessions.wire.views import session_body
 
 app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
 answer_errors_per_contract(app)
@@ -35,10 +35,10 @@ def list_sessions(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR_CHARS)] = None,
 ):
-    caller = service.require_api_key(caller_of(app))
+    caller = sessions.require_api_key(caller_of(app))
     now = utc_now()
     session_filter = SessionFilter(agent_id=agent_id, user_wallet=user_wallet, active_only=status == "active")
-    page = service.list_sessions(default_store(), caller, limit, cursor, session_filter, now)
+    page = sessions.list_sessions(default_store(), caller, limit, cursor, session_filter, now)
     metrics.add_metric(name="SessionsListed", unit=MetricUnit.Count, value=1)
     return json_response(
         200,

@@ -7,8 +7,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions import service, webhooks
-from agent_sessions.api import (
+from agent_sessions.dal.store import default_store
+from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
     answer_errors_per_contract,
     caller_of,
@@ -16,9 +16,9 @@ from agent_sessions.api import (
     resolve_json,
     responses,
 )
-from agent_sessions.models import WebhookListOut
-from agent_sessions.observability import logger, metrics, tracer
-from agent_sessions.store import default_store
+from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.logic import sessions, webhooks
+from agent_sessions.wire.models import WebhookListOut
 
 app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
 answer_errors_per_contract(app)
@@ -26,7 +26,7 @@ answer_errors_per_contract(app)
 
 @app.get("/api/v1/webhooks", responses=responses(200, WebhookListOut, "The account's endpoints."))
 def list_webhooks():
-    caller = service.require_api_key(caller_of(app))
+    caller = sessions.require_api_key(caller_of(app))
     found = webhooks.list_webhooks(default_store(), caller)
     metrics.add_metric(name="WebhooksListed", unit=MetricUnit.Count, value=1)
     return json_response(200, {"webhooks": [webhooks.webhook_body(webhook) for webhook in found]})

@@ -11,11 +11,11 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions import outbox
-from agent_sessions.event_bus import default_bus
-from agent_sessions.observability import logger, metrics, tracer
-from agent_sessions.records import SessionRecord
-from agent_sessions.store import default_store, record_from_image
+from agent_sessions.dal.store import default_store, record_from_image
+from agent_sessions.domain.records import SessionRecord
+from agent_sessions.infra.event_bus import default_bus
+from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.logic import outbox
 
 
 def change_of(record: dict[str, Any]) -> outbox.Change:

@@ -8,8 +8,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions import payment_service, service
-from agent_sessions.api import (
+from agent_sessions.dal.store import default_store
+from agent_sessions.domain.records import utc_now
+from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
     answer_errors_per_contract,
     caller_of,
@@ -17,11 +18,10 @@ from agent_sessions.api import (
     payment_responses,
     resolve_json,
 )
-from agent_sessions.models import PAYMENT_ID_PATTERN, PaymentOut
-from agent_sessions.observability import logger, metrics, tracer
-from agent_sessions.records import utc_now
-from agent_sessions.store import default_store
-from agent_sessions.views import payment_body
+from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.logic import payments, sessions
+from agent_sessions.wire.models import PAYMENT_ID_PATTERN, PaymentOut
+from agent_sessions.wire.views import payment_body
 
 app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
 answer_errors_per_contract(app)
@@ -32,9 +32,9 @@ answer_errors_per_contract(app)
     responses=payment_responses(200, PaymentOut, "The payment, now rejected.", (409,)),
 )
 def reject_payment(payment_id: Annotated[str, Path(pattern=PAYMENT_ID_PATTERN)]):
-    caller = service.require_api_key(caller_of(app))
+    caller = sessions.require_api_key(caller_of(app))
     now = utc_now()
-    answer = payment_service.decide_payment(default_store(), caller, payment_id, approve=False, now=now)
+    answer = payments.decide_payment(default_store(), caller, payment_id, approve=False, now=now)
     metrics.add_metric(name="PaymentRejected", unit=MetricUnit.Count, value=1)
     logger.info("payment rejected", extra={"payment_id": payment_id, "session_id": answer.payment.session_id})
     return json_response(200, payment_body(answer.payment, answer.session, now))

@@ -8,8 +8,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions import service
-from agent_sessions.api import (
+from agent_sessions.dal.store import default_store
+from agent_sessions.domain.records import utc_now
+from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
     answer_errors_per_contract,
     caller_of,
@@ -17,11 +18,10 @@ from agent_sessions.api import (
     resolve_json,
     responses,
 )
-from agent_sessions.models import SESSION_ID_PATTERN, RevokeOut
-from agent_sessions.observability import logger, metrics, tracer
-from agent_sessions.records import utc_now
-from agent_sessions.store import default_store
-from agent_sessions.views import session_body
+from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.logic import sessions
+from agent_sessions.wire.models import SESSION_ID_PATTERN, RevokeOut
+from agent_sessions.wire.views import session_body
 
 app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
 answer_errors_per_contract(app)
@@ -32,9 +32,9 @@ answer_errors_per_contract(app)
     responses=responses(200, RevokeOut, "The session, revoked (or as it was, if it had already ended)."),
 )
 def revoke_session(session_id: Annotated[str, Path(pattern=SESSION_ID_PATTERN)]):
-    caller = service.require_api_key(caller_of(app))
+    caller = sessions.require_api_key(caller_of(app))
     now = utc_now()
-    session = service.revoke_session(default_store(), caller, session_id, now)
+    session = sessions.revoke_session(default_store(), caller, session_id, now)
     metrics.add_metric(name="SessionRevoked", unit=MetricUnit.Count, value=1)
     logger.info("session revoked", extra={"session_id": session.id, "status": session.status_at(now)})
     return json_response(200, {"success": True, "session": session_body(session, now)})

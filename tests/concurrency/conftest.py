@@ -7,7 +7,8 @@ from typing import Any
 import boto3
 import pytest
 
-from agent_sessions import settings, store
+from agent_sessions.dal import store
+from agent_sessions.infra import settings
 from agent_sessions_cli.embedded_dynamodb import start_embedded_dynamodb_process
 from agent_sessions_cli.main import ensure_table
 from agent_sessions_cli.template import load_template

@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 import requests
 
-from agent_sessions import payment_service, service
-from agent_sessions.models import CreatePaymentRequest, CreateSessionRequest
-from agent_sessions.records import Caller, utc_now
-from agent_sessions.store import default_store
+from agent_sessions.dal.store import default_store
+from agent_sessions.domain.records import Caller, utc_now
+from agent_sessions.logic import payments as payment_service
+from agent_sessions.logic import sessions as service
+from agent_sessions.wire.models import CreatePaymentRequest, CreateSessionRequest
 from agent_sessions_cli.local_runtime import FunctionPool, Handler
 from agent_sessions_cli.template import functions, load_template, table_definition
 from tests.conftest import EVENTS_ACCOUNT_ID, TABLE_NAME, load_event, with_body

@@ -7,10 +7,11 @@ from typing import Any
 import boto3
 import pytest
 
-from agent_sessions import expiry, outbox, service
-from agent_sessions.models import CreateSessionRequest
-from agent_sessions.records import Caller, utc_now
-from agent_sessions.store import DynamoSessionStore
+from agent_sessions.dal.store import DynamoSessionStore
+from agent_sessions.domain.records import Caller, utc_now
+from agent_sessions.logic import expiry, outbox
+from agent_sessions.logic import sessions as service
+from agent_sessions.wire.models import CreateSessionRequest
 from tests.conftest import TABLE_NAME, load_handler_module
 from tests.support.streams import as_lambda_event, stream_records
 

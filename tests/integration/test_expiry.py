@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
-from agent_sessions import expiry, service, store
-from agent_sessions.credentials import hash_secret, new_session_id
-from agent_sessions.models import CreateSessionRequest
-from agent_sessions.records import DEFAULT_LIMITS_CENTS, Caller, SessionRecord, utc_now
+from agent_sessions.dal import store
+from agent_sessions.domain.credentials import hash_secret, new_session_id
+from agent_sessions.domain.records import DEFAULT_LIMITS_CENTS, Caller, SessionRecord, utc_now
+from agent_sessions.logic import expiry
+from agent_sessions.logic import sessions as service
+from agent_sessions.wire.models import CreateSessionRequest
 from tests.conftest import TABLE_NAME, Invoke, load_event
 
 OWNER = Caller(kind="api_key", account_id="acct_sweeptestaccount00000000")

@@ -4,9 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from agent_sessions import expiry, payment_service, store
-from agent_sessions.models import CreatePaymentRequest
-from agent_sessions.records import utc_now
+from agent_sessions.dal import store
+from agent_sessions.domain.records import utc_now
+from agent_sessions.logic import expiry
+from agent_sessions.logic import payments as payment_service
+from agent_sessions.wire.models import CreatePaymentRequest
 from tests.integration.test_expiry import OWNER, open_session
 
 

@@ -10,8 +10,8 @@ from coincurve import PrivateKey
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from agent_sessions import identity
-from agent_sessions.identity import Attestation, parameters_hash, verify_attestation
+from agent_sessions.infra import identity
+from agent_sessions.infra.identity import Attestation, parameters_hash, verify_attestation
 from tests.conftest import TABLE_NAME, Invoke, load_event, with_credential, with_session_id
 from tests.integration.test_payment_handlers import open_session
 

@@ -7,10 +7,13 @@ from typing import Any
 import boto3
 import pytest
 
-from agent_sessions import outbox, payment_service, service, store
-from agent_sessions.models import CreatePaymentRequest, CreateSessionRequest
-from agent_sessions.outbox import OutboundEvent
-from agent_sessions.records import Caller, utc_now
+from agent_sessions.dal import store
+from agent_sessions.domain.records import Caller, utc_now
+from agent_sessions.logic import outbox
+from agent_sessions.logic import payments as payment_service
+from agent_sessions.logic import sessions as service
+from agent_sessions.logic.outbox import OutboundEvent
+from agent_sessions.wire.models import CreatePaymentRequest, CreateSessionRequest
 from tests.conftest import EVENT_BUS_NAME, TABLE_NAME, Invoke, load_event, load_handler_module
 from tests.support.streams import as_lambda_event, stream_records
 

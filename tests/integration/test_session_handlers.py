@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from agent_sessions.credentials import hash_secret
+from agent_sessions.domain.credentials import hash_secret
 from tests.conftest import EVENTS_ACCOUNT_ID, Invoke, load_event, with_body, with_caller, with_session_id
 
 OTHER_ACCOUNT = {"credential": "api_key", "account_id": "acct_someoneelse000000000000"}
@@ -148,7 +148,7 @@ def test_no_credential_is_401_unauthenticated(invoke: Invoke, function_dir: str)
 def test_the_authorizer_turns_a_key_into_its_account_and_a_token_into_its_session(
     invoke: Invoke, session_store: Any
 ) -> None:
-    from agent_sessions.records import utc_now
+    from agent_sessions.domain.records import utc_now
 
     event = load_event("authorizer")
     example_key = event["headers"]["authorization"].removeprefix("Bearer ")

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from agent_sessions import service
-from agent_sessions.models import CreateSessionRequest
-from agent_sessions.records import Caller, utc_now
+from agent_sessions.domain.records import Caller, utc_now
+from agent_sessions.logic import sessions as service
+from agent_sessions.wire.models import CreateSessionRequest
 from tests.conftest import EVENTS_ACCOUNT_ID, Invoke, load_event, with_caller, with_credential
 from tests.integration.test_payment_handlers import open_session, pay
 
@@ -46,7 +46,7 @@ def world(invoke: Invoke, session_store: Any, monkeypatch: pytest.MonkeyPatch) -
     """Our account's session (with a pending payment and a webhook), and the wrong credentials."""
     import boto3
 
-    from agent_sessions import secret_box
+    from agent_sessions.infra import secret_box
 
     monkeypatch.setenv("WEBHOOK_KEY_ID", boto3.client("kms").create_key()["KeyMetadata"]["KeyId"])
     secret_box.default_secret_box.cache_clear()

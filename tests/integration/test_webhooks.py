@@ -11,7 +11,7 @@ import boto3
 import pytest
 from standardwebhooks import Webhook
 
-from agent_sessions import secret_box
+from agent_sessions.infra import secret_box
 from tests.conftest import TABLE_NAME, Invoke, load_event, load_handler_module, with_body, with_caller
 from tests.integration.test_publish_events import a_session_story
 from tests.support.receiver import Receiver
@@ -114,7 +114,7 @@ def bus_events_of_a_story(invoke: Invoke, dynamodb: Any, session_store: Any) -> 
     changes = [
         handler.change_of(r) for r in as_lambda_event(stream_records(dynamodb, TABLE_NAME), TABLE_NAME)["Records"]
     ]
-    from agent_sessions import outbox
+    from agent_sessions.logic import outbox
 
     collected: list[outbox.OutboundEvent] = []
 
@@ -124,7 +124,7 @@ def bus_events_of_a_story(invoke: Invoke, dynamodb: Any, session_store: Any) -> 
             return len(events)
 
     outbox.publish_changes(changes, Collecting(), session_store.get_session)
-    from agent_sessions.jsonio import encode_json
+    from agent_sessions.domain.jsonio import encode_json
 
     return [
         {"detail-type": event.name, "source": "agent-sessions", "detail": json.loads(encode_json(event.body()))}

@@ -16,11 +16,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from moto import mock_aws
 
-from agent_sessions import payment_service, service, store
-from agent_sessions.errors import DomainError
-from agent_sessions.models import CreatePaymentRequest, CreateSessionRequest
-from agent_sessions.records import Caller, PaymentRecord, SessionRecord, utc_now
-from agent_sessions.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME
+from agent_sessions.dal import store
+from agent_sessions.domain.errors import DomainError
+from agent_sessions.domain.records import Caller, PaymentRecord, SessionRecord, utc_now
+from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME
+from agent_sessions.logic import payments as payment_service
+from agent_sessions.logic import sessions as service
+from agent_sessions.wire.models import CreatePaymentRequest, CreateSessionRequest
 from agent_sessions_cli.template import load_template, table_definition
 from tests.conftest import TABLE_NAME
 

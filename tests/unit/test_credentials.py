@@ -1,6 +1,6 @@
 import pytest
 
-from agent_sessions.credentials import (
+from agent_sessions.domain.credentials import (
     hash_secret,
     is_session_id,
     new_api_key,

@@ -3,8 +3,8 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from agent_sessions.jsonio import BodyTooLarge, encode_json, parse_json_body
-from agent_sessions.models import CreateSessionRequest
+from agent_sessions.domain.jsonio import BodyTooLarge, encode_json, parse_json_body
+from agent_sessions.wire.models import CreateSessionRequest
 
 VALID = {"agent_id": "bot", "user_wallet": "Hx7"}
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent_sessions.money import cents_to_dollars, dollars_to_cents
+from agent_sessions.domain.money import cents_to_dollars, dollars_to_cents
 
 
 @pytest.mark.parametrize(

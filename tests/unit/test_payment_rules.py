@@ -1,15 +1,15 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from agent_sessions.credentials import is_valid_idempotency_key, payment_id_for_key
-from agent_sessions.payment_rules import (
+from agent_sessions.domain.credentials import is_valid_idempotency_key, payment_id_for_key
+from agent_sessions.domain.payment_rules import (
     approval_deadline,
     needs_approval,
     refusal_for,
     request_fingerprint,
     window_checks,
 )
-from agent_sessions.records import Hold
+from agent_sessions.domain.records import Hold
 from tests.unit.test_records import CREATED, make_payment, make_session
 
 

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from agent_sessions.records import DEFAULT_LIMITS_CENTS, Hold, PaymentRecord, SessionRecord
+from agent_sessions.domain.records import DEFAULT_LIMITS_CENTS, Hold, PaymentRecord, SessionRecord
 
 CREATED = datetime(2026, 11, 24, 10, 0, 0, tzinfo=UTC)
 

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent_sessions.windows import WINDOW_KINDS, WINDOW_LENGTH, counter_key, window_position
+from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LENGTH, counter_key, window_position
 
 CREATED = datetime(2026, 11, 24, 10, 0, 0, tzinfo=UTC)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from agent_sessions.models import LimitsOut, PaymentOut, SessionOut, WindowOut, WindowsOut, WirePaymentStatus
-from agent_sessions.money import cents_to_dollars
-from agent_sessions.records import LIVE_STATUSES, PaymentRecord, SessionRecord, WindowState, format_timestamp
+from agent_sessions.domain.money import cents_to_dollars
+from agent_sessions.domain.records import LIVE_STATUSES, PaymentRecord, SessionRecord, WindowState, format_timestamp
+from agent_sessions.wire.models import LimitsOut, PaymentOut, SessionOut, WindowOut, WindowsOut, WirePaymentStatus
 
 
 def _window_out(window: WindowState) -> WindowOut:

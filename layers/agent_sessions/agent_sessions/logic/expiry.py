@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from agent_sessions.store import DUE_SHARDS, SessionStore
+from agent_sessions.dal.store import DUE_SHARDS, SessionStore
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from agent_sessions.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME, WindowKind, window_position
+from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME, WindowKind, window_position
 
 LimitName = Literal["max_per_transaction", "max_per_day", "max_per_week", "max_per_month", "require_approval_above"]
 # The SDK's defaults, in cents; a limit the caller sends replaces only that limit.

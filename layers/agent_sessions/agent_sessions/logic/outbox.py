@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from agent_sessions.records import PaymentRecord, SessionRecord, format_timestamp
-from agent_sessions.views import payment_body, session_body
-from agent_sessions.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME
+from agent_sessions.domain.records import PaymentRecord, SessionRecord, format_timestamp
+from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME
+from agent_sessions.wire.views import payment_body, session_body
 
 EVENT_NAMES = (
     "agent.session.created",

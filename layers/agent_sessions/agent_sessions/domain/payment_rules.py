@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from agent_sessions.errors import (
+from agent_sessions.domain.errors import (
     DomainError,
     LimitExceeded,
     MerchantNotAllowed,
@@ -20,9 +20,9 @@ from agent_sessions.errors import (
     SessionExpired,
     SessionRevoked,
 )
-from agent_sessions.jsonio import encode_json
-from agent_sessions.money import cents_to_dollars
-from agent_sessions.records import (
+from agent_sessions.domain.jsonio import encode_json
+from agent_sessions.domain.money import cents_to_dollars
+from agent_sessions.domain.records import (
     HOLD_LIFETIME,
     MAX_PENDING_APPROVALS,
     Hold,
@@ -31,7 +31,7 @@ from agent_sessions.records import (
     SessionTerms,
     format_timestamp,
 )
-from agent_sessions.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME, WindowKind, WindowLimitName, window_position
+from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME, WindowKind, WindowLimitName, window_position
 
 
 @dataclass(frozen=True)

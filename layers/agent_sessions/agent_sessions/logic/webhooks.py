@@ -8,16 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from agent_sessions.credentials import new_webhook_id
-from agent_sessions.endpoint_policy import EndpointRefused, check_endpoint
-from agent_sessions.errors import NotFound, ValidationFailed
-from agent_sessions.jsonio import encode_json
-from agent_sessions.models import CreateWebhookRequest
-from agent_sessions.outbox import EVENT_NAMES
-from agent_sessions.records import Caller, WebhookRecord, format_timestamp
-from agent_sessions.secret_box import SecretBox
-from agent_sessions.store import SessionStore
-from agent_sessions.webhook_signing import new_webhook_secret, signature_headers
+from agent_sessions.dal.store import SessionStore
+from agent_sessions.domain.credentials import new_webhook_id
+from agent_sessions.domain.endpoint_policy import EndpointRefused, check_endpoint
+from agent_sessions.domain.errors import NotFound, ValidationFailed
+from agent_sessions.domain.jsonio import encode_json
+from agent_sessions.domain.records import Caller, WebhookRecord, format_timestamp
+from agent_sessions.domain.webhook_signing import new_webhook_secret, signature_headers
+from agent_sessions.infra.secret_box import SecretBox
+from agent_sessions.logic.outbox import EVENT_NAMES
+from agent_sessions.wire.models import CreateWebhookRequest
 
 DELIVERY_TIMEOUT_SECONDS = 10
 

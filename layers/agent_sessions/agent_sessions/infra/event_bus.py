@@ -6,8 +6,8 @@ import os
 from functools import lru_cache
 from typing import Any
 
-from agent_sessions.jsonio import encode_json
-from agent_sessions.outbox import OutboundEvent
+from agent_sessions.domain.jsonio import encode_json
+from agent_sessions.logic.outbox import OutboundEvent
 
 EVENT_SOURCE = "agent-sessions"
 MAX_ENTRIES_PER_CALL = 10  # PutEvents' limit

@@ -8,8 +8,16 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from agent_sessions.credentials import is_valid_idempotency_key, new_payment_id, payment_id_for_key
-from agent_sessions.errors import (
+from agent_sessions.dal.store import (
+    PaymentAlreadyExists,
+    PaymentCommitted,
+    PaymentPage,
+    SessionRefused,
+    SessionStore,
+    TransactionContended,
+)
+from agent_sessions.domain.credentials import is_valid_idempotency_key, new_payment_id, payment_id_for_key
+from agent_sessions.domain.errors import (
     PAYMENT_REFUSALS,
     DomainError,
     Forbidden,
@@ -20,8 +28,7 @@ from agent_sessions.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from agent_sessions.models import CreatePaymentRequest
-from agent_sessions.payment_rules import (
+from agent_sessions.domain.payment_rules import (
     approval_deadline,
     needs_approval,
     refusal_for,
@@ -29,16 +36,9 @@ from agent_sessions.payment_rules import (
     session_after_payment,
     window_checks,
 )
-from agent_sessions.records import Caller, Decline, PaymentRecord, SessionRecord, SessionTerms
-from agent_sessions.service import ensure_token_session_live, require_api_key
-from agent_sessions.store import (
-    PaymentAlreadyExists,
-    PaymentCommitted,
-    PaymentPage,
-    SessionRefused,
-    SessionStore,
-    TransactionContended,
-)
+from agent_sessions.domain.records import Caller, Decline, PaymentRecord, SessionRecord, SessionTerms
+from agent_sessions.logic.sessions import ensure_token_session_live, require_api_key
+from agent_sessions.wire.models import CreatePaymentRequest
 
 # A refused commit whose cause has since gone (a lapsed hold released meanwhile) is tried again.
 MAX_COMMIT_ATTEMPTS = 4

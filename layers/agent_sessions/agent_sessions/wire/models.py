@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from agent_sessions.jsonio import encode_json
-from agent_sessions.money import dollars_to_cents
-from agent_sessions.records import SessionStatus
+from agent_sessions.domain.jsonio import encode_json
+from agent_sessions.domain.money import dollars_to_cents
+from agent_sessions.domain.records import SessionStatus
 
 # The statuses a Payment shows on the wire (a declined attempt is never shown as a Payment).
 WirePaymentStatus = Literal["authorized", "pending_approval", "rejected", "expired"]

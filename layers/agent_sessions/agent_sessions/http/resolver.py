@@ -18,12 +18,18 @@ from aws_lambda_powertools.event_handler.openapi.types import (
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
-from agent_sessions.caller_context import caller_from_context
-from agent_sessions.errors import DomainError, NotFound, ValidationFailed
-from agent_sessions.jsonio import MAX_BODY_BYTES, BodyNotAnObject, BodyTooLarge, encode_json, parse_json_object_body
-from agent_sessions.models import ErrorOut
-from agent_sessions.observability import logger, metrics
-from agent_sessions.records import Caller
+from agent_sessions.domain.errors import DomainError, NotFound, ValidationFailed
+from agent_sessions.domain.jsonio import (
+    MAX_BODY_BYTES,
+    BodyNotAnObject,
+    BodyTooLarge,
+    encode_json,
+    parse_json_object_body,
+)
+from agent_sessions.domain.records import Caller
+from agent_sessions.http.caller_context import caller_from_context
+from agent_sessions.infra.observability import logger, metrics
+from agent_sessions.wire.models import ErrorOut
 
 # Pydantic's names for the branch of a union or validator an error came from; not fields.
 _NON_FIELD_LOC_PARTS = {"str", "int", "bool", "none", "dict", "list", "float", "decimal", "is-instance"}

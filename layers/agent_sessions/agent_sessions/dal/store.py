@@ -33,10 +33,10 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from agent_sessions.errors import ValidationFailed
-from agent_sessions.jsonio import encode_json
-from agent_sessions.payment_rules import WindowCheck
-from agent_sessions.records import (
+from agent_sessions.domain.errors import ValidationFailed
+from agent_sessions.domain.jsonio import encode_json
+from agent_sessions.domain.payment_rules import WindowCheck
+from agent_sessions.domain.records import (
     LIMIT_NAMES,
     MAX_PENDING_APPROVALS,
     Decline,
@@ -50,7 +50,7 @@ from agent_sessions.records import (
     format_timestamp,
     parse_timestamp,
 )
-from agent_sessions.windows import WINDOW_KINDS, window_position
+from agent_sessions.domain.windows import WINDOW_KINDS, window_position
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -1005,7 +1005,7 @@ def default_store() -> DynamoSessionStore:
     import boto3
     from botocore.config import Config
 
-    from agent_sessions.settings import load_settings
+    from agent_sessions.infra.settings import load_settings
 
     settings = load_settings()
     client = boto3.client(

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from agent_sessions.credentials import (
+from agent_sessions.dal.store import SessionFilter, SessionPage, SessionStore
+from agent_sessions.domain.credentials import (
     hash_secret,
     new_account_id,
     new_api_key,
@@ -15,13 +16,12 @@ from agent_sessions.credentials import (
     parse_bearer,
     secret_matches_hash,
 )
-from agent_sessions.errors import Forbidden, NotFound, SessionExpired, SessionRevoked, Unauthenticated
-from agent_sessions.models import CreateSessionRequest
-from agent_sessions.records import DEFAULT_LIMITS_CENTS, LIMIT_NAMES, Caller, LimitName, SessionRecord
-from agent_sessions.store import SessionFilter, SessionPage, SessionStore
+from agent_sessions.domain.errors import Forbidden, NotFound, SessionExpired, SessionRevoked, Unauthenticated
+from agent_sessions.domain.records import DEFAULT_LIMITS_CENTS, LIMIT_NAMES, Caller, LimitName, SessionRecord
+from agent_sessions.wire.models import CreateSessionRequest
 
 if TYPE_CHECKING:
-    from agent_sessions.identity import Attestation
+    from agent_sessions.infra.identity import Attestation
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def create_session(store: SessionStore, caller: Caller, request: CreateSessionRe
         metadata=request.metadata or {},
     )
     if request.mint_pkp:
-        from agent_sessions.identity import identity_provider  # the crypto loads only when needed
+        from agent_sessions.infra.identity import identity_provider  # the crypto loads only when needed
 
         attestation = identity_provider().mint(session.attestation_parameters())
         session = session.with_changes(pkp_address=attestation.address, attestation_signature=attestation.signature)
@@ -129,7 +129,7 @@ def get_session(store: SessionStore, caller: Caller, session_id: str, now: datet
 
 def get_attestation(store: SessionStore, caller: Caller, session_id: str, now: datetime) -> Attestation:
     """What a session's identity signed, for its account's key or its own live token."""
-    from agent_sessions.identity import Attestation, parameters_hash
+    from agent_sessions.infra.identity import Attestation, parameters_hash
 
     session = get_session(store, caller, session_id, now)
     if session.pkp_address is None or session.attestation_signature is None:

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent_sessions.records import LIMIT_NAMES, Caller, LimitName, SessionTerms, format_timestamp, parse_timestamp
+from agent_sessions.domain.records import (
+    LIMIT_NAMES,
+    Caller,
+    LimitName,
+    SessionTerms,
+    format_timestamp,
+    parse_timestamp,
+)
 
 
 def authorizer_context(caller: Caller | None) -> dict[str, str]:
