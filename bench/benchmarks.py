@@ -66,12 +66,12 @@ def moto_table(stream: bool = False) -> Iterator[Any]:
     import boto3
     from moto import mock_aws
 
-    from agent_sessions.dal import store
+    from agent_sessions.dal import dynamo
     from agent_sessions.infra import settings
     from agent_sessions_cli.template import load_template, table_definition
 
     with mock_aws():
-        store.default_store.cache_clear()
+        dynamo.default_store.cache_clear()
         settings.load_settings.cache_clear()
         client = boto3.client("dynamodb")
         definition = table_definition(load_template(), TABLE)
@@ -79,7 +79,7 @@ def moto_table(stream: bool = False) -> Iterator[Any]:
             definition.pop("StreamSpecification", None)
         client.create_table(**definition)
         yield client
-    store.default_store.cache_clear()
+    dynamo.default_store.cache_clear()
 
 
 def median_ms(samples: list[float]) -> float:
@@ -129,7 +129,7 @@ def open_session(store: Any, created_at: datetime, **limits: Any) -> tuple[Any, 
 
 def handler_overhead(samples: int) -> dict[str, Any]:
     """Warm payment handler invocations vs the same TransactWriteItems sent raw, same backend."""
-    from agent_sessions.dal import store
+    from agent_sessions.dal import dynamo
     from agent_sessions.http.caller_context import authorizer_context
     from agent_sessions.http.resolver import RESOLVER_OPTIONS  # noqa: F401 - imported warm, as on Lambda
     from agent_sessions_cli.local_runtime import LocalLambdaContext
@@ -138,7 +138,7 @@ def handler_overhead(samples: int) -> dict[str, Any]:
     with moto_table() as client:
         huge = {"max_per_transaction": 1000, "max_per_day": 10_000_000, "max_per_week": 10_000_000,
                 "max_per_month": 10_000_000, "require_approval_above": 1000}  # fmt: skip
-        created, caller = open_session(store.default_store(), datetime.now(UTC), **huge)
+        created, caller = open_session(dynamo.default_store(), datetime.now(UTC), **huge)
         handler = load_handler_module("create_payment").lambda_handler
         event = load_event("create_payment")
         event["headers"].pop("idempotency-key")
@@ -147,14 +147,14 @@ def handler_overhead(samples: int) -> dict[str, Any]:
         event["requestContext"]["authorizer"] = {"lambda": authorizer_context(caller)}
         context = LocalLambdaContext(function_name="CreatePaymentFunction")
         sent: list[dict[str, Any]] = []
-        store.default_store()._client.meta.events.register(
+        dynamo.default_store()._client.meta.events.register(
             "before-parameter-build.dynamodb.TransactWriteItems",
             lambda params, **kwargs: sent.append(copy.deepcopy(params)),
         )
         for _ in range(3):  # warm up: the first payment of an instance reads the session once
             assert handler(event, context)["statusCode"] == 201
         template = sent[-1]
-        raw_client = store.default_store()._client
+        raw_client = dynamo.default_store()._client
         handler_times, raw_times = [], []
         for number in range(samples):
             started = time.perf_counter()
@@ -183,8 +183,8 @@ def handler_overhead(samples: int) -> dict[str, Any]:
 
 def requests_and_write_units() -> dict[str, Any]:
     """DynamoDB requests and billed write units per operation (item sizes by DynamoDB's rules)."""
-    from agent_sessions.dal import store
-    from agent_sessions.dal.store import SessionFilter
+    from agent_sessions.dal import dynamo
+    from agent_sessions.dal.ports import SessionFilter
     from agent_sessions.domain.records import Caller
     from agent_sessions.logic import expiry
     from agent_sessions.logic import payments as payment_service
@@ -193,7 +193,7 @@ def requests_and_write_units() -> dict[str, Any]:
 
     figures: dict[str, dict[str, int]] = {}
     with moto_table() as client:
-        session_store = store.default_store()
+        session_store = dynamo.default_store()
         log = RequestLog(session_store._client)
         owner = Caller(kind="api_key", account_id="acct_benchbenchbenchbench0000")
 
@@ -295,13 +295,13 @@ def cold_start(runs: int) -> dict[str, Any]:
 
 def _pay_worker(endpoint: str, token: str, seconds: float, results: Any) -> None:
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
-    from agent_sessions.dal import store
+    from agent_sessions.dal import dynamo
     from agent_sessions.domain.errors import DomainError
     from agent_sessions.logic import payments as payment_service
     from agent_sessions.logic import sessions as service
     from agent_sessions.wire.models import CreatePaymentRequest
 
-    session_store = store.default_store()
+    session_store = dynamo.default_store()
     caller = service.authenticate(session_store, f"Bearer {token}")
     body = CreatePaymentRequest.model_validate({"amount": 1})
     done = authorized = 0
@@ -336,7 +336,7 @@ def contention(seconds: float, processes: int = 8) -> dict[str, Any]:
     """Payments/s on one session from 8 processes vs raw conditional UpdateItem/s; and overspend."""
     import boto3
 
-    from agent_sessions.dal import store
+    from agent_sessions.dal import dynamo
     from agent_sessions_cli.embedded_dynamodb import start_embedded_dynamodb_process
     from agent_sessions_cli.template import load_template, table_definition
 
@@ -347,7 +347,7 @@ def contention(seconds: float, processes: int = 8) -> dict[str, Any]:
         definition.pop("StreamSpecification", None)
         client.create_table(**definition)
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = server.endpoint_url
-        store.default_store.cache_clear()
+        dynamo.default_store.cache_clear()
 
         def run(target: Callable[..., None], *args: Any) -> tuple[int, int]:
             context = multiprocessing.get_context("spawn")
@@ -362,15 +362,15 @@ def contention(seconds: float, processes: int = 8) -> dict[str, Any]:
 
         huge = {"max_per_transaction": 10, "max_per_day": 10_000_000, "max_per_week": 10_000_000,
                 "max_per_month": 10_000_000, "require_approval_above": 10}  # fmt: skip
-        created, _ = open_session(store.default_store(), datetime.now(UTC), **huge)
+        created, _ = open_session(dynamo.default_store(), datetime.now(UTC), **huge)
         attempts, _ = run(_pay_worker, server.endpoint_url, created.session_token, seconds)
         raw, _ = run(_raw_worker, server.endpoint_url, seconds)
-        capped, _ = open_session(store.default_store(), datetime.now(UTC), max_per_day=100)
+        capped, _ = open_session(dynamo.default_store(), datetime.now(UTC), max_per_day=100)
         _, authorized = run(_pay_worker, server.endpoint_url, capped.session_token, max(1.0, seconds / 2))
-        committed = store.default_store().get_session(capped.session.id).committed_cents.get("d0", 0)
+        committed = dynamo.default_store().get_session(capped.session.id).committed_cents.get("d0", 0)
     finally:
         os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
-        store.default_store.cache_clear()
+        dynamo.default_store.cache_clear()
         server.stop()
     return {
         "payments_per_second": round(attempts / seconds, 1),
@@ -387,7 +387,7 @@ def contention(seconds: float, processes: int = 8) -> dict[str, Any]:
 
 def sweep_reads(sizes: list[int]) -> dict[str, int]:
     """Items one sweep reads with 100 due among N active sessions (it should not grow with N)."""
-    from agent_sessions.dal import store
+    from agent_sessions.dal import codec, dynamo
     from agent_sessions.domain.credentials import hash_secret, new_session_id
     from agent_sessions.domain.records import DEFAULT_LIMITS_CENTS, SessionRecord
     from agent_sessions.logic import expiry
@@ -405,14 +405,14 @@ def sweep_reads(sizes: list[int]) -> dict[str, int]:
                     stored_status="active", created_at=created, expires_at=created + timedelta(hours=1),
                     token_hash=hash_secret(str(index)),
                 )  # fmt: skip
-                batch.append({"PutRequest": {"Item": store._session_item(record)}})
+                batch.append({"PutRequest": {"Item": codec.session_item(record)}})
                 if len(batch) == 25:
                     client.batch_write_item(RequestItems={TABLE: batch})
                     batch = []
             if batch:
                 client.batch_write_item(RequestItems={TABLE: batch})
             read: list[int] = []
-            session_store = store.default_store()
+            session_store = dynamo.default_store()
             session_store._client.meta.events.register("after-call.dynamodb.Query", _counting_into(read))
             result = expiry.sweep(session_store, now)
             assert result.sessions_expired == 100

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from agent_sessions.dal import store
+from agent_sessions.dal import dynamo
 from agent_sessions.domain.records import utc_now
 from agent_sessions.infra import event_bus, settings
 from agent_sessions.logic import sessions as service
@@ -41,7 +41,7 @@ os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 
 
 def _reset_cached_clients() -> None:
-    store.default_store.cache_clear()
+    dynamo.default_store.cache_clear()
     settings.load_settings.cache_clear()
     event_bus.default_bus.cache_clear()
 
@@ -99,13 +99,13 @@ def moto_or_dynalite(request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 @pytest.fixture
-def session_store(dynamodb: Any) -> store.DynamoSessionStore:
+def session_store(dynamodb: Any) -> dynamo.DynamoStore:
     """The store the handlers use, over the moto table."""
-    return store.default_store()
+    return dynamo.default_store()
 
 
 @pytest.fixture
-def api_key(session_store: store.DynamoSessionStore) -> service.MintedApiKey:
+def api_key(session_store: dynamo.DynamoStore) -> service.MintedApiKey:
     """A freshly minted API key with its own account."""
     return service.mint_api_key(session_store, utc_now(), label="test")
 

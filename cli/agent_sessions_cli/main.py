@@ -96,7 +96,7 @@ def run_local(args: argparse.Namespace) -> int:
         os.environ.setdefault(name, value)
     os.environ.update(referenced)
 
-    from agent_sessions.dal.store import default_store
+    from agent_sessions.dal.dynamo import default_store
 
     keys = mint_dev_keys(default_store(), os.environ.get("AGENT_SESSIONS_DEV_API_KEY"))
     server = serve("127.0.0.1", args.port, template)
@@ -145,12 +145,12 @@ def create_key(args: argparse.Namespace) -> int:
     """Mint an API key straight into the table, with the caller's AWS credentials."""
     import boto3
 
-    from agent_sessions.dal.store import DynamoSessionStore
+    from agent_sessions.dal.dynamo import DynamoStore
     from agent_sessions.domain.records import utc_now
     from agent_sessions.logic import sessions
 
     client = boto3.client("dynamodb", endpoint_url=args.endpoint_url) if args.endpoint_url else boto3.client("dynamodb")
-    minted = sessions.mint_api_key(DynamoSessionStore(client, args.table), utc_now(), args.account, args.label)
+    minted = sessions.mint_api_key(DynamoStore(client, args.table), utc_now(), args.account, args.label)
     print(f"API key: {minted.api_key}")
     print(f"Account: {minted.account_id}")
     print("Shown once: only its hash is stored.", file=sys.stderr)

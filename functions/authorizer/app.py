@@ -9,7 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions.dal.store import default_store
+from agent_sessions.dal.dynamo import default_store
 from agent_sessions.http.caller_context import authorizer_context
 from agent_sessions.infra.observability import logger, tracer
 from agent_sessions.logic import sessions

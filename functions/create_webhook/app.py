@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions.dal.store import default_store
+from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.records import utc_now
 from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,

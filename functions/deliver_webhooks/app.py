@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions.dal.store import default_store
+from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.records import utc_now
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.secret_box import default_secret_box

@@ -8,7 +8,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions.dal.store import MAX_CURSOR_CHARS, default_store
+from agent_sessions.dal.codec import MAX_CURSOR_CHARS
+from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.records import utc_now
 from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
@@ -43,7 +44,7 @@ def list_session_payments(
     return json_response(
         200,
         {
-            "payments": [payment_body(payment, session, now) for payment in page.payments],
+            "payments": [payment_body(payment, session, now) for payment in page.items],
             "next_cursor": page.next_cursor,
         },
     )

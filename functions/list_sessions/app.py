@@ -8,7 +8,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions.dal.store import MAX_CURSOR_CHARS, SessionFilter, default_store
+from agent_sessions.dal.codec import MAX_CURSOR_CHARS
+from agent_sessions.dal.dynamo import default_store
+from agent_sessions.dal.ports import SessionFilter
 from agent_sessions.domain.records import utc_now
 from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
@@ -42,7 +44,7 @@ def list_sessions(
     metrics.add_metric(name="SessionsListed", unit=MetricUnit.Count, value=1)
     return json_response(
         200,
-        {"sessions": [session_body(session, now) for session in page.sessions], "next_cursor": page.next_cursor},
+        {"sessions": [session_body(session, now) for session in page.items], "next_cursor": page.next_cursor},
     )
 
 

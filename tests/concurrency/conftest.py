@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
-from agent_sessions.dal import store
+from agent_sessions.dal import dynamo
 from agent_sessions.infra import settings
 from agent_sessions_cli.embedded_dynamodb import start_embedded_dynamodb_process
 from agent_sessions_cli.main import ensure_table
@@ -20,7 +20,7 @@ def serialised_dynamodb() -> Iterator[Any]:
     """A fresh serialised moto server (its own process) with the template's table; stopped afterwards."""
     server = start_embedded_dynamodb_process()
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = server.endpoint_url
-    store.default_store.cache_clear()
+    dynamo.default_store.cache_clear()
     settings.load_settings.cache_clear()
     try:
         client = boto3.client("dynamodb")
@@ -28,5 +28,5 @@ def serialised_dynamodb() -> Iterator[Any]:
         yield client
     finally:
         os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
-        store.default_store.cache_clear()
+        dynamo.default_store.cache_clear()
         server.stop()

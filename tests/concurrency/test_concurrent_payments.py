@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from agent_sessions.dal.store import default_store
+from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.records import Caller, utc_now
 from agent_sessions.logic import payments as payment_service
 from agent_sessions.logic import sessions as service

@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
-from agent_sessions.dal.store import DynamoSessionStore
+from agent_sessions.dal.dynamo import DynamoStore
 from agent_sessions.domain.records import Caller, utc_now
 from agent_sessions.logic import expiry, outbox
 from agent_sessions.logic import sessions as service
@@ -21,7 +21,7 @@ OWNER = Caller(kind="api_key", account_id="acct_racingsweeps000000000000")
 
 
 def test_two_sweeps_racing_expire_each_session_once(serialised_dynamodb: Any) -> None:
-    setup = DynamoSessionStore(serialised_dynamodb, TABLE_NAME)
+    setup = DynamoStore(serialised_dynamodb, TABLE_NAME)
     now = utc_now()
     request = CreateSessionRequest.model_validate({"agent_id": "a", "user_wallet": "w", "duration_hours": 1})
     due = {service.create_session(setup, OWNER, request, now - timedelta(hours=2)).session.id for _ in range(100)}
@@ -30,7 +30,7 @@ def test_two_sweeps_racing_expire_each_session_once(serialised_dynamodb: Any) ->
 
     def one_sweep(_: int) -> expiry.SweepResult:
         client = boto3.client("dynamodb", endpoint_url=serialised_dynamodb.meta.endpoint_url)
-        return expiry.sweep(DynamoSessionStore(client, TABLE_NAME), now)
+        return expiry.sweep(DynamoStore(client, TABLE_NAME), now)
 
     with ThreadPoolExecutor(max_workers=2) as executor:
         results = list(executor.map(one_sweep, range(2)))

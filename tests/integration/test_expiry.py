@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agent_sessions.dal import store
+from agent_sessions.dal import codec, dynamo
 from agent_sessions.domain.credentials import hash_secret, new_session_id
 from agent_sessions.domain.records import DEFAULT_LIMITS_CENTS, Caller, SessionRecord, utc_now
 from agent_sessions.logic import expiry
@@ -24,7 +24,7 @@ def dynamodb(moto_or_dynalite: Any) -> Any:
     return moto_or_dynalite
 
 
-def open_session(session_store: store.DynamoSessionStore, created_at: Any, hours: float = 1) -> Caller:
+def open_session(session_store: dynamo.DynamoStore, created_at: Any, hours: float = 1) -> Caller:
     request = CreateSessionRequest.model_validate(
         {"agent_id": "a", "user_wallet": "w", "duration_hours": hours, "limits": {"require_approval_above": 10}}
     )
@@ -35,7 +35,7 @@ def open_session(session_store: store.DynamoSessionStore, created_at: Any, hours
 
 
 @pytest.fixture
-def items_read(session_store: store.DynamoSessionStore) -> Iterator[list[int]]:
+def items_read(session_store: dynamo.DynamoStore) -> Iterator[list[int]]:
     """How many items the store's reads return (Query ScannedCount, one per GetItem hit)."""
     counts: list[int] = []
 
@@ -62,7 +62,7 @@ def test_the_handler_expires_what_is_due_with_its_scheduled_event(invoke: Invoke
 
 
 def test_ten_thousand_live_sessions_of_which_a_hundred_are_due(
-    dynamodb: Any, session_store: store.DynamoSessionStore, items_read: list[int]
+    dynamodb: Any, session_store: dynamo.DynamoStore, items_read: list[int]
 ) -> None:
     now = utc_now()
     sessions = []
@@ -84,7 +84,7 @@ def test_ten_thousand_live_sessions_of_which_a_hundred_are_due(
             )
         )
     for start in range(0, len(sessions), 25):
-        batch = [{"PutRequest": {"Item": store._session_item(s)}} for s in sessions[start : start + 25]]
+        batch = [{"PutRequest": {"Item": codec.session_item(s)}} for s in sessions[start : start + 25]]
         dynamodb.batch_write_item(RequestItems={TABLE_NAME: batch})
     due_ids = {s.id for s in sessions if s.expires_at <= now}
     assert len(due_ids) == 100
@@ -104,7 +104,7 @@ def test_ten_thousand_live_sessions_of_which_a_hundred_are_due(
     assert expiry.sweep(session_store, now).items_due == 0  # expired sessions leave the due index
 
 
-def test_revoke_takes_a_session_off_the_due_index(session_store: store.DynamoSessionStore) -> None:
+def test_revoke_takes_a_session_off_the_due_index(session_store: dynamo.DynamoStore) -> None:
     agent = open_session(session_store, utc_now() - timedelta(hours=2), hours=3)
     assert agent.session_id is not None
     service.revoke_session(session_store, OWNER, agent.session_id, utc_now())

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from agent_sessions.dal import store
+from agent_sessions.dal import dynamo
 from agent_sessions.domain.records import utc_now
 from agent_sessions.logic import expiry
 from agent_sessions.logic import payments as payment_service
@@ -12,7 +12,7 @@ from agent_sessions.wire.models import CreatePaymentRequest
 from tests.integration.test_expiry import OWNER, open_session
 
 
-def test_a_hold_lapses_in_the_sweep_and_its_amount_comes_back(session_store: store.DynamoSessionStore) -> None:
+def test_a_hold_lapses_in_the_sweep_and_its_amount_comes_back(session_store: dynamo.DynamoStore) -> None:
     start = utc_now() - timedelta(hours=3)
     agent = open_session(session_store, start, hours=24)
     body = CreatePaymentRequest.model_validate({"amount": 30})

@@ -9,7 +9,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError
 from moto.core.models import botocore_stubber
 
-from agent_sessions.dal.store import default_store
+from agent_sessions.dal.dynamo import default_store
 from tests.conftest import (
     TABLE_NAME,
     Invoke,

@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
-from agent_sessions.dal import store
+from agent_sessions.dal import dynamo
 from agent_sessions.domain.records import Caller, utc_now
 from agent_sessions.logic import outbox
 from agent_sessions.logic import payments as payment_service
@@ -47,7 +47,7 @@ def received(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def a_session_story(session_store: store.DynamoSessionStore) -> str:
+def a_session_story(session_store: dynamo.DynamoStore) -> str:
     """Create, pay (authorized), pay (pending, using up the day), revoke; the session id."""
     request = CreateSessionRequest.model_validate(
         {

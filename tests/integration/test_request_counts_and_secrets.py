@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from agent_sessions.dal.store import default_store
+from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.credentials import parse_bearer
 from tests.conftest import TABLE_NAME, Invoke, load_event, with_session_id
 

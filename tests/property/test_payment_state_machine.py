@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from moto import mock_aws
 
-from agent_sessions.dal import store
+from agent_sessions.dal import codec, dynamo
 from agent_sessions.domain.errors import DomainError
 from agent_sessions.domain.records import Caller, PaymentRecord, SessionRecord, utc_now
 from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME
@@ -45,7 +45,7 @@ class PaymentLedger(RuleBasedStateMachine):
         definition = table_definition(load_template(), TABLE_NAME)
         definition.pop("StreamSpecification", None)
         self.client.create_table(**definition)
-        self.store = store.default_store()
+        self.store = dynamo.default_store()
         self.now = utc_now()
         self.pending_ids: list[str] = []  # as of the last invariant check
         self.steps = 0
@@ -134,7 +134,7 @@ class PaymentLedger(RuleBasedStateMachine):
 
     def ledger(self) -> list[PaymentRecord]:
         items = self.client.scan(TableName=TABLE_NAME, ConsistentRead=True)["Items"]
-        return [store._payment_record(item) for item in items if item["type"]["S"] == "payment"]
+        return [codec.payment_record(item) for item in items if item["type"]["S"] == "payment"]
 
     @invariant()
     def counters_match_the_ledger_and_no_window_exceeds_its_limit(self) -> None:
@@ -166,9 +166,9 @@ class PaymentLedger(RuleBasedStateMachine):
 def moto_for_the_module() -> Iterator[None]:
     """One moto for every example; each example recreates the table."""
     with mock_aws():
-        store.default_store.cache_clear()
+        dynamo.default_store.cache_clear()
         yield
-    store.default_store.cache_clear()
+    dynamo.default_store.cache_clear()
 
 
 PaymentLedger.TestCase.settings = settings(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from agent_sessions.dal.store import DUE_SHARDS, SessionStore
+from agent_sessions.dal.ports import DUE_SHARDS, DueStore
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class SweepResult:
     holds_lapsed: int
 
 
-def sweep(store: SessionStore, now: datetime) -> SweepResult:
+def sweep(store: DueStore, now: datetime) -> SweepResult:
     """Expire every session and lapse every hold that is due at `now`."""
     items_due = sessions_expired = holds_lapsed = 0
     for shard in range(DUE_SHARDS):

@@ -8,12 +8,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from agent_sessions.dal.store import (
+from agent_sessions.dal.ports import (
     PaymentAlreadyExists,
     PaymentCommitted,
-    PaymentPage,
+    PaymentStore,
     SessionRefused,
-    SessionStore,
     TransactionContended,
 )
 from agent_sessions.domain.credentials import is_valid_idempotency_key, new_payment_id, payment_id_for_key
@@ -28,6 +27,7 @@ from agent_sessions.domain.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import (
     approval_deadline,
     needs_approval,
@@ -117,7 +117,7 @@ def require_session_token(caller: Caller | None) -> Caller:
 
 
 def create_payment(
-    store: SessionStore,
+    store: PaymentStore,
     caller: Caller,
     request: CreatePaymentRequest,
     idempotency_key: str | None,
@@ -184,7 +184,7 @@ def create_payment(
     raise RateLimited("The session is busy; retry with the same Idempotency-Key.")
 
 
-def _read_terms(store: SessionStore, session_id: str) -> SessionTerms:
+def _read_terms(store: PaymentStore, session_id: str) -> SessionTerms:
     """The session's terms when the authorizer did not pass them (one extra read)."""
     session = store.get_session(session_id)
     if session is None:
@@ -196,7 +196,7 @@ def _created_status(payment: PaymentRecord) -> int:
     return 202 if payment.first_status == "pending_approval" else 201
 
 
-def _decline(store: SessionStore, payment: PaymentRecord, refusal: DomainError) -> CreatedPayment:
+def _decline(store: PaymentStore, payment: PaymentRecord, refusal: DomainError) -> CreatedPayment:
     """Record the refusal in the ledger, then raise it; a concurrent twin's record wins instead."""
     declined = payment.with_changes(
         stored_status="declined",
@@ -210,7 +210,7 @@ def _decline(store: SessionStore, payment: PaymentRecord, refusal: DomainError) 
     raise refusal
 
 
-def _replay(store: SessionStore, existing: PaymentRecord, attempt: PaymentRecord) -> CreatedPayment:
+def _replay(store: PaymentStore, existing: PaymentRecord, attempt: PaymentRecord) -> CreatedPayment:
     """The first answer to an Idempotency-Key, if this request is the same as the first."""
     if existing.session_id != attempt.session_id or existing.request_fingerprint != attempt.request_fingerprint:
         raise IdempotencyKeyReused()
@@ -223,7 +223,7 @@ def _replay(store: SessionStore, existing: PaymentRecord, attempt: PaymentRecord
     return CreatedPayment(_created_status(existing), PaymentAnswer(existing, session), replayed=True)
 
 
-def get_payment(store: SessionStore, caller: Caller, payment_id: str, now: datetime) -> PaymentAnswer:
+def get_payment(store: PaymentStore, caller: Caller, payment_id: str, now: datetime) -> PaymentAnswer:
     """A payment for its account's key, or for its own session's token while that session is live."""
     payment = store.get_payment(payment_id)
     if payment is None or payment.account_id != caller.account_id or payment.stored_status == "declined":
@@ -239,8 +239,8 @@ def get_payment(store: SessionStore, caller: Caller, payment_id: str, now: datet
 
 
 def list_payments(
-    store: SessionStore, caller: Caller, session_id: str, limit: int, cursor: str | None
-) -> tuple[SessionRecord, PaymentPage]:
+    store: PaymentStore, caller: Caller, session_id: str, limit: int, cursor: str | None
+) -> tuple[SessionRecord, Page[PaymentRecord]]:
     """A page of one of the caller's sessions' payments, newest first."""
     require_api_key(caller)
     session = store.get_session(session_id)
@@ -249,7 +249,7 @@ def list_payments(
     return session, store.list_payments(session_id, limit, cursor)
 
 
-def decide_payment(store: SessionStore, caller: Caller, payment_id: str, approve: bool, now: datetime) -> PaymentAnswer:
+def decide_payment(store: PaymentStore, caller: Caller, payment_id: str, approve: bool, now: datetime) -> PaymentAnswer:
     """Approve (the hold becomes spend) or reject (the hold is released) a payment awaiting approval."""
     require_api_key(caller)
     payment = store.get_payment(payment_id)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from agent_sessions.dal.store import SessionFilter, SessionPage, SessionStore
+from agent_sessions.dal.ports import ApiKeyStore, CredentialStore, SessionFilter, SessionReader, SessionStore
 from agent_sessions.domain.credentials import (
     hash_secret,
     new_account_id,
@@ -17,6 +17,7 @@ from agent_sessions.domain.credentials import (
     secret_matches_hash,
 )
 from agent_sessions.domain.errors import Forbidden, NotFound, SessionExpired, SessionRevoked, Unauthenticated
+from agent_sessions.domain.pages import Page
 from agent_sessions.domain.records import DEFAULT_LIMITS_CENTS, LIMIT_NAMES, Caller, LimitName, SessionRecord
 from agent_sessions.wire.models import CreateSessionRequest
 
@@ -56,7 +57,7 @@ def require_caller(caller: Caller | None) -> Caller:
     return caller
 
 
-def authenticate(store: SessionStore, authorization: str | None) -> Caller | None:
+def authenticate(store: CredentialStore, authorization: str | None) -> Caller | None:
     """Who an `Authorization` header speaks for; None for anything not genuine.
 
     A session token is genuine even once its session has ended: the endpoints answer
@@ -75,7 +76,7 @@ def authenticate(store: SessionStore, authorization: str | None) -> Caller | Non
     return Caller(kind="session_token", account_id=session.account_id, session_id=session.id, terms=session.terms)
 
 
-def mint_api_key(store: SessionStore, now: datetime, account_id: str | None = None, label: str = "") -> MintedApiKey:
+def mint_api_key(store: ApiKeyStore, now: datetime, account_id: str | None = None, label: str = "") -> MintedApiKey:
     """Mint an API key for an account (a new one unless given); only its hash is stored."""
     api_key = new_api_key("test")
     account = account_id or new_account_id()
@@ -115,7 +116,7 @@ def create_session(store: SessionStore, caller: Caller, request: CreateSessionRe
     return CreatedSession(session=session, session_token=token)
 
 
-def get_session(store: SessionStore, caller: Caller, session_id: str, now: datetime) -> SessionRecord:
+def get_session(store: SessionReader, caller: Caller, session_id: str, now: datetime) -> SessionRecord:
     """A session the caller may see: its account's (API key) or its own (session token)."""
     if caller.kind == "session_token" and caller.session_id != session_id:
         raise NotFound()
@@ -127,7 +128,7 @@ def get_session(store: SessionStore, caller: Caller, session_id: str, now: datet
     return session
 
 
-def get_attestation(store: SessionStore, caller: Caller, session_id: str, now: datetime) -> Attestation:
+def get_attestation(store: SessionReader, caller: Caller, session_id: str, now: datetime) -> Attestation:
     """What a session's identity signed, for its account's key or its own live token."""
     from agent_sessions.infra.identity import Attestation, parameters_hash
 
@@ -159,7 +160,7 @@ def list_sessions(
     cursor: str | None,
     session_filter: SessionFilter,
     now: datetime,
-) -> SessionPage:
+) -> Page[SessionRecord]:
     """A page of the caller's sessions, newest first."""
     return store.list_sessions(caller.account_id, limit, cursor, session_filter, now)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from agent_sessions.dal.store import SessionStore
+from agent_sessions.dal.ports import DeliveryStore, WebhookStore
 from agent_sessions.domain.credentials import new_webhook_id
 from agent_sessions.domain.endpoint_policy import EndpointRefused, check_endpoint
 from agent_sessions.domain.errors import NotFound, ValidationFailed
@@ -27,7 +27,7 @@ def _secret_context(webhook_id: str, account_id: str) -> dict[str, str]:
 
 
 def create_webhook(
-    store: SessionStore, box: SecretBox, caller: Caller, request: CreateWebhookRequest, now: datetime
+    store: WebhookStore, box: SecretBox, caller: Caller, request: CreateWebhookRequest, now: datetime
 ) -> tuple[WebhookRecord, str]:
     """A new endpoint and its signing secret (shown once, stored only sealed)."""
     try:
@@ -48,12 +48,12 @@ def create_webhook(
     return webhook, secret
 
 
-def list_webhooks(store: SessionStore, caller: Caller) -> list[WebhookRecord]:
+def list_webhooks(store: WebhookStore, caller: Caller) -> list[WebhookRecord]:
     """The caller's endpoints, newest first."""
     return store.list_webhooks(caller.account_id)
 
 
-def delete_webhook(store: SessionStore, caller: Caller, webhook_id: str) -> None:
+def delete_webhook(store: WebhookStore, caller: Caller, webhook_id: str) -> None:
     """Remove one of the caller's endpoints; 404 for anyone else's."""
     if not store.delete_webhook(webhook_id, caller.account_id):
         raise NotFound()
@@ -119,7 +119,7 @@ class DeliveryResult:
 
 
 def deliver_event(
-    store: SessionStore, box: SecretBox, sender: Sender, event: dict[str, Any], now: datetime
+    store: DeliveryStore, box: SecretBox, sender: Sender, event: dict[str, Any], now: datetime
 ) -> DeliveryResult:
     """POST one event to each of its account's endpoints that wants it and has not had it yet."""
     event_id = str(event["id"])

@@ -1,0 +1,357 @@
+"""The item codec: attribute values, keys, item <-> record, cursors and stream images.
+
+Single table, string partition key `pk`:
+- `APIKEY#<sha256 of key>`: an API key's account.
+- `SESS#<session id>`: a session, its limits and its per-window counters. GSI `by_owner`
+  (`gsi1pk` = `ACCT#<account>#SESS`, `gsi1sk` = `<written at, ns>#<id>`) lists an account's sessions
+  newest first.
+- `PAY#<payment id>`: a payment, authorized, awaiting approval, decided, or declined. The same
+  GSI (`gsi1pk` = `SESS#<session id>#PAY`) lists a session's payments newest first; declines
+  carry no gsi1 attributes, so they stay in the ledger without being listed.
+- `WH#<webhook id>`: a webhook endpoint (`gsi1pk` = `ACCT#<account>#WH`); `DLV#<event>#<webhook>`:
+  a delivery already made (kept a week by TTL).
+
+GSI `by_due` is sparse and sharded: a live session and a payment awaiting approval carry
+`gsi2pk` = `DUE#<shard>` and `gsi2sk` = `<due epoch, 10 digits>#<pk>`, removed by the write that
+ends them, so the expiry sweep reads only what is due.
+
+A session's counters are maps keyed by window index (`d3` is day 3): `committed` (spent plus
+held, what the limit conditions compare), `held` (the part awaiting approval) and `holds`
+(payment id -> amount and time taken, for each payment awaiting approval).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from agent_sessions.dal.ports import DUE_SHARDS, DueItem
+from agent_sessions.domain.errors import ValidationFailed
+from agent_sessions.domain.jsonio import encode_json
+from agent_sessions.domain.records import (
+    LIMIT_NAMES,
+    Decline,
+    Hold,
+    LimitName,
+    PaymentRecord,
+    PaymentStatus,
+    SessionRecord,
+    StoredSessionStatus,
+    WebhookRecord,
+    format_timestamp,
+    parse_timestamp,
+)
+
+OWNER_INDEX = "by_owner"
+DUE_INDEX = "by_due"
+MAX_CURSOR_CHARS = 1024
+
+# ---- item <-> record --------------------------------------------------------------------
+
+
+def to_attribute(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, int | Decimal):
+        return {"N": str(value)}
+    if isinstance(value, list):
+        return {"L": [to_attribute(item) for item in value]}
+    if isinstance(value, dict):
+        return {"M": {str(k): to_attribute(v) for k, v in value.items()}}
+    if value is None:
+        return {"NULL": True}
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def from_attribute(attribute: Mapping[str, Any]) -> Any:
+    ((kind, value),) = attribute.items()
+    if kind == "S":
+        return value
+    if kind == "N":
+        return int(value) if value.lstrip("-").isdigit() else Decimal(value)
+    if kind == "BOOL":
+        return bool(value)
+    if kind == "NULL":
+        return None
+    if kind == "L":
+        return [from_attribute(item) for item in value]
+    if kind == "M":
+        return {k: from_attribute(v) for k, v in value.items()}
+    raise TypeError(f"unexpected attribute type {kind}")
+
+
+def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: to_attribute(value) for name, value in values.items() if value is not None}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: from_attribute(attribute) for name, attribute in item.items()}
+
+
+def session_key(session_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"SESS#{session_id}"}}
+
+
+def owner_partition(account_id: str) -> str:
+    return f"ACCT#{account_id}#SESS"
+
+
+def due_attributes(pk: str, due_at: datetime) -> dict[str, str]:
+    """The due-index attributes of an item that falls due at `due_at` (its shard from its key)."""
+    shard = int(hashlib.sha256(pk.encode()).hexdigest()[:8], 16) % DUE_SHARDS
+    return {"gsi2pk": f"DUE#{shard}", "gsi2sk": f"{int(due_at.timestamp()):010d}#{pk}"}
+
+
+def newest_first_key(object_id: str) -> str:
+    """A listing sort key: the write time in nanoseconds, so objects made in one second keep their order."""
+    return f"{time.time_ns():020d}#{object_id}"
+
+
+def session_item(session: SessionRecord) -> dict[str, Any]:
+    return to_item(
+        {
+            "pk": f"SESS#{session.id}",
+            "type": "session",
+            "id": session.id,
+            "account_id": session.account_id,
+            "agent_id": session.agent_id,
+            "agent_name": session.agent_name,
+            "user_wallet": session.user_wallet,
+            "limits": dict(session.limits_cents),
+            "allowed_merchants": session.allowed_merchants,
+            "status": session.stored_status,
+            "created_at": format_timestamp(session.created_at),
+            "expires_at": format_timestamp(session.expires_at),
+            "expires_epoch": int(session.expires_at.timestamp()),
+            "revoked_at": format_timestamp(session.revoked_at) if session.revoked_at else None,
+            "token_hash": session.token_hash,
+            "pkp_address": session.pkp_address,
+            "metadata": encode_json(session.metadata),
+            "committed": dict(session.committed_cents),
+            "held": dict(session.held_cents),
+            "holds": {
+                payment_id: {"a": hold.amount_cents, "t": int(hold.taken_at.timestamp())}
+                for payment_id, hold in session.holds.items()
+            },
+            "version": session.version,
+            "attestation_signature": session.attestation_signature,
+            "gsi1pk": owner_partition(session.account_id),
+            "gsi1sk": newest_first_key(session.id),
+            **(due_attributes(f"SESS#{session.id}", session.expires_at) if session.stored_status == "active" else {}),
+        }
+    )
+
+
+def session_record(item: Mapping[str, Any]) -> SessionRecord:
+    values = from_item(item)
+    limits = cast(dict[LimitName, int], {name: int(values["limits"][name]) for name in LIMIT_NAMES})
+    return SessionRecord(
+        id=values["id"],
+        account_id=values["account_id"],
+        agent_id=values["agent_id"],
+        agent_name=values.get("agent_name"),
+        user_wallet=values["user_wallet"],
+        limits_cents=limits,
+        allowed_merchants=values.get("allowed_merchants"),
+        stored_status=cast(StoredSessionStatus, values["status"]),
+        created_at=parse_timestamp(values["created_at"]),
+        expires_at=parse_timestamp(values["expires_at"]),
+        token_hash=values["token_hash"],
+        revoked_at=parse_timestamp(values["revoked_at"]) if values.get("revoked_at") else None,
+        pkp_address=values.get("pkp_address"),
+        metadata=json.loads(values.get("metadata") or "{}", parse_float=Decimal),
+        committed_cents={k: int(v) for k, v in values.get("committed", {}).items()},
+        held_cents={k: int(v) for k, v in values.get("held", {}).items()},
+        holds={
+            payment_id: Hold(amount_cents=int(hold["a"]), taken_at=datetime.fromtimestamp(int(hold["t"]), UTC))
+            for payment_id, hold in values.get("holds", {}).items()
+        },
+        version=int(values.get("version", 0)),
+        attestation_signature=values.get("attestation_signature"),
+    )
+
+
+def payment_key(payment_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"PAY#{payment_id}"}}
+
+
+def payments_partition(session_id: str) -> str:
+    return f"SESS#{session_id}#PAY"
+
+
+def payment_item(payment: PaymentRecord) -> dict[str, Any]:
+    listed = payment.stored_status != "declined"
+    decline = payment.decline
+    return to_item(
+        {
+            "pk": f"PAY#{payment.id}",
+            "type": "payment",
+            "id": payment.id,
+            "session_id": payment.session_id,
+            "account_id": payment.account_id,
+            "amount": payment.amount_cents,
+            "currency": payment.currency,
+            "merchant_id": payment.merchant_id,
+            "description": payment.description,
+            "metadata": encode_json(payment.metadata) if payment.metadata else None,
+            "status": payment.stored_status,
+            "created_at": format_timestamp(payment.created_at),
+            "fingerprint": payment.request_fingerprint,
+            "windows": list(payment.window_keys) or None,
+            "approval_expires_at": timestamp_or_none(payment.approval_expires_at),
+            "approval_expires_epoch": epoch_or_none(payment.approval_expires_at),
+            "decided_at": timestamp_or_none(payment.decided_at),
+            "decline": encode_json({"code": decline.code, "message": decline.message, "details": decline.details})
+            if decline
+            else None,
+            "gsi1pk": payments_partition(payment.session_id) if listed else None,
+            "gsi1sk": newest_first_key(payment.id) if listed else None,
+            **(
+                due_attributes(f"PAY#{payment.id}", payment.approval_expires_at)
+                if payment.stored_status == "pending_approval" and payment.approval_expires_at
+                else {}
+            ),
+        }
+    )
+
+
+def timestamp_or_none(moment: datetime | None) -> str | None:
+    return format_timestamp(moment) if moment else None
+
+
+def epoch_or_none(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment else None
+
+
+def payment_record(item: Mapping[str, Any]) -> PaymentRecord:
+    values = from_item(item)
+    decline = json.loads(values["decline"], parse_float=Decimal) if values.get("decline") else None
+    return PaymentRecord(
+        id=values["id"],
+        session_id=values["session_id"],
+        account_id=values["account_id"],
+        amount_cents=int(values["amount"]),
+        currency=values["currency"],
+        merchant_id=values.get("merchant_id"),
+        description=values.get("description"),
+        metadata=json.loads(values["metadata"], parse_float=Decimal) if values.get("metadata") else {},
+        stored_status=cast(PaymentStatus, values["status"]),
+        created_at=parse_timestamp(values["created_at"]),
+        request_fingerprint=values["fingerprint"],
+        window_keys=tuple(values.get("windows") or ()),
+        approval_expires_at=parse_or_none(values.get("approval_expires_at")),
+        decided_at=parse_or_none(values.get("decided_at")),
+        decline=Decline(code=decline["code"], message=decline["message"], details=decline["details"])
+        if decline
+        else None,
+    )
+
+
+def parse_or_none(text: str | None) -> datetime | None:
+    return parse_timestamp(text) if text else None
+
+
+def webhooks_partition(account_id: str) -> str:
+    return f"ACCT#{account_id}#WH"
+
+
+def webhook_item(webhook: WebhookRecord) -> dict[str, Any]:
+    item = to_item(
+        {
+            "pk": f"WH#{webhook.id}",
+            "type": "webhook",
+            "id": webhook.id,
+            "account_id": webhook.account_id,
+            "url": webhook.url,
+            "events": list(webhook.events) if webhook.events is not None else None,
+            "created_at": format_timestamp(webhook.created_at),
+            "gsi1pk": webhooks_partition(webhook.account_id),
+            "gsi1sk": newest_first_key(webhook.id),
+        }
+    )
+    item["sealed_secret"] = {"B": webhook.sealed_secret}
+    return item
+
+
+def webhook_record(item: Mapping[str, Any]) -> WebhookRecord:
+    values = {name: from_attribute(value) for name, value in item.items() if name != "sealed_secret"}
+    return WebhookRecord(
+        id=values["id"],
+        account_id=values["account_id"],
+        url=values["url"],
+        events=tuple(values["events"]) if values.get("events") is not None else None,
+        sealed_secret=bytes(item["sealed_secret"]["B"]),
+        created_at=parse_timestamp(values["created_at"]),
+        disabled_at=parse_or_none(values.get("disabled_at")),
+    )
+
+
+def record_from_image(image: Mapping[str, Any] | None) -> SessionRecord | PaymentRecord | None:
+    """A stream image (DynamoDB's attribute-value form) as the record it stores; None for others."""
+    if not image:
+        return None
+    kind = image.get("type", {}).get("S")
+    if kind == "session":
+        return session_record(image)
+    if kind == "payment":
+        return payment_record(image)
+    return None
+
+
+def encode_cursor(last_evaluated_key: Mapping[str, Any]) -> str:
+    position = {"pk": last_evaluated_key["pk"]["S"], "sk": last_evaluated_key["gsi1sk"]["S"]}
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, partition: str, pk_prefix: str) -> dict[str, Any]:
+    """The ExclusiveStartKey a cursor stands for; its partition is always the one being listed."""
+    invalid = ValidationFailed({"cursor": "is not a cursor this API returned"})
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise invalid
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        pk, sk = position["pk"], position["sk"]
+    except (ValueError, binascii.Error, KeyError, TypeError) as exc:
+        raise invalid from exc
+    if not (isinstance(pk, str) and isinstance(sk, str) and pk.startswith(pk_prefix)):
+        raise invalid
+    return {"pk": {"S": pk}, "gsi1pk": {"S": partition}, "gsi1sk": {"S": sk}}
+
+
+def api_key_key(key_hash: str) -> dict[str, Any]:
+    return {"pk": {"S": f"APIKEY#{key_hash}"}}
+
+
+def webhook_key(webhook_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"WH#{webhook_id}"}}
+
+
+def delivery_key(event_id: str, webhook_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"DLV#{event_id}#{webhook_id}"}}
+
+
+def due_sort_key_bound(now: datetime) -> str:
+    """The largest due-index sort key due at `now` ("~" sorts after every pk)."""
+    return f"{int(now.timestamp()):010d}#~"
+
+
+def due_item(item: Mapping[str, Any]) -> DueItem:
+    """A due-index entry as the DueItem it stands for (its due time from the sort key)."""
+    values = from_item(item)
+    return DueItem(
+        kind=values.get("type", ""),
+        id=values.get("id", ""),
+        due_at=datetime.fromtimestamp(int(values["gsi2sk"].split("#", 1)[0]), UTC),
+        session_id=values.get("session_id"),
+        amount_cents=int(values.get("amount", 0)),
+        window_keys=tuple(values.get("windows") or ()),
+    )

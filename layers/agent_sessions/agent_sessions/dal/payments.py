@@ -1,0 +1,193 @@
+"""Payments: the one-request debit, the ledger, decisions and lapsed holds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from agent_sessions.dal.codec import (
+    OWNER_INDEX,
+    decode_cursor,
+    encode_cursor,
+    payment_item,
+    payment_key,
+    payment_record,
+    payments_partition,
+    session_key,
+    session_record,
+)
+from agent_sessions.dal.ports import CommitOutcome, PaymentAlreadyExists, PaymentCommitted, SessionRefused
+from agent_sessions.dal.table import NEXT_VERSION, NOT_DUE, TableAccess
+from agent_sessions.domain.pages import Page
+from agent_sessions.domain.payment_rules import WindowCheck
+from agent_sessions.domain.records import MAX_PENDING_APPROVALS, Hold, PaymentRecord, SessionRecord, format_timestamp
+from agent_sessions.domain.windows import WINDOW_KINDS, window_position
+
+if TYPE_CHECKING:
+    pass
+
+
+class DynamoPayments(TableAccess):
+    """PaymentStore over the table."""
+
+    def commit_payment(
+        self,
+        payment: PaymentRecord,
+        checks: tuple[WindowCheck, ...],
+        now: datetime,
+        expected_version: int | None = None,
+    ) -> CommitOutcome:
+        """One TransactWriteItems: the session's conditional debit plus the payment's put.
+
+        The session update checks, in its condition: active, not past expiry, amount within
+        max_per_transaction, merchant allowed, and for each current window (by index, so a new
+        window simply starts a new counter) that the committed amount leaves room. A payment
+        awaiting approval also records its hold. The put is guarded by attribute_not_exists,
+        which is what makes an Idempotency-Key (bound to the payment id) safe to replay.
+        With `expected_version` the update also requires the session to be exactly that version,
+        so a caller that knows that version knows the session after the write without reading it.
+        """
+        names: dict[str, str] = {"#status": "status"}
+        values: dict[str, Any] = {
+            ":active": {"S": "active"},
+            ":now": {"N": str(int(now.timestamp()))},
+            ":amount": {"N": str(payment.amount_cents)},
+            ":zero": {"N": "0"},
+            # "" is never a merchant id, so with no merchant_id an allow-list refuses.
+            ":merchant": {"S": payment.merchant_id or ""},
+            ":one": {"N": "1"},
+            ":zero_version": {"N": "0"},
+        }
+        updates: list[str] = [NEXT_VERSION]
+        conditions = [
+            "#status = :active",
+            "expires_epoch > :now",
+            "limits.max_per_transaction >= :amount",
+            "(attribute_not_exists(allowed_merchants) OR contains(allowed_merchants, :merchant))",
+        ]
+        for check in checks:
+            counter = f"#{check.kind}"
+            names[counter] = check.counter_key
+            values[f":room_{check.kind}"] = {"N": str(check.max_committed_before_cents)}
+            updates.append(f"committed.{counter} = if_not_exists(committed.{counter}, :zero) + :amount")
+            conditions.append(f"limits.{check.limit_name} >= :amount")
+            conditions.append(
+                f"(attribute_not_exists(committed.{counter}) OR committed.{counter} <= :room_{check.kind})"
+            )
+            if payment.approval_expires_at is not None:
+                updates.append(f"held.{counter} = if_not_exists(held.{counter}, :zero) + :amount")
+        if payment.approval_expires_at is not None:
+            names["#payment"] = payment.id
+            values[":hold"] = {
+                "M": {"a": {"N": str(payment.amount_cents)}, "t": {"N": str(int(payment.created_at.timestamp()))}}
+            }
+            values[":max_pending"] = {"N": str(MAX_PENDING_APPROVALS)}
+            updates.append("holds.#payment = :hold")
+            conditions.append("size(holds) < :max_pending")
+        if expected_version is not None:
+            values[":version"] = {"N": str(expected_version)}
+            conditions.append("version = :version")
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": session_key(payment.session_id),
+                    "UpdateExpression": "SET " + ", ".join(updates),
+                    "ConditionExpression": " AND ".join(conditions),
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": payment_item(payment),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+        ]
+        reasons = self.transact(items)
+        if reasons is None:
+            return PaymentCommitted()
+        session_reason, payment_reason = reasons
+        if payment_reason.get("Code") == "ConditionalCheckFailed":
+            return PaymentAlreadyExists(payment_record(payment_reason["Item"]))
+        old_session = session_reason.get("Item")
+        return SessionRefused(session_record(old_session) if old_session else None)
+
+    def insert_declined_payment(self, payment: PaymentRecord) -> PaymentRecord | None:
+        """Record a refused attempt; if its id exists already, write nothing and return that payment."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=payment_item(payment),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as failure:
+            return payment_record(failure.response["Item"])
+        return None
+
+    def get_payment(self, payment_id: str) -> PaymentRecord | None:
+        """Read a payment strongly consistently; None when there is none."""
+        response = self._client.get_item(TableName=self._table, Key=payment_key(payment_id), ConsistentRead=True)
+        item = response.get("Item")
+        return payment_record(item) if item else None
+
+    def list_payments(self, session_id: str, limit: int, cursor: str | None) -> Page[PaymentRecord]:
+        """One Query over the session's payments on the owner index, newest first."""
+        partition = payments_partition(session_id)
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": OWNER_INDEX,
+            "KeyConditionExpression": "gsi1pk = :partition",
+            "ExpressionAttributeValues": {":partition": {"S": partition}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            request["ExclusiveStartKey"] = decode_cursor(cursor, partition, "PAY#")
+        response = self._client.query(**request)
+        last_key = response.get("LastEvaluatedKey")
+        return Page(
+            items=[payment_record(item) for item in response.get("Items", [])],
+            next_cursor=encode_cursor(last_key) if last_key else None,
+        )
+
+    def decide_payment(self, payment: PaymentRecord, approve: bool, now: datetime) -> bool:
+        """Approve or reject a pending payment: its status and the session's hold change together."""
+        now_epoch = {"N": str(int(now.timestamp()))}
+        session_update = self.hold_release(
+            payment.session_id,
+            payment.id,
+            payment.amount_cents,
+            payment.window_keys,
+            release_commitment=not approve,
+            extra_condition="#status = :active AND expires_epoch > :now",
+            extra_values={":active": {"S": "active"}, ":now": now_epoch},
+        )
+        payment_update = {
+            "Update": {
+                "TableName": self._table,
+                "Key": payment_key(payment.id),
+                "UpdateExpression": f"SET #status = :decided, decided_at = :decided_at {NOT_DUE}",
+                "ConditionExpression": "#status = :pending AND approval_expires_epoch > :now",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":decided": {"S": "authorized" if approve else "rejected"},
+                    ":decided_at": {"S": format_timestamp(now)},
+                    ":pending": {"S": "pending_approval"},
+                    ":now": now_epoch,
+                },
+            }
+        }
+        return self.transact([payment_update, session_update]) is None
+
+    def release_lapsed_hold(self, session: SessionRecord, payment_id: str, hold: Hold) -> bool:
+        """Mark a lapsed pending payment expired and release its hold, atomically; False if already done."""
+        window_keys = tuple(
+            window_position(kind, session.created_at, hold.taken_at).counter_key for kind in WINDOW_KINDS
+        )
+        return self.lapse_hold(session.id, payment_id, hold.amount_cents, window_keys, session.hold_lapses_at(hold))

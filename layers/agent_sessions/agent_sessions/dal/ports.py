@@ -1,0 +1,192 @@
+"""What the operations need from storage, one narrow Protocol per aggregate, and what it answers.
+
+A service names only the Protocol it calls (a payment never sees webhook storage). Two
+implementations satisfy all of them: `dal.dynamo.DynamoStore` (one DynamoDB table) and
+`dal.memory.MemoryStore` (a dict and a lock, for fast unit tests); `tests/stores` runs one
+behavioural suite against both so they cannot drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from agent_sessions.domain.pages import Page
+from agent_sessions.domain.payment_rules import WindowCheck
+from agent_sessions.domain.records import Hold, PaymentRecord, SessionRecord, WebhookRecord
+
+DUE_SHARDS = 16
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    """What a listing keeps: by agent, by wallet, and only sessions still able to spend."""
+
+    agent_id: str | None = None
+    user_wallet: str | None = None
+    active_only: bool = False
+
+
+@dataclass(frozen=True)
+class PaymentCommitted:
+    """The debit and the payment record were written together."""
+
+
+@dataclass(frozen=True)
+class PaymentAlreadyExists:
+    """A payment with this id exists (a replayed Idempotency-Key); nothing was written."""
+
+    payment: PaymentRecord
+
+
+@dataclass(frozen=True)
+class SessionRefused:
+    """The session's conditions failed; `session` is how it stood then (None if it is gone)."""
+
+    session: SessionRecord | None
+
+
+CommitOutcome = PaymentCommitted | PaymentAlreadyExists | SessionRefused
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """Something the due index says has fallen due: a session to expire or a hold to lapse."""
+
+    kind: str  # "session" or "payment"
+    id: str
+    due_at: datetime
+    # For a payment: what releasing its hold needs, projected onto the index.
+    session_id: str | None = None
+    amount_cents: int = 0
+    window_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DuePage:
+    """Due items from one shard, oldest first, and where to go on."""
+
+    items: list[DueItem]
+    next_cursor: dict[str, Any] | None
+
+
+class TransactionContended(Exception):
+    """A transaction kept being cancelled by contention or throttling after every retry."""
+
+
+class SessionReader(Protocol):
+    """Reading one session."""
+
+    def get_session(self, session_id: str) -> SessionRecord | None:
+        """Read a session strongly consistently; None when there is none."""
+
+
+class CredentialStore(SessionReader, Protocol):
+    """What authenticating a bearer needs: API keys by hash, sessions by id."""
+
+    def find_account_for_api_key(self, key_hash: str) -> str | None:
+        """The account an API key (by hash) belongs to, read strongly consistently."""
+
+
+class ApiKeyStore(CredentialStore, Protocol):
+    """API keys: stored only as hashes."""
+
+    def put_api_key(self, key_hash: str, account_id: str, label: str, created_at: datetime) -> None:
+        """Store a new API key's hash for an account; never overwrites."""
+
+
+class SessionStore(SessionReader, Protocol):
+    """Sessions: create, read, list, revoke."""
+
+    def insert_session(self, session: SessionRecord) -> None:
+        """Write a new session (one PutItem); an id collision fails rather than overwrites."""
+
+    def list_sessions(
+        self, account_id: str, limit: int, cursor: str | None, session_filter: SessionFilter, now: datetime
+    ) -> Page[SessionRecord]:
+        """One Query over an account's sessions, newest first."""
+
+    def revoke_session(self, session_id: str, account_id: str, now: datetime) -> SessionRecord | None:
+        """Revoke an account's live session in one conditional write.
+
+        Returns the session after the call: revoked now, or unchanged when it had already
+        ended. None when there is no such session for that account.
+        """
+
+
+class PaymentStore(SessionReader, Protocol):
+    """Payments: the one-request debit, the ledger, decisions and lapsed holds."""
+
+    def commit_payment(
+        self,
+        payment: PaymentRecord,
+        checks: tuple[WindowCheck, ...],
+        now: datetime,
+        expected_version: int | None = None,
+    ) -> CommitOutcome:
+        """Debit the session and write the payment in one transaction, or say why not.
+
+        With `expected_version`, only if the session is exactly that version.
+        """
+
+    def insert_declined_payment(self, payment: PaymentRecord) -> PaymentRecord | None:
+        """Record a refused attempt; if its id exists already, write nothing and return that payment."""
+
+    def get_payment(self, payment_id: str) -> PaymentRecord | None:
+        """Read a payment strongly consistently; None when there is none."""
+
+    def list_payments(self, session_id: str, limit: int, cursor: str | None) -> Page[PaymentRecord]:
+        """One Query over a session's payments, newest first (declines are not listed)."""
+
+    def decide_payment(self, payment: PaymentRecord, approve: bool, now: datetime) -> bool:
+        """Approve (hold becomes spend) or reject (hold released) a pending payment, atomically.
+
+        False when it is no longer awaiting approval (decided, lapsed, or its session ended).
+        """
+
+    def release_lapsed_hold(self, session: SessionRecord, payment_id: str, hold: Hold) -> bool:
+        """Mark a lapsed pending payment expired and release its hold, atomically; False if already done."""
+
+
+class DueStore(Protocol):
+    """The expiry sweep: what has fallen due, and the writes that end it."""
+
+    def due_items(self, shard: int, now: datetime, cursor: dict[str, Any] | None) -> DuePage:
+        """One page of a due-index shard: everything due at or before `now`."""
+
+    def expire_session(self, session_id: str, now: datetime) -> bool:
+        """Mark a live session past its expiry as expired; False if it already ended."""
+
+    def lapse_due_payment(self, item: DueItem) -> bool:
+        """Mark a payment past its approval deadline expired and release its hold; False if decided."""
+
+
+class WebhookLister(Protocol):
+    """Reading an account's endpoints."""
+
+    def list_webhooks(self, account_id: str) -> list[WebhookRecord]:
+        """Every webhook endpoint of an account, newest first."""
+
+
+class WebhookStore(WebhookLister, Protocol):
+    """Webhook endpoints: register, list, delete."""
+
+    def insert_webhook(self, webhook: WebhookRecord) -> None:
+        """Write a new webhook endpoint."""
+
+    def delete_webhook(self, webhook_id: str, account_id: str) -> bool:
+        """Delete an account's webhook endpoint; False when it has none by that id."""
+
+
+class DeliveryStore(WebhookLister, Protocol):
+    """Delivering events: which endpoints want them, which already have them, which are gone."""
+
+    def disable_webhook(self, webhook_id: str, now: datetime) -> None:
+        """Stop delivering to an endpoint."""
+
+    def was_delivered(self, event_id: str, webhook_id: str) -> bool:
+        """Whether this event already reached this endpoint."""
+
+    def record_delivery(self, event_id: str, webhook_id: str, now: datetime) -> None:
+        """Remember that this event reached this endpoint."""

@@ -1,0 +1,113 @@
+"""Sessions: insert, read, list an account's, revoke."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from agent_sessions.dal.codec import (
+    OWNER_INDEX,
+    decode_cursor,
+    encode_cursor,
+    owner_partition,
+    session_item,
+    session_key,
+    session_record,
+)
+from agent_sessions.dal.ports import SessionFilter
+from agent_sessions.dal.table import NEXT_VERSION, NOT_DUE, VERSION_VALUES, TableAccess
+from agent_sessions.domain.pages import Page
+from agent_sessions.domain.records import SessionRecord, format_timestamp
+
+if TYPE_CHECKING:
+    pass
+
+
+class DynamoSessions(TableAccess):
+    """SessionStore over the table."""
+
+    def insert_session(self, session: SessionRecord) -> None:
+        """Write a new session (one PutItem); an id collision fails rather than overwrites."""
+        self._client.put_item(
+            TableName=self._table,
+            Item=session_item(session),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def get_session(self, session_id: str) -> SessionRecord | None:
+        """Read a session strongly consistently; None when there is none."""
+        response = self._client.get_item(TableName=self._table, Key=session_key(session_id), ConsistentRead=True)
+        item = response.get("Item")
+        return session_record(item) if item else None
+
+    def list_sessions(
+        self, account_id: str, limit: int, cursor: str | None, session_filter: SessionFilter, now: datetime
+    ) -> Page[SessionRecord]:
+        """One Query over the owner index, newest first.
+
+        Filters apply after DynamoDB reads `limit` items, so a filtered page may hold fewer
+        than `limit` sessions while `next_cursor` still points further.
+        """
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":owner": {"S": owner_partition(account_id)}}
+        conditions: list[str] = []
+        if session_filter.agent_id is not None:
+            conditions.append("agent_id = :agent_id")
+            values[":agent_id"] = {"S": session_filter.agent_id}
+        if session_filter.user_wallet is not None:
+            conditions.append("user_wallet = :user_wallet")
+            values[":user_wallet"] = {"S": session_filter.user_wallet}
+        if session_filter.active_only:
+            conditions.append("#status = :active AND expires_epoch > :now")
+            names["#status"] = "status"
+            values[":active"] = {"S": "active"}
+            values[":now"] = {"N": str(int(now.timestamp()))}
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": OWNER_INDEX,
+            "KeyConditionExpression": "gsi1pk = :owner",
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if conditions:
+            request["FilterExpression"] = " AND ".join(conditions)
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if cursor:
+            request["ExclusiveStartKey"] = decode_cursor(cursor, owner_partition(account_id), "SESS#")
+        response = self._client.query(**request)
+        last_key = response.get("LastEvaluatedKey")
+        return Page(
+            items=[session_record(item) for item in response.get("Items", [])],
+            next_cursor=encode_cursor(last_key) if last_key else None,
+        )
+
+    def revoke_session(self, session_id: str, account_id: str, now: datetime) -> SessionRecord | None:
+        """Revoke an account's live session in one conditional write (see SessionStore)."""
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=session_key(session_id),
+                UpdateExpression=f"SET #status = :revoked, revoked_at = :now, {NEXT_VERSION} {NOT_DUE}",
+                ConditionExpression="account_id = :account AND #status = :active AND expires_epoch > :now_epoch",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":revoked": {"S": "revoked"},
+                    ":active": {"S": "active"},
+                    ":account": {"S": account_id},
+                    ":now": {"S": format_timestamp(now)},
+                    ":now_epoch": {"N": str(int(now.timestamp()))},
+                    **VERSION_VALUES,
+                },
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as failure:
+            old_item = failure.response.get("Item")
+            # DynamoDB returns the item (ALL_OLD); an implementation that does not is read instead.
+            session = session_record(old_item) if old_item else self.get_session(session_id)
+            if session is None or session.account_id != account_id:
+                return None
+            return session
+        return session_record(response["Attributes"])
