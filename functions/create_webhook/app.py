@@ -21,6 +21,7 @@ from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.secret_box import default_secret_box
 from agent_sessions.logic import sessions, webhooks
 from agent_sessions.wire.models import CreateWebhookRequest, WebhookOut
+from agent_sessions.wire.views import webhook_body
 
 app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
 answer_errors_per_contract(app)
@@ -32,7 +33,7 @@ def create_webhook(body: CreateWebhookRequest):
     webhook, secret = webhooks.create_webhook(default_store(), default_secret_box(), caller, body, utc_now())
     metrics.add_metric(name="WebhookCreated", unit=MetricUnit.Count, value=1)
     logger.info("webhook created", extra={"webhook_id": webhook.id, "account_id": caller.account_id})
-    return json_response(201, webhooks.webhook_body(webhook, secret))
+    return json_response(201, webhook_body(webhook, secret))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

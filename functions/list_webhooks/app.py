@@ -19,6 +19,7 @@ from agent_sessions.http.resolver import (
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.logic import sessions, webhooks
 from agent_sessions.wire.models import WebhookListOut
+from agent_sessions.wire.views import webhook_body
 
 app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
 answer_errors_per_contract(app)
@@ -29,7 +30,7 @@ def list_webhooks():
     caller = sessions.require_api_key(caller_of(app))
     found = webhooks.list_webhooks(default_store(), caller)
     metrics.add_metric(name="WebhooksListed", unit=MetricUnit.Count, value=1)
-    return json_response(200, {"webhooks": [webhooks.webhook_body(webhook) for webhook in found]})
+    return json_response(200, {"webhooks": [webhook_body(webhook) for webhook in found]})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -19,18 +19,6 @@ from agent_sessions.domain.records import PaymentRecord, SessionRecord, format_t
 from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME
 from agent_sessions.wire.views import payment_body, session_body
 
-EVENT_NAMES = (
-    "agent.session.created",
-    "agent.session.revoked",
-    "agent.session.expired",
-    "agent.session.limit_reached",
-    "agent.payment.authorized",
-    "agent.payment.pending_approval",
-    "agent.payment.approved",
-    "agent.payment.rejected",
-    "agent.payment.expired",
-)
-
 Record = SessionRecord | PaymentRecord
 
 

@@ -13,10 +13,9 @@ from agent_sessions.domain.credentials import new_webhook_id
 from agent_sessions.domain.endpoint_policy import EndpointRefused, check_endpoint
 from agent_sessions.domain.errors import NotFound, ValidationFailed
 from agent_sessions.domain.jsonio import encode_json
-from agent_sessions.domain.records import Caller, WebhookRecord, format_timestamp
+from agent_sessions.domain.records import Caller, WebhookRecord
 from agent_sessions.domain.webhook_signing import new_webhook_secret, signature_headers
 from agent_sessions.infra.secret_box import SecretBox
-from agent_sessions.logic.outbox import EVENT_NAMES
 from agent_sessions.wire.models import CreateWebhookRequest
 
 DELIVERY_TIMEOUT_SECONDS = 10
@@ -57,20 +56,6 @@ def delete_webhook(store: WebhookStore, caller: Caller, webhook_id: str) -> None
     """Remove one of the caller's endpoints; 404 for anyone else's."""
     if not store.delete_webhook(webhook_id, caller.account_id):
         raise NotFound()
-
-
-def webhook_body(webhook: WebhookRecord, secret: str | None = None) -> dict[str, Any]:
-    """The wire shape of an endpoint; the secret only when just created."""
-    body: dict[str, Any] = {
-        "id": webhook.id,
-        "url": webhook.url,
-        "events": list(webhook.events) if webhook.events is not None else list(EVENT_NAMES),
-        "created_at": format_timestamp(webhook.created_at),
-        "disabled_at": format_timestamp(webhook.disabled_at) if webhook.disabled_at else None,
-    }
-    if secret is not None:
-        body["secret"] = secret
-    return body
 
 
 # ---- delivery ---------------------------------------------------------------------------------

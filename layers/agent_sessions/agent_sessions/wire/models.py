@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from agent_sessions.domain.events import EVENT_NAMES, EventName
 from agent_sessions.domain.jsonio import encode_json
 from agent_sessions.domain.money import dollars_to_cents
 from agent_sessions.domain.records import SessionStatus
@@ -25,17 +26,6 @@ MAX_DESCRIPTION_CHARS = 1000
 SESSION_ID_PATTERN = r"^sess_[a-z2-7]{24}$"
 PAYMENT_ID_PATTERN = r"^pay_[a-z2-7]{24}$"
 WEBHOOK_ID_PATTERN = r"^wh_[a-z2-7]{24}$"
-EventName = Literal[
-    "agent.session.created",
-    "agent.session.revoked",
-    "agent.session.expired",
-    "agent.session.limit_reached",
-    "agent.payment.authorized",
-    "agent.payment.pending_approval",
-    "agent.payment.approved",
-    "agent.payment.rejected",
-    "agent.payment.expired",
-]
 
 
 def _not_blank(text: str) -> str:
@@ -233,7 +223,7 @@ class CreateWebhookRequest(_Strict):
     """Body of POST /api/v1/webhooks: where to POST events, and which (all when omitted)."""
 
     url: Annotated[str, Field(min_length=1, max_length=2048)]
-    events: Annotated[list[EventName], Field(min_length=1, max_length=9)] | None = None
+    events: Annotated[list[EventName], Field(min_length=1, max_length=len(EVENT_NAMES))] | None = None
 
 
 class WebhookOut(BaseModel):

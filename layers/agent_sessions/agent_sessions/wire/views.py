@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
+from agent_sessions.domain.events import EVENT_NAMES
 from agent_sessions.domain.money import cents_to_dollars
-from agent_sessions.domain.records import LIVE_STATUSES, PaymentRecord, SessionRecord, WindowState, format_timestamp
+from agent_sessions.domain.records import (
+    LIVE_STATUSES,
+    PaymentRecord,
+    SessionRecord,
+    WebhookRecord,
+    WindowState,
+    format_timestamp,
+)
 from agent_sessions.wire.models import LimitsOut, PaymentOut, SessionOut, WindowOut, WindowsOut, WirePaymentStatus
 
 
@@ -86,3 +94,17 @@ def payment_body(
         metadata=payment.metadata,
     )
     return out.model_dump()
+
+
+def webhook_body(webhook: WebhookRecord, secret: str | None = None) -> dict[str, Any]:
+    """The wire shape of an endpoint; the secret only when just created."""
+    body: dict[str, Any] = {
+        "id": webhook.id,
+        "url": webhook.url,
+        "events": list(webhook.events) if webhook.events is not None else list(EVENT_NAMES),
+        "created_at": format_timestamp(webhook.created_at),
+        "disabled_at": format_timestamp(webhook.disabled_at) if webhook.disabled_at else None,
+    }
+    if secret is not None:
+        body["secret"] = secret
+    return body

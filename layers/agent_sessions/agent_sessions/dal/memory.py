@@ -1,0 +1,387 @@
+"""Every store Protocol in memory: the same conditions as the DynamoDB expressions, under one lock.
+
+For fast unit tests of the operations (no emulator, no network). `tests/stores` runs one
+behavioural suite against this and against DynamoDB (moto), so the two keep the same meaning:
+a write here succeeds exactly when its condition expression would, and changes what the
+update expression would.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from agent_sessions.dal.codec import MAX_CURSOR_CHARS, due_attributes
+from agent_sessions.dal.ports import (
+    CommitOutcome,
+    DueItem,
+    DuePage,
+    PaymentAlreadyExists,
+    PaymentCommitted,
+    SessionFilter,
+    SessionRefused,
+)
+from agent_sessions.domain.errors import ValidationFailed
+from agent_sessions.domain.pages import Page
+from agent_sessions.domain.payment_rules import WindowCheck
+from agent_sessions.domain.records import MAX_PENDING_APPROVALS, Hold, PaymentRecord, SessionRecord, WebhookRecord
+from agent_sessions.domain.windows import WINDOW_KINDS, window_position
+
+DUE_PAGE_SIZE = 100
+
+
+class AlreadyExists(Exception):
+    """An insert found its key taken (DynamoDB: ConditionalCheckFailedException)."""
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(f"m{position}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    invalid = ValidationFailed({"cursor": "is not a cursor this API returned"})
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise invalid
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, binascii.Error) as exc:
+        raise invalid from exc
+    if not (text.startswith("m") and text[1:].isdigit()):
+        raise invalid
+    return int(text[1:])
+
+
+def _page(ordered: list[tuple[int, Any]], limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
+    """`limit` entries of a newest-first list after `cursor`, and the cursor after them if more remain."""
+    start = _decode_cursor(cursor) if cursor else None
+    remaining = [entry for entry in ordered if start is None or entry[0] < start]
+    taken = remaining[:limit]
+    more = len(remaining) > limit
+    return [item for _, item in taken], _encode_cursor(taken[-1][0]) if more and taken else None
+
+
+class MemoryStore:
+    """ApiKeyStore, SessionStore, PaymentStore, DueStore, WebhookStore and DeliveryStore in memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._sequence = itertools.count(1)
+        self._api_keys: dict[str, str] = {}
+        self._sessions: dict[str, SessionRecord] = {}
+        self._payments: dict[str, PaymentRecord] = {}
+        self._webhooks: dict[str, WebhookRecord] = {}
+        self._deliveries: set[tuple[str, str]] = set()
+        self._written_at: dict[str, int] = {}  # listing order: newest first
+
+    # ---- API keys ------------------------------------------------------------------------------
+
+    def find_account_for_api_key(self, key_hash: str) -> str | None:
+        with self._lock:
+            return self._api_keys.get(key_hash)
+
+    def put_api_key(self, key_hash: str, account_id: str, label: str, created_at: datetime) -> None:
+        with self._lock:
+            if key_hash in self._api_keys:
+                raise AlreadyExists(key_hash)
+            self._api_keys[key_hash] = account_id
+
+    # ---- sessions ------------------------------------------------------------------------------
+
+    def insert_session(self, session: SessionRecord) -> None:
+        with self._lock:
+            if session.id in self._sessions:
+                raise AlreadyExists(session.id)
+            self._sessions[session.id] = session
+            self._written_at[session.id] = next(self._sequence)
+
+    def get_session(self, session_id: str) -> SessionRecord | None:
+        with self._lock:
+            return self._sessions.get(session_id)
+
+    def list_sessions(
+        self, account_id: str, limit: int, cursor: str | None, session_filter: SessionFilter, now: datetime
+    ) -> Page[SessionRecord]:
+        with self._lock:
+            ordered = sorted(
+                ((self._written_at[s.id], s) for s in self._sessions.values() if s.account_id == account_id),
+                key=lambda entry: -entry[0],
+            )
+        items, next_cursor = _page(ordered, limit, cursor)
+        return Page([s for s in items if _kept(s, session_filter, now)], next_cursor)
+
+    def revoke_session(self, session_id: str, account_id: str, now: datetime) -> SessionRecord | None:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None or session.account_id != account_id:
+                return None
+            if session.stored_status != "active" or _epoch(session.expires_at) <= _epoch(now):
+                return session
+            revoked = replace(session, stored_status="revoked", revoked_at=now, version=session.version + 1)
+            self._sessions[session_id] = revoked
+            return revoked
+
+    # ---- payments ------------------------------------------------------------------------------
+
+    def commit_payment(
+        self,
+        payment: PaymentRecord,
+        checks: tuple[WindowCheck, ...],
+        now: datetime,
+        expected_version: int | None = None,
+    ) -> CommitOutcome:
+        with self._lock:
+            existing = self._payments.get(payment.id)
+            if existing is not None:
+                return PaymentAlreadyExists(existing)
+            session = self._sessions.get(payment.session_id)
+            if session is None or not _admits(session, payment, checks, now, expected_version):
+                return SessionRefused(session)
+            self._sessions[session.id] = _debited(session, payment, checks)
+            self._store_payment(payment)
+            return PaymentCommitted()
+
+    def insert_declined_payment(self, payment: PaymentRecord) -> PaymentRecord | None:
+        with self._lock:
+            existing = self._payments.get(payment.id)
+            if existing is not None:
+                return existing
+            self._store_payment(payment)
+            return None
+
+    def get_payment(self, payment_id: str) -> PaymentRecord | None:
+        with self._lock:
+            return self._payments.get(payment_id)
+
+    def list_payments(self, session_id: str, limit: int, cursor: str | None) -> Page[PaymentRecord]:
+        with self._lock:
+            ordered = sorted(
+                (
+                    (self._written_at[p.id], p)
+                    for p in self._payments.values()
+                    if p.session_id == session_id and p.stored_status != "declined"
+                ),
+                key=lambda entry: -entry[0],
+            )
+        items, next_cursor = _page(ordered, limit, cursor)
+        return Page(items, next_cursor)
+
+    def decide_payment(self, payment: PaymentRecord, approve: bool, now: datetime) -> bool:
+        with self._lock:
+            stored = self._payments.get(payment.id)
+            session = self._sessions.get(payment.session_id)
+            if (
+                stored is None
+                or stored.stored_status != "pending_approval"
+                or stored.approval_expires_at is None
+                or _epoch(stored.approval_expires_at) <= _epoch(now)
+                or session is None
+                or payment.id not in session.holds
+                or session.stored_status != "active"
+                or _epoch(session.expires_at) <= _epoch(now)
+            ):
+                return False
+            self._payments[payment.id] = replace(
+                stored, stored_status="authorized" if approve else "rejected", decided_at=now
+            )
+            self._sessions[session.id] = _released(
+                session, payment.id, payment.amount_cents, payment.window_keys, release_commitment=not approve
+            )
+            return True
+
+    def release_lapsed_hold(self, session: SessionRecord, payment_id: str, hold: Hold) -> bool:
+        window_keys = tuple(
+            window_position(kind, session.created_at, hold.taken_at).counter_key for kind in WINDOW_KINDS
+        )
+        return self._lapse(session.id, payment_id, hold.amount_cents, window_keys, session.hold_lapses_at(hold))
+
+    # ---- the expiry sweep ----------------------------------------------------------------------
+
+    def due_items(self, shard: int, now: datetime, cursor: dict[str, Any] | None) -> DuePage:
+        with self._lock:
+            due = sorted(
+                (sort_key, item)
+                for sort_key, item in self._due_entries(shard)
+                if int(sort_key.split("#", 1)[0]) <= _epoch(now)
+            )
+        after = cursor["gsi2sk"] if cursor else None
+        remaining = [(key, item) for key, item in due if after is None or key > after]
+        page = remaining[:DUE_PAGE_SIZE]
+        more = len(remaining) > DUE_PAGE_SIZE
+        return DuePage(items=[item for _, item in page], next_cursor={"gsi2sk": page[-1][0]} if more else None)
+
+    def expire_session(self, session_id: str, now: datetime) -> bool:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None or session.stored_status != "active" or _epoch(session.expires_at) > _epoch(now):
+                return False
+            self._sessions[session_id] = replace(session, stored_status="expired", version=session.version + 1)
+            return True
+
+    def lapse_due_payment(self, item: DueItem) -> bool:
+        assert item.session_id is not None
+        return self._lapse(item.session_id, item.id, item.amount_cents, item.window_keys, item.due_at)
+
+    # ---- webhooks ------------------------------------------------------------------------------
+
+    def insert_webhook(self, webhook: WebhookRecord) -> None:
+        with self._lock:
+            if webhook.id in self._webhooks:
+                raise AlreadyExists(webhook.id)
+            self._webhooks[webhook.id] = webhook
+            self._written_at[webhook.id] = next(self._sequence)
+
+    def list_webhooks(self, account_id: str) -> list[WebhookRecord]:
+        with self._lock:
+            mine = [w for w in self._webhooks.values() if w.account_id == account_id]
+            return sorted(mine, key=lambda w: -self._written_at[w.id])
+
+    def delete_webhook(self, webhook_id: str, account_id: str) -> bool:
+        with self._lock:
+            webhook = self._webhooks.get(webhook_id)
+            if webhook is None or webhook.account_id != account_id:
+                return False
+            del self._webhooks[webhook_id]
+            return True
+
+    def disable_webhook(self, webhook_id: str, now: datetime) -> None:
+        with self._lock:
+            webhook = self._webhooks.get(webhook_id)
+            if webhook is not None and webhook.disabled_at is None:
+                self._webhooks[webhook_id] = replace(webhook, disabled_at=now)
+
+    def was_delivered(self, event_id: str, webhook_id: str) -> bool:
+        with self._lock:
+            return (event_id, webhook_id) in self._deliveries
+
+    def record_delivery(self, event_id: str, webhook_id: str, now: datetime) -> None:
+        with self._lock:
+            self._deliveries.add((event_id, webhook_id))
+
+    # ---- helpers -------------------------------------------------------------------------------
+
+    def _store_payment(self, payment: PaymentRecord) -> None:
+        self._payments[payment.id] = payment
+        self._written_at[payment.id] = next(self._sequence)
+
+    def _lapse(
+        self, session_id: str, payment_id: str, amount_cents: int, window_keys: tuple[str, ...], lapsed_at: datetime
+    ) -> bool:
+        with self._lock:
+            payment = self._payments.get(payment_id)
+            session = self._sessions.get(session_id)
+            if (
+                payment is None
+                or payment.stored_status != "pending_approval"
+                or session is None
+                or payment_id not in session.holds
+            ):
+                return False
+            self._payments[payment_id] = replace(payment, stored_status="expired", decided_at=lapsed_at)
+            self._sessions[session_id] = _released(
+                session, payment_id, amount_cents, window_keys, release_commitment=True
+            )
+            return True
+
+    def _due_entries(self, shard: int) -> list[tuple[str, DueItem]]:
+        """What the due index holds for a shard: live sessions and payments awaiting approval."""
+        entries = [
+            _due_entry(f"SESS#{s.id}", DueItem("session", s.id, _at(s.expires_at)))
+            for s in self._sessions.values()
+            if s.stored_status == "active"
+        ]
+        entries += [
+            _due_entry(
+                f"PAY#{p.id}",
+                DueItem("payment", p.id, _at(p.approval_expires_at), p.session_id, p.amount_cents, p.window_keys),
+            )
+            for p in self._payments.values()
+            if p.stored_status == "pending_approval" and p.approval_expires_at is not None
+        ]
+        return [(key, item) for key, item, item_shard in entries if item_shard == shard]
+
+
+def _at(moment: datetime) -> datetime:
+    """A moment as the due index keeps it: whole seconds."""
+    return datetime.fromtimestamp(_epoch(moment), UTC)
+
+
+def _due_entry(pk: str, item: DueItem) -> tuple[str, DueItem, int]:
+    attributes = due_attributes(pk, item.due_at)
+    return attributes["gsi2sk"], item, int(attributes["gsi2pk"].removeprefix("DUE#"))
+
+
+def _kept(session: SessionRecord, session_filter: SessionFilter, now: datetime) -> bool:
+    """The listing's FilterExpression."""
+    if session_filter.agent_id is not None and session.agent_id != session_filter.agent_id:
+        return False
+    if session_filter.user_wallet is not None and session.user_wallet != session_filter.user_wallet:
+        return False
+    return not session_filter.active_only or (
+        session.stored_status == "active" and _epoch(session.expires_at) > _epoch(now)
+    )
+
+
+def _admits(
+    session: SessionRecord,
+    payment: PaymentRecord,
+    checks: tuple[WindowCheck, ...],
+    now: datetime,
+    expected_version: int | None,
+) -> bool:
+    """The commit's ConditionExpression on the session."""
+    amount = payment.amount_cents
+    basics = (
+        session.stored_status == "active"
+        and _epoch(session.expires_at) > _epoch(now)
+        and session.limits_cents["max_per_transaction"] >= amount
+        and (session.allowed_merchants is None or (payment.merchant_id or "") in session.allowed_merchants)
+        and (expected_version is None or session.version == expected_version)
+    )
+    if not basics:
+        return False
+    if payment.approval_expires_at is not None and len(session.holds) >= MAX_PENDING_APPROVALS:
+        return False
+    return all(
+        session.limits_cents[check.limit_name] >= amount
+        and session.committed_cents.get(check.counter_key, 0) <= check.max_committed_before_cents
+        for check in checks
+    )
+
+
+def _debited(session: SessionRecord, payment: PaymentRecord, checks: tuple[WindowCheck, ...]) -> SessionRecord:
+    """The commit's UpdateExpression on the session."""
+    amount = payment.amount_cents
+    held = payment.approval_expires_at is not None
+    committed = dict(session.committed_cents)
+    held_cents = dict(session.held_cents)
+    holds = dict(session.holds)
+    for check in checks:
+        committed[check.counter_key] = committed.get(check.counter_key, 0) + amount
+        if held:
+            held_cents[check.counter_key] = held_cents.get(check.counter_key, 0) + amount
+    if held:
+        holds[payment.id] = Hold(amount_cents=amount, taken_at=_at(payment.created_at))
+    return replace(session, committed_cents=committed, held_cents=held_cents, holds=holds, version=session.version + 1)
+
+
+def _released(
+    session: SessionRecord, payment_id: str, amount_cents: int, window_keys: tuple[str, ...], release_commitment: bool
+) -> SessionRecord:
+    """Ending a hold: held (and, unless approved, committed) go down by its amount."""
+    committed = dict(session.committed_cents)
+    held_cents = dict(session.held_cents)
+    for key in window_keys:
+        held_cents[key] = held_cents.get(key, 0) - amount_cents
+        if release_commitment:
+            committed[key] = committed.get(key, 0) - amount_cents
+    holds = {pid: hold for pid, hold in session.holds.items() if pid != payment_id}
+    return replace(session, committed_cents=committed, held_cents=held_cents, holds=holds, version=session.version + 1)

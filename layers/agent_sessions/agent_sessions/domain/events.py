@@ -1,0 +1,18 @@
+"""The events the service announces: the one list of their names."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+EventName = Literal[
+    "agent.session.created",
+    "agent.session.revoked",
+    "agent.session.expired",
+    "agent.session.limit_reached",
+    "agent.payment.authorized",
+    "agent.payment.pending_approval",
+    "agent.payment.approved",
+    "agent.payment.rejected",
+    "agent.payment.expired",
+]
+EVENT_NAMES: tuple[EventName, ...] = get_args(EventName)

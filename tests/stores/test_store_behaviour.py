@@ -1,0 +1,364 @@
+"""One behavioural suite for the store Protocols, run against MemoryStore and DynamoStore (moto).
+
+Each test says what a port promises; both implementations must keep it, so the in-memory store
+the fast operation tests use can never drift from what DynamoDB's conditions do.
+"""
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agent_sessions.dal.dynamo import DynamoStore
+from agent_sessions.dal.memory import MemoryStore
+from agent_sessions.dal.ports import (
+    DUE_SHARDS,
+    PaymentAlreadyExists,
+    PaymentCommitted,
+    SessionFilter,
+    SessionRefused,
+)
+from agent_sessions.domain.errors import ValidationFailed
+from agent_sessions.domain.payment_rules import approval_deadline, window_checks
+from agent_sessions.domain.records import MAX_PENDING_APPROVALS, PaymentRecord, SessionRecord, WebhookRecord
+from tests.conftest import moto_table
+from tests.unit.test_records import CREATED, make_payment, make_session
+
+NOW = CREATED + timedelta(hours=1)
+Store = MemoryStore | DynamoStore
+
+
+def _dynamo() -> Iterator[DynamoStore]:
+    from agent_sessions.dal import dynamo
+
+    for _client in moto_table():
+        yield dynamo.default_store()
+
+
+@pytest.fixture(params=["memory", "moto"])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    if request.param == "memory":
+        yield MemoryStore()
+    else:
+        yield from _dynamo()
+
+
+ROOMY = {**make_session().limits_cents, "max_per_day": 5_000_00}
+
+
+def session(n: int = 0, **changes: Any) -> SessionRecord:
+    """A session with $5,000 a day, approval above $500 (changes override)."""
+    return make_session(id=f"sess_{'a' * 23}{'abcdefghijklmnopqrstuvwxyz234567'[n]}", limits_cents=ROOMY).with_changes(
+        **changes
+    )
+
+
+def pay(the_session: SessionRecord, cents: int, n: int = 0, approval: bool = False, **changes: Any) -> PaymentRecord:
+    payment = make_payment(
+        id=f"pay_{n:024d}",
+        session_id=the_session.id,
+        account_id=the_session.account_id,
+        amount_cents=cents,
+        created_at=NOW,
+        approval_expires_at=approval_deadline(the_session.terms, NOW) if approval else None,
+        stored_status="pending_approval" if approval else "authorized",
+    )
+    checks = window_checks(the_session.terms, cents, NOW)
+    return payment.with_changes(**{"window_keys": tuple(check.counter_key for check in checks), **changes})
+
+
+def commit(store: Store, the_session: SessionRecord, payment: PaymentRecord, version: int | None = None) -> Any:
+    return store.commit_payment(payment, window_checks(the_session.terms, payment.amount_cents, NOW), NOW, version)
+
+
+# ---- API keys and sessions ------------------------------------------------------------------------
+
+
+def test_an_api_key_is_found_by_its_hash_and_never_overwritten(store: Store) -> None:
+    store.put_api_key("h" * 64, "acct_1", "label", NOW)
+    assert store.find_account_for_api_key("h" * 64) == "acct_1"
+    assert store.find_account_for_api_key("x" * 64) is None
+    with pytest.raises(Exception):  # noqa: B017, PT011 - each backend raises its own "exists"
+        store.put_api_key("h" * 64, "acct_2", "label", NOW)
+    assert store.find_account_for_api_key("h" * 64) == "acct_1"
+
+
+def test_a_session_reads_back_as_written_and_is_never_overwritten(store: Store) -> None:
+    written = session(metadata={"k": "v"}, allowed_merchants=["m1"])
+    store.insert_session(written)
+    assert store.get_session(written.id) == written
+    assert store.get_session(session(1).id) is None
+    with pytest.raises(Exception):  # noqa: B017, PT011
+        store.insert_session(written.with_changes(agent_id="other"))
+    read = store.get_session(written.id)
+    assert read is not None
+    assert read.agent_id == written.agent_id
+
+
+def test_listing_pages_newest_first_through_every_session_once_with_filters(store: Store) -> None:
+    for n in range(7):
+        store.insert_session(session(n, agent_id=f"bot{n % 2}", account_id="acct_x"))
+    store.insert_session(session(9, account_id="acct_other"))
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = store.list_sessions("acct_x", 3, cursor, SessionFilter(), NOW)
+        seen += [s.id for s in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == [session(n).id for n in reversed(range(7))]
+    only_bot1 = store.list_sessions("acct_x", 10, None, SessionFilter(agent_id="bot1"), NOW)
+    assert [s.id for s in only_bot1.items] == [session(n).id for n in (5, 3, 1)]
+    with pytest.raises(ValidationFailed):
+        store.list_sessions("acct_x", 3, "not-a-cursor!", SessionFilter(), NOW)
+
+
+def test_active_only_leaves_out_ended_sessions(store: Store) -> None:
+    store.insert_session(session(0))
+    store.insert_session(session(1, expires_at=NOW - timedelta(seconds=1)))
+    store.insert_session(session(2))
+    store.revoke_session(session(2).id, "acct_x", NOW)
+    page = store.list_sessions("acct_x", 10, None, SessionFilter(active_only=True), NOW)
+    assert [s.id for s in page.items] == [session(0).id]
+
+
+def test_revoke_is_once_for_the_owner_only(store: Store) -> None:
+    store.insert_session(session(0))
+    assert store.revoke_session(session(0).id, "acct_other", NOW) is None
+    assert store.revoke_session(session(5).id, "acct_x", NOW) is None
+    revoked = store.revoke_session(session(0).id, "acct_x", NOW)
+    assert revoked is not None
+    assert (revoked.stored_status, revoked.revoked_at, revoked.version) == ("revoked", NOW, 1)
+    again = store.revoke_session(session(0).id, "acct_x", NOW + timedelta(minutes=1))
+    assert again is not None
+    assert (again.revoked_at, again.version) == (NOW, 1)
+
+
+# ---- payments --------------------------------------------------------------------------------------
+
+
+def test_a_commit_debits_every_window_and_bumps_the_version(store: Store) -> None:
+    the_session = session()
+    store.insert_session(the_session)
+    payment = pay(the_session, 29_99)
+    assert isinstance(commit(store, the_session, payment), PaymentCommitted)
+    after = store.get_session(the_session.id)
+    assert after is not None
+    assert after.committed_cents == {"d0": 29_99, "w0": 29_99, "m0": 29_99}
+    assert after.version == 1
+    assert store.get_payment(payment.id) == payment
+
+
+def test_a_commit_refused_by_any_rule_writes_nothing_and_shows_the_session(store: Store) -> None:
+    the_session = session(
+        allowed_merchants=["m1"],
+        limits_cents={**ROOMY, "max_per_day": 200_00},
+        committed_cents={"d0": 190_00, "w0": 190_00, "m0": 190_00},
+    )
+    store.insert_session(the_session)
+    refusals = [
+        pay(the_session, 10_01, 1, merchant_id="m1"),  # over the day's room
+        pay(the_session, 1_00, 2, merchant_id="m2"),  # merchant not allowed
+        pay(the_session, 1_00, 3, merchant_id=None),  # no merchant, allow-list
+        pay(the_session, 1_000_01, 4, merchant_id="m1"),  # over max_per_transaction
+    ]
+    for payment in refusals:
+        outcome = commit(store, the_session, payment)
+        assert isinstance(outcome, SessionRefused)
+        assert outcome.session == the_session
+        assert store.get_payment(payment.id) is None
+    assert isinstance(commit(store, the_session, pay(the_session, 10_00, 5, merchant_id="m1")), PaymentCommitted)
+
+
+def test_a_commit_on_an_ended_missing_or_other_version_session_is_refused(store: Store) -> None:
+    store.insert_session(session(0, stored_status="revoked", revoked_at=NOW))
+    store.insert_session(session(1, expires_at=NOW))
+    store.insert_session(session(2))
+    for n in (0, 1):
+        assert isinstance(commit(store, session(n), pay(session(n), 1_00, n)), SessionRefused)
+    assert commit(store, session(3), pay(session(3), 1_00, 3)) == SessionRefused(None)
+    assert isinstance(commit(store, session(2), pay(session(2), 1_00, 4), version=7), SessionRefused)
+    assert isinstance(commit(store, session(2), pay(session(2), 1_00, 5), version=0), PaymentCommitted)
+
+
+def test_a_replayed_payment_id_finds_the_first_payment_and_debits_nothing(store: Store) -> None:
+    the_session = session()
+    store.insert_session(the_session)
+    first = pay(the_session, 5_00)
+    commit(store, the_session, first)
+    assert commit(store, the_session, pay(the_session, 7_00)) == PaymentAlreadyExists(first)
+    after = store.get_session(the_session.id)
+    assert after is not None
+    assert after.committed_cents["d0"] == 5_00
+
+
+def test_a_declined_attempt_is_kept_once_and_never_listed(store: Store) -> None:
+    the_session = session()
+    store.insert_session(the_session)
+    declined = pay(the_session, 1_00, stored_status="declined", window_keys=())
+    assert store.insert_declined_payment(declined) is None
+    assert store.insert_declined_payment(declined.with_changes(amount_cents=2_00)) == declined
+    assert store.list_payments(the_session.id, 10, None).items == []
+
+
+def test_payments_list_newest_first_in_pages(store: Store) -> None:
+    the_session = session()
+    store.insert_session(the_session)
+    for n in range(5):
+        commit(store, the_session, pay(the_session, 1_00, n))
+    first = store.list_payments(the_session.id, 3, None)
+    assert first.next_cursor is not None
+    rest = store.list_payments(the_session.id, 3, first.next_cursor)
+    assert [p.id for p in first.items + rest.items] == [pay(the_session, 1, n).id for n in reversed(range(5))]
+
+
+def test_a_hold_is_decided_once(store: Store) -> None:
+    the_session = session()
+    store.insert_session(the_session)
+    approved, rejected = pay(the_session, 600_00, 1, approval=True), pay(the_session, 700_00, 2, approval=True)
+    commit(store, the_session, approved)
+    commit(store, the_session, rejected)
+    held = store.get_session(the_session.id)
+    assert held is not None
+    assert (held.committed_cents["d0"], held.held_cents["d0"], set(held.holds)) == (
+        1300_00,
+        1300_00,
+        {approved.id, rejected.id},
+    )
+    assert store.decide_payment(approved, True, NOW)
+    assert store.decide_payment(rejected, False, NOW)
+    assert not store.decide_payment(approved, False, NOW)
+    after = store.get_session(the_session.id)
+    assert after is not None
+    assert (after.committed_cents["d0"], after.held_cents["d0"], after.holds) == (600_00, 0, {})
+    decided = store.get_payment(approved.id)
+    assert decided is not None
+    assert (decided.stored_status, decided.decided_at) == ("authorized", NOW)
+
+
+def test_a_hold_past_its_deadline_cannot_be_decided_and_lapses_once(store: Store) -> None:
+    the_session = session()
+    store.insert_session(the_session)
+    payment = pay(the_session, 600_00, approval=True)
+    commit(store, the_session, payment)
+    later = NOW + timedelta(hours=1)
+    assert not store.decide_payment(payment, True, later)
+    stored = store.get_session(the_session.id)
+    assert stored is not None
+    hold = stored.holds[payment.id]
+    assert store.release_lapsed_hold(stored, payment.id, hold)
+    assert not store.release_lapsed_hold(stored, payment.id, hold)
+    after = store.get_session(the_session.id)
+    lapsed = store.get_payment(payment.id)
+    assert after is not None
+    assert lapsed is not None
+    assert (after.committed_cents["d0"], after.held_cents["d0"], after.holds) == (0, 0, {})
+    assert lapsed.stored_status == "expired"
+
+
+def test_no_more_than_the_maximum_of_payments_wait_for_approval(store: Store) -> None:
+    the_session = session(limits_cents={**ROOMY, "require_approval_above": 0})
+    store.insert_session(the_session)
+    for n in range(MAX_PENDING_APPROVALS):
+        assert isinstance(commit(store, the_session, pay(the_session, 1, n, approval=True)), PaymentCommitted)
+    assert isinstance(commit(store, the_session, pay(the_session, 1, 99, approval=True)), SessionRefused)
+
+
+# ---- the sweep -------------------------------------------------------------------------------------
+
+
+def all_due(store: Store, now: Any) -> list[tuple[str, str]]:
+    found = []
+    for shard in range(DUE_SHARDS):
+        cursor = None
+        while True:
+            page = store.due_items(shard, now, cursor)
+            found += [(item.kind, item.id) for item in page.items]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    return sorted(found)
+
+
+def test_the_due_index_lists_what_fell_due_and_the_sweep_writes_end_it_once(store: Store) -> None:
+    short = session(0, expires_at=NOW + timedelta(minutes=30))
+    store.insert_session(short)
+    store.insert_session(session(1))
+    payment = pay(session(1), 600_00, approval=True)
+    commit(store, session(1), payment)
+    assert all_due(store, NOW) == []
+    assert all_due(store, NOW + timedelta(hours=1)) == sorted([("session", short.id), ("payment", payment.id)])
+    items = [
+        item for shard in range(DUE_SHARDS) for item in store.due_items(shard, NOW + timedelta(hours=1), None).items
+    ]
+    for item in items:
+        if item.kind == "session":
+            assert store.expire_session(item.id, NOW + timedelta(hours=1))
+            assert not store.expire_session(item.id, NOW + timedelta(hours=1))
+        else:
+            assert item.amount_cents == 600_00
+            assert store.lapse_due_payment(item)
+            assert not store.lapse_due_payment(item)
+    assert all_due(store, NOW + timedelta(hours=1)) == []
+    assert not store.expire_session(session(1).id, NOW)  # not yet due
+
+
+# ---- webhooks --------------------------------------------------------------------------------------
+
+
+def webhook(n: int, account: str = "acct_x") -> WebhookRecord:
+    return WebhookRecord(
+        id=f"wh_{n:024d}",
+        account_id=account,
+        url="https://example.com/h",
+        events=None,
+        sealed_secret=b"s",
+        created_at=NOW,
+    )
+
+
+def test_webhooks_list_newest_first_delete_for_the_owner_and_remember_deliveries(store: Store) -> None:
+    for n in range(3):
+        store.insert_webhook(webhook(n))
+    store.insert_webhook(webhook(9, "acct_other"))
+    assert [w.id for w in store.list_webhooks("acct_x")] == [webhook(n).id for n in (2, 1, 0)]
+    assert not store.delete_webhook(webhook(0).id, "acct_other")
+    assert store.delete_webhook(webhook(0).id, "acct_x")
+    assert not store.delete_webhook(webhook(0).id, "acct_x")
+    store.disable_webhook(webhook(1).id, NOW)
+    store.disable_webhook(webhook(1).id, NOW + timedelta(hours=1))
+    assert [w.disabled_at for w in store.list_webhooks("acct_x")] == [None, NOW]
+    assert not store.was_delivered("evt_1", webhook(1).id)
+    store.record_delivery("evt_1", webhook(1).id, NOW)
+    assert store.was_delivered("evt_1", webhook(1).id)
+    assert not store.was_delivered("evt_1", webhook(2).id)
+
+
+# ---- the two never drift: one drawn story, both stores ---------------------------------------------
+
+step = st.tuples(st.integers(min_value=1, max_value=300_00), st.booleans(), st.sampled_from(["commit", "decide"]))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(step, min_size=1, max_size=12))
+def test_the_same_story_ends_the_same_in_memory_and_in_dynamodb(steps: list[tuple[int, bool, str]]) -> None:
+    def tell(store: Store) -> tuple[list[str], SessionRecord | None]:
+        the_session = session(limits_cents={**ROOMY, "require_approval_above": 100_00})
+        store.insert_session(the_session)
+        outcomes = []
+        for n, (cents, flag, action) in enumerate(steps):
+            payment = pay(the_session, cents, n, approval=cents > 100_00)
+            if action == "decide" and n:
+                earlier = store.get_payment(pay(the_session, 1, n - 1).id)
+                outcomes.append(str(earlier is not None and store.decide_payment(earlier, flag, NOW)))
+            else:
+                outcomes.append(type(commit(store, the_session, payment)).__name__)
+        return outcomes, store.get_session(the_session.id)
+
+    in_memory = tell(MemoryStore())
+    in_dynamodb = next(tell(store) for store in _dynamo())
+    assert in_memory == in_dynamodb

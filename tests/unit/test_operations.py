@@ -1,0 +1,138 @@
+"""The operations on the in-memory store: replay, decline, lapse, approve, reject, revoke, sweep.
+
+No emulator: these run in milliseconds. What only DynamoDB's semantics prove (transactions under
+contention, the stream) stays in the moto, dynalite and concurrency suites.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from agent_sessions.dal.memory import MemoryStore
+from agent_sessions.domain.errors import (
+    IdempotencyKeyReused,
+    InvalidState,
+    LimitExceeded,
+    MerchantNotAllowed,
+    NotFound,
+    SessionRevoked,
+)
+from agent_sessions.domain.records import Caller
+from agent_sessions.logic import expiry, payments, sessions
+from agent_sessions.wire.models import CreatePaymentRequest, CreateSessionRequest
+from tests.unit.test_records import CREATED
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def owner(store: MemoryStore) -> Caller:
+    minted = sessions.mint_api_key(store, CREATED)
+    return Caller(kind="api_key", account_id=minted.account_id)
+
+
+def open_session(store: MemoryStore, owner: Caller, **fields: object) -> Caller:
+    request = CreateSessionRequest.model_validate(
+        {"agent_id": "bot", "user_wallet": "w", "limits": {"max_per_day": 100, "require_approval_above": 50}, **fields}
+    )
+    created = sessions.create_session(store, owner, request, CREATED)
+    caller = sessions.authenticate(store, f"Bearer {created.session_token}")
+    assert caller is not None
+    return caller
+
+
+def pay(
+    store: MemoryStore, agent: Caller, amount: str, key: str | None = None, **fields: object
+) -> payments.CreatedPayment:
+    request = CreatePaymentRequest.model_validate({"amount": Decimal(amount), **fields})
+    return payments.create_payment(store, agent, request, key, CREATED + timedelta(minutes=1))
+
+
+def remaining_today(store: MemoryStore, agent: Caller) -> int:
+    assert agent.session_id is not None
+    session = store.get_session(agent.session_id)
+    assert session is not None
+    return session.window("day", CREATED + timedelta(minutes=1)).remaining_cents
+
+
+def test_a_replayed_key_answers_the_first_payment_and_debits_once(store: MemoryStore, owner: Caller) -> None:
+    agent = open_session(store, owner)
+    first = pay(store, agent, "29.99", key="k1")
+    again = pay(store, agent, "29.99", key="k1")
+    assert (first.http_status, first.replayed, again.replayed) == (201, False, True)
+    assert again.answer.payment.id == first.answer.payment.id
+    assert remaining_today(store, agent) == 100_00 - 29_99
+    with pytest.raises(IdempotencyKeyReused):
+        pay(store, agent, "30.00", key="k1")
+
+
+def test_a_decline_is_recorded_and_its_replay_declines_the_same(store: MemoryStore, owner: Caller) -> None:
+    agent = open_session(store, owner, allowed_merchants=["m1"])
+    with pytest.raises(MerchantNotAllowed):
+        pay(store, agent, "1.00", key="k", merchant_id="m2")
+    with pytest.raises(MerchantNotAllowed):
+        pay(store, agent, "1.00", key="k", merchant_id="m2")
+    with pytest.raises(LimitExceeded) as over:
+        pay(store, agent, "100.01", merchant_id="m1")
+    assert over.value.details["limit"] == "max_per_day"
+    assert remaining_today(store, agent) == 100_00
+
+
+def test_an_approved_hold_becomes_spend_and_a_rejected_one_comes_back(store: MemoryStore, owner: Caller) -> None:
+    agent = open_session(store, owner)
+    held = pay(store, agent, "60.00")
+    assert (held.http_status, held.answer.payment.stored_status) == (202, "pending_approval")
+    assert remaining_today(store, agent) == 40_00
+    now = CREATED + timedelta(minutes=2)
+    approved = payments.decide_payment(store, owner, held.answer.payment.id, True, now)
+    assert approved.payment.stored_status == "authorized"
+    with pytest.raises(InvalidState):
+        payments.decide_payment(store, owner, held.answer.payment.id, False, now)
+    other = pay(store, agent, "40.00")
+    assert other.http_status == 201
+    assert remaining_today(store, agent) == 0
+
+
+def test_a_rejected_hold_releases_its_amount(store: MemoryStore, owner: Caller) -> None:
+    agent = open_session(store, owner)
+    held = pay(store, agent, "70.00")
+    payments.decide_payment(store, owner, held.answer.payment.id, False, CREATED + timedelta(minutes=2))
+    assert remaining_today(store, agent) == 100_00
+
+
+def test_a_lapsed_hold_is_released_for_the_next_payment_and_by_the_sweep(store: MemoryStore, owner: Caller) -> None:
+    agent = open_session(store, owner)
+    held = pay(store, agent, "90.00")
+    later = CREATED + timedelta(minutes=62)
+    request = CreatePaymentRequest.model_validate({"amount": Decimal("20.00")})
+    after = payments.create_payment(store, agent, request, None, later)  # only fits once the hold lapsed
+    assert after.http_status == 201
+    lapsed = store.get_payment(held.answer.payment.id)
+    assert lapsed is not None
+    assert lapsed.stored_status == "expired"
+    assert expiry.sweep(store, later).holds_lapsed == 0  # already released
+
+
+def test_the_sweep_expires_sessions_and_lapses_holds_once(store: MemoryStore, owner: Caller) -> None:
+    agent = open_session(store, owner, duration_hours=1)
+    pay(store, agent, "60.00")
+    first = expiry.sweep(store, CREATED + timedelta(hours=2))
+    assert (first.sessions_expired, first.holds_lapsed) == (1, 1)
+    assert expiry.sweep(store, CREATED + timedelta(hours=2)).items_due == 0
+
+
+def test_a_revoked_session_pays_nothing_and_another_account_sees_nothing(store: MemoryStore, owner: Caller) -> None:
+    agent = open_session(store, owner)
+    assert agent.session_id is not None
+    stranger = Caller(kind="api_key", account_id=sessions.mint_api_key(store, CREATED).account_id)
+    with pytest.raises(NotFound):
+        sessions.revoke_session(store, stranger, agent.session_id, CREATED)
+    with pytest.raises(NotFound):
+        sessions.get_session(store, stranger, agent.session_id, CREATED)
+    sessions.revoke_session(store, owner, agent.session_id, CREATED)
+    with pytest.raises(SessionRevoked):
+        pay(store, agent, "1.00")
