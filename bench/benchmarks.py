@@ -43,6 +43,7 @@ os.environ.update(
         "POWERTOOLS_LOG_LEVEL": "ERROR",
         "TABLE_NAME": "agent-sessions-bench",
         "EVENT_BUS_NAME": "agent-sessions-bench-events",
+        "WEBHOOK_KEY_ID": "alias/agent-sessions-bench",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)

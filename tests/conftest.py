@@ -35,6 +35,7 @@ os.environ.update(
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "TABLE_NAME": TABLE_NAME,
         "EVENT_BUS_NAME": EVENT_BUS_NAME,
+        "WEBHOOK_KEY_ID": "alias/agent-sessions-test",  # the webhook tests set a real moto key
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)

@@ -17,7 +17,9 @@ OPENAPI_PATH = PROJECT_ROOT / "openapi.json"
 
 def build_openapi() -> str:
     """The document as pretty JSON (stable key order, trailing newline)."""
-    os.environ.setdefault("TABLE_NAME", "agent-sessions")  # read lazily; set so imports never fail
+    # The handlers check their settings at import; these names only let them import here.
+    for name, value in {"TABLE_NAME": "agent-sessions", "EVENT_BUS_NAME": "events", "WEBHOOK_KEY_ID": "key"}.items():
+        os.environ.setdefault(name, value)
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 

@@ -12,11 +12,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from agent_sessions.dal.dynamo import default_store
 from agent_sessions.http.caller_context import authorizer_context
 from agent_sessions.infra.observability import logger, tracer
+from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import sessions
+
+require_settings()  # a missing or invalid variable stops the function at init
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
     caller = sessions.authenticate(default_store(), headers.get("authorization"))

@@ -18,8 +18,11 @@ from agent_sessions.http.resolver import (
     responses,
 )
 from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import sessions, webhooks
 from agent_sessions.wire.models import WEBHOOK_ID_PATTERN, DeletedOut
+
+require_settings("webhook_key_id")  # a missing or invalid variable stops the function at init
 
 app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
 answer_errors_per_contract(app)
@@ -36,6 +39,6 @@ def delete_webhook(webhook_id: Annotated[str, Path(pattern=WEBHOOK_ID_PATTERN)])
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return resolve_json(app, event, context)

@@ -17,7 +17,10 @@ from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.records import utc_now
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.secret_box import default_secret_box
+from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import webhooks
+
+require_settings("webhook_key_id")  # a missing or invalid variable stops the function at init
 
 FIRST_BACKOFF_SECONDS = 30
 MAX_BACKOFF_SECONDS = 12 * 3600  # SQS's longest visibility timeout
@@ -49,7 +52,7 @@ def _retry_later(record: dict[str, Any]) -> None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     failures = []
     for record in event.get("Records", []):

@@ -20,9 +20,12 @@ from agent_sessions.http.resolver import (
     responses,
 )
 from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import payments, sessions
 from agent_sessions.wire.models import MAX_PAGE_SIZE, SESSION_ID_PATTERN, PaymentListOut
 from agent_sessions.wire.views import payment_body
+
+require_settings()  # a missing or invalid variable stops the function at init
 
 app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
 answer_errors_per_contract(app)
@@ -52,6 +55,6 @@ def list_session_payments(
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return resolve_json(app, event, context)

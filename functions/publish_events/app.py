@@ -16,7 +16,10 @@ from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.records import SessionRecord
 from agent_sessions.infra.event_bus import default_bus
 from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import outbox
+
+require_settings("event_bus_name")  # a missing or invalid variable stops the function at init
 
 
 def change_of(record: dict[str, Any]) -> outbox.Change:
@@ -33,7 +36,7 @@ def change_of(record: dict[str, Any]) -> outbox.Change:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records", [])
     sessions: dict[str, SessionRecord | None] = {}

@@ -19,9 +19,12 @@ from agent_sessions.http.resolver import (
     responses,
 )
 from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import sessions
 from agent_sessions.wire.models import SESSION_ID_PATTERN, RevokeOut
 from agent_sessions.wire.views import session_body
+
+require_settings()  # a missing or invalid variable stops the function at init
 
 app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
 answer_errors_per_contract(app)
@@ -42,6 +45,6 @@ def revoke_session(session_id: Annotated[str, Path(pattern=SESSION_ID_PATTERN)])
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return resolve_json(app, event, context)

@@ -46,10 +46,11 @@ def world(invoke: Invoke, session_store: Any, monkeypatch: pytest.MonkeyPatch) -
     """Our account's session (with a pending payment and a webhook), and the wrong credentials."""
     import boto3
 
-    from agent_sessions.infra import secret_box
+    from agent_sessions.infra import secret_box, settings
 
     monkeypatch.setenv("WEBHOOK_KEY_ID", boto3.client("kms").create_key()["KeyMetadata"]["KeyId"])
     secret_box.default_secret_box.cache_clear()
+    settings.load_settings.cache_clear()
     ours = open_session(invoke, mint_pkp=True)
     payment = pay(invoke, ours, 30)["json"]  # above require_approval_above: pending
     webhook = invoke("create_webhook", load_event("create_webhook"))["json"]

@@ -338,18 +338,21 @@ def _admits(
     expected_version: int | None,
 ) -> bool:
     """The commit's ConditionExpression on the session."""
-    amount = payment.amount_cents
-    basics = (
-        session.stored_status == "active"
-        and _epoch(session.expires_at) > _epoch(now)
-        and session.limits_cents["max_per_transaction"] >= amount
+    return (
+        _open_at(session, now, expected_version)
+        and session.limits_cents["max_per_transaction"] >= payment.amount_cents
         and (session.allowed_merchants is None or (payment.merchant_id or "") in session.allowed_merchants)
-        and (expected_version is None or session.version == expected_version)
+        and (payment.approval_expires_at is None or len(session.holds) < MAX_PENDING_APPROVALS)
+        and _fits(session, payment.amount_cents, checks)
     )
-    if not basics:
-        return False
-    if payment.approval_expires_at is not None and len(session.holds) >= MAX_PENDING_APPROVALS:
-        return False
+
+
+def _open_at(session: SessionRecord, now: datetime, expected_version: int | None) -> bool:
+    version_matches = expected_version is None or session.version == expected_version
+    return session.stored_status == "active" and _epoch(session.expires_at) > _epoch(now) and version_matches
+
+
+def _fits(session: SessionRecord, amount: int, checks: tuple[WindowCheck, ...]) -> bool:
     return all(
         session.limits_cents[check.limit_name] >= amount
         and session.committed_cents.get(check.counter_key, 0) <= check.max_committed_before_cents

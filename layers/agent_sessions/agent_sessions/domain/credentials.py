@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-API_KEY_PREFIXES = ("zfi_test_", "zfi_live_")
+API_KEY_PREFIXES = ("zfi_test_", "zfi_live_")  # one length: _as_api_key relies on it
 SESSION_TOKEN_PREFIX = "zai_session_"  # noqa: S105 - a prefix, not a secret
 SESSION_ID_PREFIX = "sess_"
 ACCOUNT_ID_PREFIX = "acct_"
@@ -126,31 +126,41 @@ def _is_url_safe(text: str) -> bool:
 
 def parse_bearer(authorization: str | None) -> PresentedCredential | None:
     """Classify an Authorization header; None for anything that is not a well-formed secret."""
-    if not authorization:
+    secret = _bearer_secret(authorization)
+    if secret is None:
         return None
-    scheme, _, secret = authorization.strip().partition(" ")
+    if secret.startswith(API_KEY_PREFIXES):
+        return _as_api_key(secret)
+    if secret.startswith(SESSION_TOKEN_PREFIX):
+        return _as_session_token(secret)
+    return None
+
+
+def _bearer_secret(authorization: str | None) -> str | None:
+    """The secret of `Bearer <secret>` (at most 512 characters), or None."""
+    scheme, _, secret = (authorization or "").strip().partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret or len(secret) > 512:
         return None
-    for prefix in API_KEY_PREFIXES:
-        if secret.startswith(prefix):
-            body = secret[len(prefix) :]
-            if len(body) >= MIN_SECRET_CHARS and _is_url_safe(body):
-                return PresentedCredential(kind="api_key", secret=secret)
-            return None
-    if secret.startswith(SESSION_TOKEN_PREFIX):
-        body = secret[len(SESSION_TOKEN_PREFIX) :]
-        id_suffix, separator, token_secret = (
-            body[:_ID_SUFFIX_CHARS],
-            body[_ID_SUFFIX_CHARS : _ID_SUFFIX_CHARS + 1],
-            body[_ID_SUFFIX_CHARS + 1 :],
-        )
-        session_id = SESSION_ID_PREFIX + id_suffix
-        if (
-            separator == "_"
-            and is_session_id(session_id)
-            and len(token_secret) >= MIN_SECRET_CHARS
-            and _is_url_safe(token_secret)
-        ):
-            return PresentedCredential(kind="session_token", secret=secret, session_id=session_id)
+    return secret
+
+
+def _as_api_key(secret: str) -> PresentedCredential | None:
+    body = secret[len(API_KEY_PREFIXES[0]) :]  # every prefix has the same length
+    if len(body) >= MIN_SECRET_CHARS and _is_url_safe(body):
+        return PresentedCredential(kind="api_key", secret=secret)
+    return None
+
+
+def _as_session_token(secret: str) -> PresentedCredential | None:
+    body = secret[len(SESSION_TOKEN_PREFIX) :]
+    id_suffix, separator, token_secret = (
+        body[:_ID_SUFFIX_CHARS],
+        body[_ID_SUFFIX_CHARS : _ID_SUFFIX_CHARS + 1],
+        body[_ID_SUFFIX_CHARS + 1 :],
+    )
+    session_id = SESSION_ID_PREFIX + id_suffix
+    well_formed = separator == "_" and len(token_secret) >= MIN_SECRET_CHARS and _is_url_safe(token_secret)
+    if well_formed and is_session_id(session_id):
+        return PresentedCredential(kind="session_token", secret=secret, session_id=session_id)
     return None

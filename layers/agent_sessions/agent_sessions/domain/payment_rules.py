@@ -95,28 +95,60 @@ def refusal_for(session: SessionRecord, payment: PaymentRecord, now: datetime) -
     Reads the session as a reader does: holds that have lapsed no longer count, even if no
     write has released them yet (the caller releases them and tries again).
     """
+    for rule in (_ended, _over_per_transaction, _merchant_not_allowed, _over_a_window, _too_many_holds):
+        refusal = rule(session, payment, now)
+        if refusal is not None:
+            return refusal
+    return None
+
+
+def largest_payable_cents(session: SessionRecord, now: datetime) -> int:
+    """The largest amount that would pass right now: the least of max_per_transaction and every window's room."""
+    rooms = [window.remaining_cents for window in session.windows(now).values()]
+    return min([session.limits_cents["max_per_transaction"], *rooms])
+
+
+def _ended(session: SessionRecord, payment: PaymentRecord, now: datetime) -> DomainError | None:
     if session.stored_status == "revoked":
         return SessionRevoked()
     if session.stored_status == "expired" or now >= session.expires_at:
         return SessionExpired()
+    return None
+
+
+def _over_per_transaction(session: SessionRecord, payment: PaymentRecord, now: datetime) -> DomainError | None:
     amount = payment.amount_cents
     per_transaction = session.limits_cents["max_per_transaction"]
-    if amount > per_transaction:
-        return LimitExceeded(
-            f"The payment of {_shown(amount)} exceeds max_per_transaction ({_shown(per_transaction)}).",
-            {
-                "limit": "max_per_transaction",
-                "limit_amount": cents_to_dollars(per_transaction),
-                "remaining": cents_to_dollars(per_transaction),
-                "attempted": cents_to_dollars(amount),
-                "resets_at": None,
-            },
-        )
-    if session.allowed_merchants is not None and payment.merchant_id not in session.allowed_merchants:
+    if amount <= per_transaction:
+        return None
+    return LimitExceeded(
+        f"The payment of {_shown(amount)} exceeds max_per_transaction ({_shown(per_transaction)}).",
+        {
+            "limit": "max_per_transaction",
+            "limit_amount": cents_to_dollars(per_transaction),
+            "remaining": cents_to_dollars(largest_payable_cents(session, now)),
+            "attempted": cents_to_dollars(amount),
+            "resets_at": None,
+        },
+    )
+
+
+def _merchant_not_allowed(session: SessionRecord, payment: PaymentRecord, now: datetime) -> DomainError | None:
+    if session.allowed_merchants is None or payment.merchant_id in session.allowed_merchants:
+        return None
+    if payment.merchant_id is None:
         return MerchantNotAllowed(
-            f"Merchant {payment.merchant_id!r} is not in this session's allowed_merchants.",
-            {"merchant_id": payment.merchant_id},
+            "This session only pays the merchants in allowed_merchants; the payment named none (merchant_id).",
+            {"merchant_id": None},
         )
+    return MerchantNotAllowed(
+        f"Merchant {payment.merchant_id!r} is not in this session's allowed_merchants.",
+        {"merchant_id": payment.merchant_id},
+    )
+
+
+def _over_a_window(session: SessionRecord, payment: PaymentRecord, now: datetime) -> DomainError | None:
+    amount = payment.amount_cents
     for kind in WINDOW_KINDS:
         window = session.window(kind, now)
         if amount > window.remaining_cents:
@@ -127,18 +159,22 @@ def refusal_for(session: SessionRecord, payment: PaymentRecord, now: datetime) -
                 {
                     "limit": limit_name,
                     "limit_amount": cents_to_dollars(window.limit_cents),
-                    "remaining": cents_to_dollars(window.remaining_cents),
+                    "remaining": cents_to_dollars(largest_payable_cents(session, now)),
                     "attempted": cents_to_dollars(amount),
                     "resets_at": format_timestamp(window.resets_at),
                 },
             )
-    live_holds = len(session.holds) - len(session.lapsed_holds(now))
-    if payment.approval_expires_at is not None and live_holds >= MAX_PENDING_APPROVALS:
-        return RateLimited(
-            f"This session already has {MAX_PENDING_APPROVALS} payments awaiting approval; decide some first.",
-            {"limit": "pending_approvals", "limit_amount": MAX_PENDING_APPROVALS},
-        )
     return None
+
+
+def _too_many_holds(session: SessionRecord, payment: PaymentRecord, now: datetime) -> DomainError | None:
+    live_holds = len(session.holds) - len(session.lapsed_holds(now))
+    if payment.approval_expires_at is None or live_holds < MAX_PENDING_APPROVALS:
+        return None
+    return RateLimited(
+        f"This session already has {MAX_PENDING_APPROVALS} payments awaiting approval; decide some first.",
+        {"limit": "pending_approvals", "limit_amount": MAX_PENDING_APPROVALS},
+    )
 
 
 def session_after_payment(session: SessionRecord, payment: PaymentRecord) -> SessionRecord:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import Any
 
@@ -51,4 +50,6 @@ def default_bus() -> EventBridgeBus:
     """The bus named by EVENT_BUS_NAME, built on first use."""
     import boto3
 
-    return EventBridgeBus(boto3.client("events"), os.environ["EVENT_BUS_NAME"])
+    from agent_sessions.infra.settings import load_settings
+
+    return EventBridgeBus(boto3.client("events"), load_settings().required("event_bus_name"))

@@ -15,7 +15,6 @@ network (see the README); the local provider is the default and the only one bui
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -117,7 +116,7 @@ def verify_attestation(attestation: Attestation) -> bool:
 
 def identity_provider() -> IdentityProvider:
     """The provider AGENT_SESSIONS_IDENTITY_PROVIDER names; `local` (the default) is built in."""
-    name = os.environ.get("AGENT_SESSIONS_IDENTITY_PROVIDER", "local")
-    if name != "local":
-        raise ValueError(f"AGENT_SESSIONS_IDENTITY_PROVIDER={name!r}: only 'local' is built in (see the README)")
+    from agent_sessions.infra.settings import load_settings
+
+    load_settings()  # only "local" passes its validation (see the README)
     return LocalIdentityProvider()

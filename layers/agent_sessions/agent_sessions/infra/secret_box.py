@@ -6,7 +6,6 @@ to another item does not open there.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -44,4 +43,6 @@ def default_secret_box() -> KmsSecretBox:
     """The box over the key named by WEBHOOK_KEY_ID, built on first use."""
     import boto3
 
-    return KmsSecretBox(boto3.client("kms"), os.environ["WEBHOOK_KEY_ID"])
+    from agent_sessions.infra.settings import load_settings
+
+    return KmsSecretBox(boto3.client("kms"), load_settings().required("webhook_key_id"))

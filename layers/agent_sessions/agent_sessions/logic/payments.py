@@ -29,6 +29,7 @@ from agent_sessions.domain.errors import (
 )
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import (
+    WindowCheck,
     approval_deadline,
     needs_approval,
     refusal_for,
@@ -123,65 +124,104 @@ def create_payment(
     idempotency_key: str | None,
     now: datetime,
 ) -> CreatedPayment:
-    """Check and debit atomically; a declined attempt is recorded and raised as its error."""
+    """Check and debit atomically: build the record, commit until decided, then answer or decline."""
+    payment, checks = build_payment(store, caller, request, idempotency_key, now)
+    return _commit_until_decided(store, payment, checks, now)
+
+
+def build_payment(
+    store: PaymentStore,
+    caller: Caller,
+    request: CreatePaymentRequest,
+    idempotency_key: str | None,
+    now: datetime,
+) -> tuple[PaymentRecord, tuple[WindowCheck, ...]]:
+    """The payment record a request asks for, and the windows it must fit in."""
     session_id = caller.session_id
     assert session_id is not None  # require_session_token guarantees it
     if idempotency_key is not None and not is_valid_idempotency_key(idempotency_key):
         raise ValidationFailed({"Idempotency-Key": "must be 1 to 255 printable ASCII characters"})
     terms = caller.terms or _read_terms(store, session_id)
-    amount = request.amount
-    approval = needs_approval(terms, amount)
+    approval = needs_approval(terms, request.amount)
+    checks = window_checks(terms, request.amount, now)
     payment = PaymentRecord(
         id=payment_id_for_key(session_id, idempotency_key) if idempotency_key else new_payment_id(),
         session_id=session_id,
         account_id=caller.account_id,
-        amount_cents=amount,
+        amount_cents=request.amount,
         currency="USD",
         merchant_id=request.merchant_id,
         description=request.description,
         metadata=request.metadata or {},
         stored_status="pending_approval" if approval else "authorized",
         created_at=now,
-        request_fingerprint=request_fingerprint(
-            {
-                "amount_cents": amount,
-                "currency": "USD",
-                "merchant_id": request.merchant_id,
-                "description": request.description,
-                "metadata": request.metadata or {},
-            }
-        ),
+        request_fingerprint=_fingerprint(request),
+        window_keys=tuple(check.counter_key for check in checks),
         approval_expires_at=approval_deadline(terms, now) if approval else None,
     )
-    checks = window_checks(terms, amount, now)
-    payment = payment.with_changes(window_keys=tuple(check.counter_key for check in checks))
-    known = known_sessions.pinnable(session_id)
+    return payment, checks
+
+
+def _fingerprint(request: CreatePaymentRequest) -> str:
+    return request_fingerprint(
+        {
+            "amount_cents": request.amount,
+            "currency": "USD",
+            "merchant_id": request.merchant_id,
+            "description": request.description,
+            "metadata": request.metadata or {},
+        }
+    )
+
+
+def _commit_until_decided(
+    store: PaymentStore, payment: PaymentRecord, checks: tuple[WindowCheck, ...], now: datetime
+) -> CreatedPayment:
+    """Commit (pinned to the known version first); a refusal whose cause has lapsed is tried again."""
+    known = known_sessions.pinnable(payment.session_id)
     for _ in range(MAX_COMMIT_ATTEMPTS):
         try:
             outcome = store.commit_payment(payment, checks, now, known.version if known else None)
         except TransactionContended as exc:
-            raise RateLimited("The session is busy; retry with the same Idempotency-Key.") from exc
+            raise RateLimited(_BUSY) from exc
         if isinstance(outcome, PaymentCommitted):
-            session = session_after_payment(known, payment) if known else store.get_session(session_id)
-            assert session is not None  # it was just debited
-            known_sessions.remember(session)
-            return CreatedPayment(_created_status(payment), PaymentAnswer(payment, session), replayed=False)
+            return _committed(store, payment, known)
         if isinstance(outcome, PaymentAlreadyExists):
             return _replay(store, outcome.payment, payment)
-        assert isinstance(outcome, SessionRefused)
-        if outcome.session is None:
-            raise NotFound()
-        known_sessions.remember(outcome.session)
-        if known is not None and known.version != outcome.session.version:
-            known_sessions.contended(session_id)
+        decided = _after_refusal(store, payment, outcome, known, now)
+        if decided is not None:
+            return decided
         known = None  # retries are not pinned
-        refusal = refusal_for(outcome.session, payment, now)
-        if refusal is not None:
-            return _decline(store, payment, refusal)
-        # Nothing refuses it once lapsed holds are discounted: release them for real, then retry.
-        for payment_id, hold in outcome.session.lapsed_holds(now).items():
-            store.release_lapsed_hold(outcome.session, payment_id, hold)
-    raise RateLimited("The session is busy; retry with the same Idempotency-Key.")
+    raise RateLimited(_BUSY)
+
+
+_BUSY = "The session is busy; retry with the same Idempotency-Key."
+
+
+def _committed(store: PaymentStore, payment: PaymentRecord, known: SessionRecord | None) -> CreatedPayment:
+    """The answer to a committed payment: the session computed from the pinned version, else read."""
+    session = session_after_payment(known, payment) if known else store.get_session(payment.session_id)
+    assert session is not None  # it was just debited
+    known_sessions.remember(session)
+    return CreatedPayment(_created_status(payment), PaymentAnswer(payment, session), replayed=False)
+
+
+def _after_refusal(
+    store: PaymentStore, payment: PaymentRecord, outcome: SessionRefused, known: SessionRecord | None, now: datetime
+) -> CreatedPayment | None:
+    """Decline by the rule that refused, or (nothing refuses once lapsed holds are released) None to retry."""
+    session = outcome.session
+    if session is None:
+        raise NotFound()
+    known_sessions.remember(session)
+    if known is not None and known.version != session.version:
+        known_sessions.contended(session.id)
+    refusal = refusal_for(session, payment, now)
+    if refusal is not None:
+        return _decline(store, payment, refusal)
+    for payment_id, hold in session.lapsed_holds(now).items():
+        store.release_lapsed_hold(session, payment_id, hold)
+    return None
 
 
 def _read_terms(store: PaymentStore, session_id: str) -> SessionTerms:

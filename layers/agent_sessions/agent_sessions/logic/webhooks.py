@@ -16,6 +16,7 @@ from agent_sessions.domain.jsonio import encode_json
 from agent_sessions.domain.records import Caller, WebhookRecord
 from agent_sessions.domain.webhook_signing import new_webhook_secret, signature_headers
 from agent_sessions.infra.secret_box import SecretBox
+from agent_sessions.infra.settings import load_settings
 from agent_sessions.wire.models import CreateWebhookRequest
 
 DELIVERY_TIMEOUT_SECONDS = 10
@@ -30,7 +31,7 @@ def create_webhook(
 ) -> tuple[WebhookRecord, str]:
     """A new endpoint and its signing secret (shown once, stored only sealed)."""
     try:
-        check_endpoint(request.url)
+        check_endpoint(request.url, load_settings().allow_local_webhooks)
     except EndpointRefused as refused:
         raise ValidationFailed({"url": str(refused)}) from refused
     webhook_id = new_webhook_id()
@@ -80,8 +81,8 @@ class HttpSender:
         self._opener = urllib.request.build_opener(_NoRedirects)
 
     def post(self, url: str, headers: dict[str, str], body: bytes) -> int:
-        try:
-            check_endpoint(url)  # DNS may have changed since the endpoint was registered
+        try:  # DNS may have changed since the endpoint was registered
+            check_endpoint(url, load_settings().allow_local_webhooks)
         except EndpointRefused:
             return 0
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
