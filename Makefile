@@ -12,10 +12,10 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: install run test lint openapi bench unit integration e2e concurrency clean
 
-$(BIN)/.installed: requirements-dev.txt layers/agent_sessions/requirements.txt layers/agent_sessions/pyproject.toml cli/pyproject.toml
+$(BIN)/.installed: requirements-dev.txt layers/agent_sessions/requirements.txt layers/agent_sessions/pyproject.toml cli/pyproject.toml local/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt -e layers/agent_sessions -e cli
+	$(BIN)/pip install --quiet -r requirements-dev.txt -e layers/agent_sessions -e cli -e local
 	touch $@
 
 $(TOOLS_VENV)/.installed: requirements-lint.txt

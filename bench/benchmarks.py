@@ -69,7 +69,7 @@ def moto_table(stream: bool = False) -> Iterator[Any]:
 
     from agent_sessions.dal import dynamo
     from agent_sessions.infra import settings
-    from agent_sessions_cli.template import load_template, table_definition
+    from agent_sessions_local.template import load_template, table_definition
 
     with mock_aws():
         dynamo.default_store.cache_clear()
@@ -99,14 +99,14 @@ class RequestLog:
 
 
 def billed_bytes(client: Any, pk: str) -> int:
-    from tests.support.item_size import item_bytes
+    from agent_sessions_local.item_size import item_bytes
 
     item = client.get_item(TableName=TABLE, Key={"pk": {"S": pk}}, ConsistentRead=True).get("Item")
     return item_bytes(item) if item else 0
 
 
 def wru(size: int, transactional: bool = False) -> int:
-    from tests.support.item_size import write_units
+    from agent_sessions_local.item_size import write_units
 
     return write_units(size, transactional)
 
@@ -133,8 +133,8 @@ def handler_overhead(samples: int) -> dict[str, Any]:
     from agent_sessions.dal import dynamo
     from agent_sessions.http.caller_context import authorizer_context
     from agent_sessions.http.resolver import RESOLVER_OPTIONS  # noqa: F401 - imported warm, as on Lambda
-    from agent_sessions_cli.local_runtime import LocalLambdaContext
-    from tests.support.handlers import load_event, load_handler_module
+    from agent_sessions_local.handlers import load_event, load_handler_module
+    from agent_sessions_local.instances import LocalLambdaContext
 
     with moto_table() as client:
         huge = {"max_per_transaction": 1000, "max_per_day": 10_000_000, "max_per_week": 10_000_000,
@@ -338,8 +338,8 @@ def contention(seconds: float, processes: int = 8) -> dict[str, Any]:
     import boto3
 
     from agent_sessions.dal import dynamo
-    from agent_sessions_cli.embedded_dynamodb import start_embedded_dynamodb_process
-    from agent_sessions_cli.template import load_template, table_definition
+    from agent_sessions_local.embedded_dynamodb import start_embedded_dynamodb_process
+    from agent_sessions_local.template import load_template, table_definition
 
     server = start_embedded_dynamodb_process()
     try:

@@ -14,11 +14,11 @@ from agent_sessions.dal import dynamo
 from agent_sessions.domain.records import utc_now
 from agent_sessions.infra import event_bus, settings
 from agent_sessions.logic import sessions as service
-from agent_sessions_cli.local_runtime import LocalLambdaContext
-from agent_sessions_cli.main import ensure_table
-from agent_sessions_cli.template import load_template, table_definition
-from tests.support.handlers import load_event as load_event  # re-exported for the tests
-from tests.support.handlers import load_handler_module
+from agent_sessions_local.commands import ensure_table
+from agent_sessions_local.handlers import load_event as load_event  # re-exported for the tests
+from agent_sessions_local.handlers import load_handler_module
+from agent_sessions_local.instances import LocalLambdaContext
+from agent_sessions_local.template import load_template, table_definition
 
 TABLE_NAME = "agent-sessions-test"
 EVENT_BUS_NAME = "agent-sessions-test-events"

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agent_sessions_cli.template import PROJECT_ROOT
+from agent_sessions_local.template import PROJECT_ROOT
 
 
 def test_the_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ reached are skipped on a retry; the event keeps its id.
 """
 
 import json
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -50,27 +51,47 @@ def _retry_later(record: dict[str, Any]) -> None:
     )
 
 
+def _event_of(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The webhook event a queue message carries (amounts exact, as Decimals); None when unreadable."""
+    try:
+        event = json.loads(record["body"], parse_float=Decimal)["detail"]
+        if isinstance(event, dict) and {"id", "event", "merchant_id"} <= event.keys():
+            return event
+    except (ValueError, KeyError, TypeError):
+        pass
+    logger.error("unreadable message", extra={"message_id": record.get("messageId")})
+    return None
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    failures = []
-    for record in event.get("Records", []):
-        try:
-            webhook_event = json.loads(record["body"])["detail"]
-            result = webhooks.deliver_event(default_store(), default_secret_box(), _sender, webhook_event, utc_now())
-        except Exception:
-            logger.exception("delivery failed", extra={"message_id": record.get("messageId")})
-            failures.append({"itemIdentifier": record["messageId"]})
-            continue
+    records = event.get("Records", [])
+    readable = [(record, found) for record in records if (found := _event_of(record)) is not None]
+    failed = [record for record in records if all(record is not kept for kept, _ in readable)]
+    try:
+        results = webhooks.deliver_events(
+            default_store(), default_secret_box(), _sender, [found for _, found in readable], utc_now()
+        )
+    except Exception:
+        logger.exception("delivery failed; the whole batch will be tried again")
+        return {"batchItemFailures": [{"itemIdentifier": record["messageId"]} for record in records]}
+    for (record, _), result in zip(readable, results, strict=True):
         metrics.add_metric(name="WebhooksDelivered", unit=MetricUnit.Count, value=result.delivered)
         if result.disabled:
             metrics.add_metric(name="WebhooksDisabled", unit=MetricUnit.Count, value=result.disabled)
+        for webhook_id, reason in result.failures:
+            logger.warning("endpoint failing; retrying later", extra={"webhook_id": webhook_id, "reason": reason})
         if result.failing:
-            logger.warning("endpoint failing; retrying later", extra={"event_id": webhook_event.get("id")})
-            failures.append({"itemIdentifier": record["messageId"]})
-            try:
-                _retry_later(record)
-            except Exception:
-                logger.exception("could not set the backoff; the queue's visibility timeout applies")
-    return {"batchItemFailures": failures}
+            failed.append(record)
+    for record in failed:
+        _retry_later_quietly(record)
+    return {"batchItemFailures": [{"itemIdentifier": record["messageId"]} for record in failed]}
+
+
+def _retry_later_quietly(record: dict[str, Any]) -> None:
+    try:
+        _retry_later(record)
+    except Exception:
+        logger.exception("could not set the backoff; the queue's visibility timeout applies")

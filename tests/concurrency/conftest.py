@@ -9,9 +9,9 @@ import pytest
 
 from agent_sessions.dal import dynamo
 from agent_sessions.infra import settings
-from agent_sessions_cli.embedded_dynamodb import start_embedded_dynamodb_process
-from agent_sessions_cli.main import ensure_table
-from agent_sessions_cli.template import load_template
+from agent_sessions_local.commands import ensure_table
+from agent_sessions_local.embedded_dynamodb import start_embedded_dynamodb_process
+from agent_sessions_local.template import load_template
 from tests.conftest import TABLE_NAME
 
 

@@ -25,9 +25,10 @@ from agent_sessions.domain.records import Caller, utc_now
 from agent_sessions.logic import payments as payment_service
 from agent_sessions.logic import sessions as service
 from agent_sessions.wire.models import CreatePaymentRequest, CreateSessionRequest
-from agent_sessions_cli.local_runtime import FunctionPool, Handler
-from agent_sessions_cli.template import functions, load_template, table_definition
+from agent_sessions_local.instances import Handler
+from agent_sessions_local.template import functions, load_template, table_definition
 from tests.conftest import EVENTS_ACCOUNT_ID, TABLE_NAME, load_event, with_body
+from tests.support.inprocess_pool import InProcessPool as FunctionPool
 
 pytestmark = pytest.mark.concurrency
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from agent_sessions_cli.local_runtime import FunctionPool
-from agent_sessions_cli.template import functions, load_template
+from agent_sessions_local.template import functions, load_template
 from tests.conftest import load_event, with_session_id
+from tests.support.inprocess_pool import InProcessPool as FunctionPool
 
 pytestmark = pytest.mark.concurrency
 

@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from agent_sessions_cli.embedded_dynamodb import start_embedded_dynamodb_process
-from agent_sessions_cli.template import load_template, table_definition
+from agent_sessions_local.embedded_dynamodb import start_embedded_dynamodb_process
+from agent_sessions_local.template import load_template, table_definition
 
 
 @pytest.fixture

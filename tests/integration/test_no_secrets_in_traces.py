@@ -19,8 +19,8 @@ import boto3
 import pytest
 
 from agent_sessions.infra import observability, secret_box, settings
+from agent_sessions_local.handlers import FUNCTIONS_DIR, load_handler_module
 from tests.conftest import Invoke, load_event, with_credential
-from tests.support.handlers import FUNCTIONS_DIR, load_handler_module
 
 
 class RecordingSubsegment:

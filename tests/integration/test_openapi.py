@@ -2,8 +2,8 @@
 
 import json
 
-from agent_sessions_cli.openapi import OPENAPI_PATH, build_openapi
-from agent_sessions_cli.template import http_routes, load_template
+from agent_sessions_local.openapi import OPENAPI_PATH, build_openapi
+from agent_sessions_local.template import http_routes, load_template
 
 
 def test_the_committed_document_matches_the_code() -> None:

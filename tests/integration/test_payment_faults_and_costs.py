@@ -10,6 +10,7 @@ from botocore.exceptions import EndpointConnectionError
 from moto.core.models import botocore_stubber
 
 from agent_sessions.dal.dynamo import default_store
+from agent_sessions_local.item_size import item_bytes, write_units
 from tests.conftest import (
     TABLE_NAME,
     Invoke,
@@ -20,7 +21,6 @@ from tests.conftest import (
     with_session_id,
 )
 from tests.integration.test_payment_handlers import decide, open_session, pay
-from tests.support.item_size import item_bytes, write_units
 
 
 class _Body:

@@ -164,7 +164,7 @@ def test_a_partial_failure_reports_the_first_change_not_published(dynamodb: Any,
     original = handler.default_bus
     handler.default_bus = lambda: bus
     try:
-        from agent_sessions_cli.local_runtime import LocalLambdaContext
+        from agent_sessions_local.instances import LocalLambdaContext
 
         answer = handler.lambda_handler(batch, LocalLambdaContext(function_name="publish_events"))
     finally:
@@ -178,7 +178,7 @@ def test_a_partial_failure_reports_the_first_change_not_published(dynamodb: Any,
 
 
 def test_the_template_bounds_retries_and_sends_poison_records_to_a_destination() -> None:
-    from agent_sessions_cli.template import load_template
+    from agent_sessions_local.template import load_template
 
     stream = load_template()["Resources"]["PublishEventsFunction"]["Properties"]["Events"]["TableStream"]
     properties = stream["Properties"]

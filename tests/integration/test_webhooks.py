@@ -215,7 +215,7 @@ def test_a_receiver_that_always_fails_ends_in_the_dead_letter_queue(
 
 def test_backoff_doubles_from_thirty_seconds_to_twelve_hours_and_retries_span_three_days() -> None:
     handler = load_handler_module("deliver_webhooks")
-    from agent_sessions_cli.template import load_template
+    from agent_sessions_local.template import load_template
 
     queue = load_template()["Resources"]["DeliveryQueue"]["Properties"]
     receives = queue["RedrivePolicy"]["maxReceiveCount"]

@@ -23,7 +23,7 @@ from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME
 from agent_sessions.logic import payments as payment_service
 from agent_sessions.logic import sessions as service
 from agent_sessions.wire.models import CreatePaymentRequest, CreateSessionRequest
-from agent_sessions_cli.template import load_template, table_definition
+from agent_sessions_local.template import load_template, table_definition
 from tests.conftest import TABLE_NAME
 
 OWNER = Caller(kind="api_key", account_id="acct_statemachine00000000000")

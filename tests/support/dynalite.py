@@ -9,7 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent_sessions_cli.template import PROJECT_ROOT
+from agent_sessions_local.template import PROJECT_ROOT
 
 DYNALITE_DIR = PROJECT_ROOT / "tools" / "dynalite"
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import boto3
 
-from agent_sessions_cli.local_workers import lambda_stream_batch
+from agent_sessions_local.workers import lambda_stream_batch
 
 
 def stream_records(client: Any, table_name: str) -> list[dict[str, Any]]:

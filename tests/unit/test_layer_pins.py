@@ -1,6 +1,6 @@
 """The layer's lock file pins what requirements.txt asks for, at the same versions."""
 
-from agent_sessions_cli.template import PROJECT_ROOT
+from agent_sessions_local.template import PROJECT_ROOT
 
 LAYER = PROJECT_ROOT / "layers" / "agent_sessions"
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from agent_sessions.infra import settings
-from agent_sessions_cli.template import PROJECT_ROOT
+from agent_sessions_local.template import PROJECT_ROOT
 
 
 @pytest.fixture(autouse=True)

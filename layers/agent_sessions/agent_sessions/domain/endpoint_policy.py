@@ -17,7 +17,7 @@ import re
 import socket
 import string
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 MAX_URL_CHARS = 2048
 # RFC 3986's characters: unreserved, reserved and "%" (no space, no control character, no NUL).
@@ -45,16 +45,8 @@ class Endpoint:
 
 def parse_endpoint(url: str) -> Endpoint:
     """The scheme, host and port of a well-formed http(s) URL; EndpointRefused otherwise."""
-    if len(url) > MAX_URL_CHARS:
-        raise EndpointRefused(f"must be at most {MAX_URL_CHARS} characters")
-    if not set(url) <= _URL_CHARACTERS:
-        raise EndpointRefused("must be an ASCII URL without spaces or control characters")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-        host = parts.hostname
-    except ValueError as exc:
-        raise EndpointRefused("is not a valid URL") from exc
+    _check_characters(url)
+    parts, port, host = _split(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise EndpointRefused("must be an absolute https URL")
     if parts.username is not None or parts.password is not None:
@@ -62,6 +54,21 @@ def parse_endpoint(url: str) -> Endpoint:
     if not host or not _is_valid_host(host):
         raise EndpointRefused("must name a valid host (a DNS name or an IP address)")
     return Endpoint(scheme=parts.scheme, host=host, port=port or (443 if parts.scheme == "https" else 80))
+
+
+def _check_characters(url: str) -> None:
+    if len(url) > MAX_URL_CHARS:
+        raise EndpointRefused(f"must be at most {MAX_URL_CHARS} characters")
+    if not set(url) <= _URL_CHARACTERS:
+        raise EndpointRefused("must be an ASCII URL without spaces or control characters")
+
+
+def _split(url: str) -> tuple[SplitResult, int | None, str | None]:
+    try:
+        parts = urlsplit(url)
+        return parts, parts.port, parts.hostname
+    except ValueError as exc:
+        raise EndpointRefused("is not a valid URL") from exc
 
 
 def _is_valid_host(host: str) -> bool:

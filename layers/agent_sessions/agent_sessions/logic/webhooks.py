@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from agent_sessions.dal.ports import DeliveryStore, WebhookStore
 from agent_sessions.domain.credentials import new_webhook_id
@@ -20,6 +21,7 @@ from agent_sessions.infra.settings import load_settings
 from agent_sessions.wire.models import CreateWebhookRequest
 
 DELIVERY_TIMEOUT_SECONDS = 10
+MAX_PARALLEL_DELIVERIES = 8
 
 
 def _secret_context(webhook_id: str, account_id: str) -> dict[str, str]:
@@ -91,37 +93,104 @@ class HttpSender:
                 return int(response.status)
         except urllib.error.HTTPError as answered:
             return int(answered.code)
-        except (urllib.error.URLError, TimeoutError, OSError):
-            return 0
+        except (urllib.error.URLError, TimeoutError, OSError, ValueError):
+            return 0  # no answer: refused, unreachable, timed out, or a URL the HTTP client refuses
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """What happened to one event: endpoints reached, disabled (410), and still failing."""
+    """What happened to one event: endpoints reached, disabled (410), and still failing (with why)."""
 
     delivered: int
     disabled: int
     failing: int
+    failures: tuple[tuple[str, str], ...] = ()  # (webhook id, reason) for each failing endpoint
+
+
+Outcome = Literal["delivered", "disabled", "skipped"] | str  # anything else: why it failed
 
 
 def deliver_event(
     store: DeliveryStore, box: SecretBox, sender: Sender, event: dict[str, Any], now: datetime
 ) -> DeliveryResult:
     """POST one event to each of its account's endpoints that wants it and has not had it yet."""
+    return deliver_events(store, box, sender, [event], now)[0]
+
+
+def deliver_events(
+    store: DeliveryStore, box: SecretBox, sender: Sender, events: list[dict[str, Any]], now: datetime
+) -> list[DeliveryResult]:
+    """Each event to each endpoint that wants it; what happened to each event, in order.
+
+    Endpoints are served side by side (at most MAX_PARALLEL_DELIVERIES at once), each one's events
+    in the order given: a slow, failing or broken endpoint delays and fails only itself.
+    """
+    chains = _chains_by_endpoint(store, events)
+    outcomes: dict[tuple[int, str], Outcome] = {}
+
+    def run(chain: tuple[WebhookRecord, list[int]]) -> None:
+        webhook, indexes = chain
+        for index in indexes:
+            event = events[index]
+            outcome = _deliver_once(store, box, sender, event, encode_json(event).encode("utf-8"), webhook, now)
+            outcomes[(index, webhook.id)] = outcome
+            if outcome == "disabled":
+                break  # the endpoint is gone (410): its later events are not sent
+
+    if chains:
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_DELIVERIES, len(chains))) as pool:
+            list(pool.map(run, chains))
+    return [_result({w: o for (i, w), o in outcomes.items() if i == index}) for index in range(len(events))]
+
+
+def _chains_by_endpoint(store: DeliveryStore, events: list[dict[str, Any]]) -> list[tuple[WebhookRecord, list[int]]]:
+    """For each endpoint that wants any of `events`: the endpoint and the positions of the events it wants."""
+    listed: dict[str, list[WebhookRecord]] = {}
+    chains: dict[str, tuple[WebhookRecord, list[int]]] = {}
+    for index, event in enumerate(events):
+        account = str(event["merchant_id"])
+        if account not in listed:
+            listed[account] = store.list_webhooks(account)
+        for webhook in listed[account]:
+            if webhook.wants(str(event["event"])):
+                chains.setdefault(webhook.id, (webhook, []))[1].append(index)
+    return list(chains.values())
+
+
+def _result(outcomes: dict[str, Outcome]) -> DeliveryResult:
+    failures = tuple(
+        (webhook_id, outcome)
+        for webhook_id, outcome in outcomes.items()
+        if outcome not in ("delivered", "disabled", "skipped")
+    )
+    values = list(outcomes.values())
+    return DeliveryResult(
+        delivered=values.count("delivered"), disabled=values.count("disabled"), failing=len(failures), failures=failures
+    )
+
+
+def _deliver_once(
+    store: DeliveryStore,
+    box: SecretBox,
+    sender: Sender,
+    event: dict[str, Any],
+    body: bytes,
+    webhook: WebhookRecord,
+    now: datetime,
+) -> Outcome:
+    """One endpoint, one attempt; every failure becomes its reason, never an exception."""
     event_id = str(event["id"])
-    body = encode_json(event).encode("utf-8")
-    delivered = disabled = failing = 0
-    for webhook in store.list_webhooks(str(event["merchant_id"])):
-        if not webhook.wants(str(event["event"])) or store.was_delivered(event_id, webhook.id):
-            continue
+    try:
+        if store.was_delivered(event_id, webhook.id):
+            return "skipped"
         secret = box.open(webhook.sealed_secret, _secret_context(webhook.id, webhook.account_id))
         status = sender.post(webhook.url, signature_headers(secret, event_id, int(now.timestamp()), body), body)
         if 200 <= status < 300:
             store.record_delivery(event_id, webhook.id, now)
-            delivered += 1
-        elif status == 410:
+            return "delivered"
+        if status == 410:
             store.disable_webhook(webhook.id, now)
-            disabled += 1
-        else:
-            failing += 1
-    return DeliveryResult(delivered=delivered, disabled=disabled, failing=failing)
+            return "disabled"
+        return f"answered {status}" if status else "no answer (refused, unreachable, invalid or timed out)"
+    except Exception as failure:
+        return f"{type(failure).__name__}: {failure}"

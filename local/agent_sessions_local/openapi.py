@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 
-from agent_sessions_cli.template import PROJECT_ROOT
+from agent_sessions_local.template import PROJECT_ROOT
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi.json"
 

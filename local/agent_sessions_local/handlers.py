@@ -9,7 +9,7 @@ import json
 from types import ModuleType
 from typing import Any
 
-from agent_sessions_cli.template import PROJECT_ROOT
+from agent_sessions_local.template import PROJECT_ROOT
 
 EVENTS_DIR = PROJECT_ROOT / "events"
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"

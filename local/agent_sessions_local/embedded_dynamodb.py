@@ -155,7 +155,7 @@ class EmbeddedDynamoDBProcess:
 def start_embedded_dynamodb_process(port: int = 0) -> EmbeddedDynamoDBProcess:
     """Start the serialised moto server in a child process; returns once it is listening."""
     process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "agent_sessions_cli.embedded_dynamodb", "--port", str(port)],
+        [sys.executable, "-m", "agent_sessions_local.embedded_dynamodb", "--port", str(port)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -175,7 +175,7 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 
 def main() -> None:
-    """`python -m agent_sessions_cli.embedded_dynamodb --port N`: serve until terminated."""
+    """`python -m agent_sessions_local.embedded_dynamodb --port N`: serve until terminated."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=0)
     arguments = parser.parse_args()

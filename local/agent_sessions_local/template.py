@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the repository (an editable install)
 TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
 
 

@@ -20,11 +20,12 @@ from typing import Any
 
 import boto3
 
-from agent_sessions_cli.local_runtime import FunctionPool
-from agent_sessions_cli.template import FunctionSpec, functions_with_event, resource_properties
+from agent_sessions_local.instances import FunctionPool
+from agent_sessions_local.template import FunctionSpec, functions_with_event, resource_properties
 
 EVENT_SOURCE = "agent-sessions"
-log = logging.getLogger("agent_sessions_cli.local")
+log = logging.getLogger("agent_sessions_local.workers")
+QUEUE_POLLERS = 4
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,13 @@ def provision(template: dict[str, Any], name_prefix: str) -> LocalResources:
 
 
 class _Worker(threading.Thread):
-    """A daemon thread running `step` every `interval` seconds until stopped."""
+    """A daemon thread running `step` every `interval` seconds until stopped, with its function's instances."""
 
-    def __init__(self, name: str, interval: float) -> None:
+    def __init__(self, name: str, interval: float, spec: FunctionSpec) -> None:
         super().__init__(name=name, daemon=True)
         self._interval = interval
         self._stopped = threading.Event()
+        self._pool = FunctionPool(spec)
 
     def run(self) -> None:
         while not self._stopped.wait(self._interval):
@@ -83,14 +85,14 @@ class _Worker(threading.Thread):
 
     def stop(self) -> None:
         self._stopped.set()
+        self._pool.stop()
 
 
 class Schedule(_Worker):
     """Invokes a scheduled function with a Scheduled Event, every `interval` seconds."""
 
     def __init__(self, spec: FunctionSpec, interval: float) -> None:
-        super().__init__(f"schedule:{spec.logical_id}", interval)
-        self._pool = FunctionPool(spec)
+        super().__init__(f"schedule:{spec.logical_id}", interval, spec)
         self._spec = spec
 
     def step(self) -> None:
@@ -114,8 +116,7 @@ class StreamPump(_Worker):
     """Reads the table's stream and hands batches to the stream function, as Lambda does."""
 
     def __init__(self, spec: FunctionSpec, table_name: str, interval: float = 0.5, batch_size: int = 100) -> None:
-        super().__init__(f"stream:{spec.logical_id}", interval)
-        self._pool = FunctionPool(spec)
+        super().__init__(f"stream:{spec.logical_id}", interval, spec)
         self._table = table_name
         self._batch_size = batch_size
         self._streams = boto3.client("dynamodbstreams")
@@ -176,8 +177,7 @@ class QueuePoller(_Worker):
     """Receives from the delivery queue and hands batches to the queue function, as Lambda does."""
 
     def __init__(self, spec: FunctionSpec, queue_url: str, queue_arn: str, interval: float = 0.2) -> None:
-        super().__init__(f"queue:{spec.logical_id}", interval)
-        self._pool = FunctionPool(spec)
+        super().__init__(f"queue:{spec.logical_id}", interval, spec)
         self._queue_url = queue_url
         self._queue_arn = queue_arn
         self._sqs = boto3.client("sqs")
@@ -219,7 +219,8 @@ def start_workers(
     for spec in functions_with_event(template, ("DynamoDB",)):
         workers.append(StreamPump(spec, table_name))
     for spec in functions_with_event(template, ("SQS",)):
-        workers.append(QueuePoller(spec, resources.queue_url, resources.queue_arn))
+        # Several pollers, as Lambda scales an SQS source: one hanging endpoint never stalls the queue.
+        workers.extend(QueuePoller(spec, resources.queue_url, resources.queue_arn) for _ in range(QUEUE_POLLERS))
     for worker in workers:
         worker.start()
     return workers

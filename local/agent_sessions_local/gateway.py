@@ -1,90 +1,31 @@
-"""The local runtime: serves the HTTP API declared in template.yaml through the real handlers.
+"""The local gateway: serves the HTTP API declared in template.yaml through the real handlers.
 
 Each request is turned into an API Gateway HTTP API (payload 2.0) event, passed through the
 template's Lambda authorizer (its answer cached per Authorization header, as API Gateway
-does) and then to the route's handler module. Like Lambda, a handler instance serves one
-request at a time: concurrent requests get more instances of the same module.
+does) and then to the route's function. Like Lambda, each function instance is a process of
+its own serving one request at a time (see `instances`); concurrent requests get more instances.
+Every request is logged with its method, path, status and time taken.
 """
 
 from __future__ import annotations
 
 import base64
-import importlib.util
-import queue
-import threading
+import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime
-from types import ModuleType
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from agent_sessions_cli.template import FunctionSpec, RouteSpec, functions, http_routes, load_template
+from agent_sessions_local.instances import FunctionPool, InstanceFailed
+from agent_sessions_local.template import RouteSpec, functions, http_routes, load_template
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+_log = logging.getLogger("agent_sessions_local.gateway")
 _NOT_FOUND_BODY = '{"error":{"code":"NOT_FOUND","message":"No such route.","details":{}}}'
-
-
-@dataclass(frozen=True)
-class LocalLambdaContext:
-    """The parts of Lambda's context object that Powertools reads."""
-
-    function_name: str
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    @property
-    def invoked_function_arn(self) -> str:
-        """A made-up ARN naming the function."""
-        return f"arn:aws:lambda:local:000000000000:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        """Always plenty."""
-        return 10_000
-
-
-class FunctionPool:
-    """Instances of one handler module; each serves a single request at a time, as in Lambda."""
-
-    def __init__(self, spec: FunctionSpec) -> None:
-        self._spec = spec
-        self._idle: queue.LifoQueue[Handler] = queue.LifoQueue()
-        self._created = 0
-        self._lock = threading.Lock()
-
-    def _new_instance(self) -> Handler:
-        with self._lock:
-            self._created += 1
-            module_name = f"local_fn_{self._spec.logical_id}_{self._created}"
-        module_spec = importlib.util.spec_from_file_location(module_name, self._spec.code_dir / self._spec.module_file)
-        assert module_spec is not None
-        assert module_spec.loader is not None
-        module: ModuleType = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
-        handler: Handler = getattr(module, self._spec.handler_name)
-        return handler
-
-    @contextmanager
-    def instance(self) -> Iterator[Handler]:
-        """An idle instance, or a new one when all are busy."""
-        try:
-            handler = self._idle.get_nowait()
-        except queue.Empty:
-            handler = self._new_instance()
-        try:
-            yield handler
-        finally:
-            self._idle.put(handler)
-
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Run the handler on one event."""
-        with self.instance() as handler:
-            return handler(event, LocalLambdaContext(function_name=self._spec.logical_id))
+_INTERNAL_ERROR_BODY = '{"error":{"code":"INTERNAL","message":"Something went wrong on our side.","details":{}}}'
 
 
 class LocalGateway:
@@ -125,8 +66,20 @@ class LocalGateway:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
-        response = self.handle(request)
+        started = time.monotonic()
+        try:
+            response = self.handle(request)
+        except InstanceFailed as failure:
+            _log.error("%s %s failed: %s", request.method, request.path, failure)
+            response = Response(_INTERNAL_ERROR_BODY, status=500, content_type="application/json")
+        elapsed_ms = (time.monotonic() - started) * 1000
+        _log.info("%s %s %d %.0f ms", request.method, request.path, response.status_code, elapsed_ms)
         return response(environ, start_response)
+
+    def stop(self) -> None:
+        """Stop every function instance."""
+        for pool in self._pools.values():
+            pool.stop()
 
     def handle(self, request: Request) -> Response:
         """Answer one HTTP request through the authorizer and the route's handler."""
@@ -147,7 +100,7 @@ class LocalGateway:
 
 
 def _openapi_document() -> Response:
-    from agent_sessions_cli.openapi import OPENAPI_PATH
+    from agent_sessions_local.openapi import OPENAPI_PATH
 
     return Response(OPENAPI_PATH.read_bytes(), status=200, content_type="application/json")
 
@@ -170,54 +123,65 @@ _LOCAL_ONLY_PAGES: dict[str, Callable[[], Response]] = {"/openapi.json": _openap
 
 
 def _http_api_event(request: Request, route: RouteSpec, path_parameters: dict[str, str]) -> dict[str, Any]:
-    raw_body = request.get_data(cache=False)
-    try:
-        body: str | None = raw_body.decode("utf-8")
-        is_base64 = False
-    except UnicodeDecodeError:
-        body, is_base64 = base64.b64encode(raw_body).decode("ascii"), True
-    headers: dict[str, str] = {}
-    for name, value in request.headers.items():
-        key = name.lower()
-        headers[key] = f"{headers[key]},{value}" if key in headers else value
-    query = {name: ",".join(request.args.getlist(name)) for name in request.args}
-    now = datetime.now(UTC)
+    body, is_base64 = _body_of(request)
     route_key = f"{route.method} {route.path}"
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
         "rawPath": request.path,
         "rawQueryString": request.query_string.decode("latin-1"),
-        "headers": headers,
-        "requestContext": {
-            "accountId": "000000000000",
-            "apiId": "local",
-            "domainName": request.host,
-            "domainPrefix": "local",
-            "http": {
-                "method": request.method,
-                "path": request.path,
-                "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
-                "sourceIp": request.remote_addr or "127.0.0.1",
-                "userAgent": request.headers.get("user-agent", ""),
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now.timestamp() * 1000),
-        },
+        "headers": _headers_of(request),
+        "requestContext": _request_context(request, route_key),
         "isBase64Encoded": is_base64,
     }
-    if query:
-        event["queryStringParameters"] = query
-    if path_parameters:
-        event["pathParameters"] = path_parameters
-    if raw_body:
-        event["body"] = body
-    if request.cookies:
-        event["cookies"] = [f"{name}={value}" for name, value in request.cookies.items()]
+    optional = {
+        "queryStringParameters": {name: ",".join(request.args.getlist(name)) for name in request.args},
+        "pathParameters": path_parameters,
+        "body": body,
+        "cookies": [f"{name}={value}" for name, value in request.cookies.items()],
+    }
+    event.update({name: value for name, value in optional.items() if value})
     return event
+
+
+def _body_of(request: Request) -> tuple[str | None, bool]:
+    """The body as API Gateway passes it: text, or base64 when it is not UTF-8."""
+    raw_body = request.get_data(cache=False)
+    try:
+        return raw_body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return base64.b64encode(raw_body).decode("ascii"), True
+
+
+def _headers_of(request: Request) -> dict[str, str]:
+    """Lower-cased names; repeated headers joined with commas."""
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    return headers
+
+
+def _request_context(request: Request, route_key: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "accountId": "000000000000",
+        "apiId": "local",
+        "domainName": request.host,
+        "domainPrefix": "local",
+        "http": {
+            "method": request.method,
+            "path": request.path,
+            "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "sourceIp": request.remote_addr or "127.0.0.1",
+            "userAgent": request.headers.get("user-agent", ""),
+        },
+        "requestId": str(uuid.uuid4()),
+        "routeKey": route_key,
+        "stage": "$default",
+        "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(now.timestamp() * 1000),
+    }
 
 
 def _http_response(result: dict[str, Any]) -> Response:
@@ -254,9 +218,9 @@ class _QuietRequestHandler(WSGIRequestHandler):
         return None
 
 
-def serve(host: str, port: int, template: dict[str, Any] | None = None) -> BaseWSGIServer:
-    """A threaded HTTP server for the template's API (not yet started)."""
+def serve(host: str, port: int, template: dict[str, Any] | None = None) -> tuple[BaseWSGIServer, LocalGateway]:
+    """A threaded HTTP server for the template's API (not yet started), and the gateway behind it."""
     gateway = LocalGateway(http_routes(template or load_template()))
     server = make_server(host, port, gateway, threaded=True, request_handler=_QuietRequestHandler)
     server.socket.listen(1024)  # a burst of clients queues instead of being refused (werkzeug's default is 128)
-    return server
+    return server, gateway

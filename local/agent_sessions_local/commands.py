@@ -1,0 +1,197 @@
+"""The commands this package adds to `agent-sessions`: `local`, `openapi` and `keys create`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+DEFAULT_TABLE = "agent-sessions-local"
+DEFAULT_REGION = "us-east-1"
+
+
+def _local_aws_defaults() -> None:
+    """Credentials and region that the embedded DynamoDB accepts, unless the user set their own."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+
+
+def ensure_table(client: Any, template: dict[str, Any], table_name: str) -> None:
+    """Create the template's table (and its TTL) unless it exists already."""
+    from agent_sessions_local.template import table_definition, ttl_attribute
+
+    existing = client.list_tables().get("TableNames", [])
+    if table_name in existing:
+        return
+    client.create_table(**table_definition(template, table_name))
+    client.get_waiter("table_exists").wait(TableName=table_name)
+    attribute = ttl_attribute(template)
+    if attribute:
+        client.update_time_to_live(
+            TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+        )
+
+
+def mint_dev_keys(store: Any, configured: str | None) -> list[str]:
+    """The dev API keys: each configured one (its own account), or one freshly generated."""
+    from agent_sessions.domain.credentials import derived_account_id, hash_secret, parse_bearer
+    from agent_sessions.domain.records import utc_now
+    from agent_sessions.logic import sessions
+
+    if not configured:
+        return [sessions.mint_api_key(store, utc_now(), label="dev").api_key]
+    keys = [key.strip() for key in configured.split(",") if key.strip()]
+    for key in keys:
+        presented = parse_bearer(f"Bearer {key}")
+        if presented is None or presented.kind != "api_key":
+            raise SystemExit(f"AGENT_SESSIONS_DEV_API_KEY: {key[:12]}… is not an API key (zfi_test_<32+ chars>)")
+        # A stable account per dev key, so a restart against a kept table finds the same data.
+        if store.find_account_for_api_key(hash_secret(key)) is None:
+            store.put_api_key(hash_secret(key), derived_account_id(key), "dev", utc_now())
+    return keys
+
+
+def run_local(args: argparse.Namespace) -> int:
+    """Serve the API on 127.0.0.1 with an embedded (or the given) DynamoDB until interrupted.
+
+    Beside the API it runs what AWS would: the expiry schedule, the stream into publish_events,
+    the bus and the delivery queue into deliver_webhooks, all against the embedded moto.
+    """
+    _local_aws_defaults()
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", args.log_level)
+    os.environ.setdefault("AGENT_SESSIONS_ALLOW_LOCAL_WEBHOOKS", "true")  # receivers on 127.0.0.1
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("agent_sessions_local").setLevel(logging.INFO)  # each request and each worker failure
+
+    from agent_sessions_local.embedded_dynamodb import start_embedded_dynamodb_process
+    from agent_sessions_local.gateway import function_environment, serve
+    from agent_sessions_local.template import load_template
+    from agent_sessions_local.workers import provision, start_workers
+
+    # The embedded moto stands in for every AWS service; DynamoDB may be elsewhere.
+    embedded = start_embedded_dynamodb_process()  # its own process: its own core
+    os.environ["AWS_ENDPOINT_URL"] = embedded.endpoint_url
+    endpoint = args.dynamodb_endpoint or embedded.endpoint_url
+    if not args.dynamodb_endpoint:
+        # It serves one request at a time: under a burst requests queue, so wait rather than retry.
+        os.environ.setdefault("AGENT_SESSIONS_DYNAMODB_READ_TIMEOUT", "120")
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = endpoint
+
+    import boto3
+
+    template = load_template()
+    ensure_table(boto3.client("dynamodb"), template, args.table)
+    resources = provision(template, args.table)
+    refs = {"Table": args.table, "EventBus": resources.bus_name, "WebhookSecretsKey": resources.key_id}
+    literal, referenced = function_environment(template, refs)
+    for name, value in literal.items():
+        os.environ.setdefault(name, value)
+    os.environ.update(referenced)
+
+    from agent_sessions.dal.dynamo import default_store
+
+    keys = mint_dev_keys(default_store(), os.environ.get("AGENT_SESSIONS_DEV_API_KEY"))
+    server, gateway = serve("127.0.0.1", args.port, template)
+    workers = start_workers(template, args.table, resources, args.sweep_seconds)
+    where = endpoint if args.dynamodb_endpoint else "embedded DynamoDB (moto, serialised)"
+    print(f"agent-sessions listening on http://127.0.0.1:{server.server_port}  (table {args.table} on {where})")
+    print(f"expiry sweep every {args.sweep_seconds:g} s; webhooks delivered from the local queue")
+    for key in keys:
+        print(f"API key: {key}")
+    sys.stdout.flush()
+
+    def _stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)  # also when started with SIGINT ignored (a background job)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for worker in workers:
+            worker.stop()
+        server.server_close()
+        gateway.stop()
+        embedded.stop()
+    return 0
+
+
+def write_openapi(args: argparse.Namespace) -> int:
+    """Write openapi.json from the handlers' routes, or with --check fail if it is out of date."""
+    from agent_sessions_local.openapi import OPENAPI_PATH, build_openapi
+
+    document = build_openapi()
+    current = OPENAPI_PATH.read_text() if OPENAPI_PATH.exists() else ""
+    if args.check:
+        if current != document:
+            print("openapi.json is out of date: run `agent-sessions openapi` (or `make openapi`)", file=sys.stderr)
+            return 1
+        print("openapi.json matches the code.")
+        return 0
+    OPENAPI_PATH.write_text(document)
+    print(f"wrote {OPENAPI_PATH}")
+    return 0
+
+
+def create_key(args: argparse.Namespace) -> int:
+    """Mint an API key straight into the table, with the caller's AWS credentials."""
+    import boto3
+
+    from agent_sessions.dal.dynamo import DynamoStore
+    from agent_sessions.domain.records import utc_now
+    from agent_sessions.logic import sessions
+
+    client = boto3.client("dynamodb", endpoint_url=args.endpoint_url) if args.endpoint_url else boto3.client("dynamodb")
+    minted = sessions.mint_api_key(DynamoStore(client, args.table), utc_now(), args.account, args.label)
+    print(f"API key: {minted.api_key}")
+    print(f"Account: {minted.account_id}")
+    print("Shown once: only its hash is stored.", file=sys.stderr)
+    return 0
+
+
+def add_commands(tree: Any) -> None:
+    """Add `keys create`, `openapi` and `local` to the command tree."""
+    keys = tree.add_parser("keys", help="API keys (operator commands, with AWS credentials)", description="API keys.")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
+    create_key_parser = key_commands.add_parser(
+        "create", help="mint an API key into the table", description="Mint an API key straight into the table."
+    )
+    create_key_parser.add_argument("--table", required=True, help="the deployment's table (stack output TableName)")
+    create_key_parser.add_argument("--account", help="add the key to this account instead of a new one")
+    create_key_parser.add_argument("--label", default="", help="a note stored beside the key's hash")
+    create_key_parser.add_argument("--endpoint-url", help="DynamoDB endpoint, for a local table")
+    create_key_parser.set_defaults(run=create_key)
+
+    openapi = tree.add_parser(
+        "openapi", help="write openapi.json from the handlers", description="Generate the OpenAPI 3.1 document."
+    )
+    openapi.add_argument("--check", action="store_true", help="exit 1 if openapi.json differs from the code")
+    openapi.set_defaults(run=write_openapi)
+
+    local = tree.add_parser(
+        "local",
+        help="serve the API on 127.0.0.1 with an embedded DynamoDB",
+        description="The local runtime (what `make run` starts).",
+    )
+    local.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    local.add_argument("--table", default=DEFAULT_TABLE, help="table name (default %(default)s)")
+    local.add_argument(
+        "--dynamodb-endpoint",
+        default=os.environ.get("AGENT_SESSIONS_DYNAMODB_ENDPOINT"),
+        help="use this DynamoDB endpoint (DynamoDB Local, AWS) instead of the embedded one",
+    )
+    local.add_argument("--log-level", default="WARNING", help="handlers' log level (default %(default)s)")
+    local.add_argument(
+        "--sweep-seconds", type=float, default=60.0, help="how often the expiry sweep runs (default %(default)s)"
+    )
+    local.set_defaults(run=run_local)

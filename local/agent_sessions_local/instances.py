@@ -1,0 +1,178 @@
+"""Function instances as Lambda runs them: each in its own process, one invocation at a time.
+
+A handler module keeps state at module and class level between invocations (Powertools' router
+keeps the current event on its class, the logger its context), which is safe on Lambda because
+an execution environment serves one request at a time. So here too: every instance is a process
+of its own, forked from a server that has the heavy libraries imported already (so a new
+instance starts in a few tens of milliseconds), and it is handed one event at a time over a pipe.
+Concurrent requests get more instances, up to `max_instances` per function (Lambda's reserved
+concurrency); beyond that a request waits for an instance to be free.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+from agent_sessions_local.template import FunctionSpec
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+DEFAULT_MAX_INSTANCES = 8
+# Imported once by the fork server, so each instance forks with them loaded (no handler state).
+_PRELOAD = ["boto3", "botocore.session", "pydantic", "aws_lambda_powertools.event_handler", "aws_lambda_powertools"]
+_log = logging.getLogger("agent_sessions_local.instances")
+
+
+@dataclass(frozen=True)
+class LocalLambdaContext:
+    """The parts of Lambda's context object that Powertools reads."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def invoked_function_arn(self) -> str:
+        """A made-up ARN naming the function."""
+        return f"arn:aws:lambda:local:000000000000:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Always plenty."""
+        return 10_000
+
+
+class InstanceFailed(RuntimeError):
+    """The instance's process died or its handler raised past everything that catches errors."""
+
+
+def load_handler(spec: FunctionSpec, module_name: str) -> Handler:
+    """Import a function's module by path (as Lambda does) and return its handler."""
+    module_spec = importlib.util.spec_from_file_location(module_name, spec.code_dir / spec.module_file)
+    assert module_spec is not None
+    assert module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    handler: Handler = getattr(module, spec.handler_name)
+    return handler
+
+
+def _serve(spec: FunctionSpec, environment: dict[str, str], connection: Connection) -> None:
+    """An instance's process: load the handler in this environment, then answer one event at a time."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runtime's to handle, not each instance's
+    os.environ.clear()
+    os.environ.update(environment)
+    try:
+        handler = load_handler(spec, f"local_fn_{spec.logical_id}")
+    except BaseException as failure:
+        connection.send((False, f"init failed: {type(failure).__name__}: {failure}"))
+        return
+    connection.send((True, "ready"))
+    while True:
+        try:
+            event = connection.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            connection.send((True, handler(event, LocalLambdaContext(function_name=spec.logical_id))))
+        except BaseException as failure:
+            connection.send((False, f"{type(failure).__name__}: {failure}"))
+
+
+def _context() -> Any:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
+
+
+class FunctionInstance:
+    """One execution environment: a process running one handler module."""
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        self._spec = spec
+        self._connection, child = multiprocessing.Pipe()
+        self._process = _context().Process(
+            target=_serve, args=(spec, dict(os.environ), child), daemon=True, name=f"fn-{spec.logical_id}"
+        )
+        self._process.start()
+        child.close()
+        self._answer()  # raises InstanceFailed when the module does not load
+
+    def _answer(self) -> Any:
+        try:
+            ok, payload = self._connection.recv()
+        except (EOFError, OSError) as exc:
+            raise InstanceFailed(f"{self._spec.logical_id}: the instance's process ended") from exc
+        if not ok:
+            raise InstanceFailed(f"{self._spec.logical_id}: {payload}")
+        return payload
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Run the handler on one event in this instance's process."""
+        self._connection.send(event)
+        answer: dict[str, Any] = self._answer()
+        return answer
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process still runs."""
+        return bool(self._process.is_alive())
+
+    def stop(self) -> None:
+        """End the process (closing the pipe ends its loop; a stuck one is terminated)."""
+        self._connection.close()
+        self._process.join(timeout=2)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout=2)
+
+
+class FunctionPool:
+    """The instances of one function: an idle one serves the next event, else a new one starts."""
+
+    def __init__(self, spec: FunctionSpec, max_instances: int = DEFAULT_MAX_INSTANCES) -> None:
+        self._spec = spec
+        self._idle: queue.LifoQueue[FunctionInstance] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(max_instances)
+        self._all: list[FunctionInstance] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def instance(self) -> Iterator[FunctionInstance]:
+        """An idle instance, or a new one while under max_instances (else wait for one)."""
+        with self._slots:
+            try:
+                instance = self._idle.get_nowait()
+            except queue.Empty:
+                instance = FunctionInstance(self._spec)
+                with self._lock:
+                    self._all.append(instance)
+            try:
+                yield instance
+            finally:
+                if instance.alive:
+                    self._idle.put(instance)
+                else:
+                    _log.warning("instance of %s ended; the next request starts a new one", self._spec.logical_id)
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Run the function on one event; InstanceFailed when its handler raised or its process died."""
+        with self.instance() as instance:
+            return instance.invoke(event)
+
+    def stop(self) -> None:
+        """Stop every instance."""
+        with self._lock:
+            instances, self._all = self._all, []
+        for instance in instances:
+            instance.stop()
