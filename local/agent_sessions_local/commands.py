@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from typing import Any
 
 DEFAULT_TABLE = "agent-sessions-local"
@@ -100,6 +101,9 @@ def run_local(args: argparse.Namespace) -> int:
 
     keys = mint_dev_keys(default_store(), os.environ.get("AGENT_SESSIONS_DEV_API_KEY"))
     server, gateway = serve("127.0.0.1", args.port, template)
+    warming = time.monotonic()
+    gateway.warm()
+    logging.getLogger("agent_sessions_local").info("functions warm in %.1f s", time.monotonic() - warming)
     workers = start_workers(template, args.table, resources, args.sweep_seconds)
     where = endpoint if args.dynamodb_endpoint else "embedded DynamoDB (moto, serialised)"
     print(f"agent-sessions listening on http://127.0.0.1:{server.server_port}  (table {args.table} on {where})")

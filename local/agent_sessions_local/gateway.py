@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,6 +76,11 @@ class LocalGateway:
         elapsed_ms = (time.monotonic() - started) * 1000
         _log.info("%s %s %d %.0f ms", request.method, request.path, response.status_code, elapsed_ms)
         return response(environ, start_response)
+
+    def warm(self) -> None:
+        """One instance of every function started side by side, so no first request waits for one."""
+        with ThreadPoolExecutor(max_workers=len(self._pools) or 1) as starting:
+            list(starting.map(lambda pool: pool.warm(), self._pools.values()))
 
     def stop(self) -> None:
         """Stop every function instance."""

@@ -119,7 +119,10 @@ class FunctionInstance:
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         """Run the handler on one event in this instance's process."""
-        self._connection.send(event)
+        try:
+            self._connection.send(event)
+        except OSError as exc:  # stopped meanwhile (the runtime is shutting down)
+            raise InstanceFailed(f"{self._spec.logical_id}: the instance was stopped") from exc
         answer: dict[str, Any] = self._answer()
         return answer
 
@@ -164,6 +167,11 @@ class FunctionPool:
                     self._idle.put(instance)
                 else:
                     _log.warning("instance of %s ended; the next request starts a new one", self._spec.logical_id)
+
+    def warm(self) -> None:
+        """Start one instance ahead of the first request (as provisioned concurrency does)."""
+        with self.instance():
+            pass
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         """Run the function on one event; InstanceFailed when its handler raised or its process died."""

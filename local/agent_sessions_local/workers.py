@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +26,7 @@ from agent_sessions_local.template import FunctionSpec, functions_with_event, re
 
 EVENT_SOURCE = "agent-sessions"
 log = logging.getLogger("agent_sessions_local.workers")
-QUEUE_POLLERS = 4
+QUEUE_CONCURRENCY = 4
 
 
 @dataclass(frozen=True)
@@ -174,39 +175,59 @@ def lambda_stream_batch(records: list[dict[str, Any]], stream_arn: str) -> dict[
 
 
 class QueuePoller(_Worker):
-    """Receives from the delivery queue and hands batches to the queue function, as Lambda does."""
+    """Receives from the delivery queue and hands batches to the queue function, as Lambda does.
+
+    Batches run side by side (up to QUEUE_CONCURRENCY instances, as Lambda scales an SQS source),
+    so one hanging endpoint never stalls the queue. It short-polls: the embedded server answers
+    one request at a time, and a long poll would hold every other request up while it waits.
+    """
 
     def __init__(self, spec: FunctionSpec, queue_url: str, queue_arn: str, interval: float = 0.2) -> None:
         super().__init__(f"queue:{spec.logical_id}", interval, spec)
         self._queue_url = queue_url
         self._queue_arn = queue_arn
         self._sqs = boto3.client("sqs")
+        self._running = threading.BoundedSemaphore(QUEUE_CONCURRENCY)
+        self._batches = ThreadPoolExecutor(max_workers=QUEUE_CONCURRENCY, thread_name_prefix=self.name)
 
     def step(self) -> None:
-        messages = self._sqs.receive_message(
-            QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"]
-        ).get("Messages", [])
-        if not messages:
-            return
-        records = [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": message.get("Attributes", {}),
-                "messageAttributes": {},
-                "md5OfBody": message.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": self._queue_arn,
-                "awsRegion": "us-east-1",
-            }
-            for message in messages
-        ]
-        answer = self._pool.invoke({"Records": records})
-        failed = {failure["itemIdentifier"] for failure in answer.get("batchItemFailures") or []}
-        for message in messages:
-            if message["MessageId"] not in failed:
-                self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+        while self._running.acquire(timeout=self._interval):
+            messages = self._sqs.receive_message(
+                QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                self._running.release()
+                return
+            self._batches.submit(self._run_batch, messages)
+
+    def _run_batch(self, messages: list[dict[str, Any]]) -> None:
+        try:
+            answer = self._pool.invoke({"Records": [self._record(message) for message in messages]})
+            failed = {failure["itemIdentifier"] for failure in answer.get("batchItemFailures") or []}
+            for message in messages:
+                if message["MessageId"] not in failed:
+                    self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+        except Exception:  # the messages come back after their visibility timeout, as on AWS
+            log.exception("%s: a batch failed; its messages will be received again", self.name)
+        finally:
+            self._running.release()
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": {},
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self._queue_arn,
+            "awsRegion": "us-east-1",
+        }
+
+    def stop(self) -> None:
+        self._batches.shutdown(wait=False, cancel_futures=True)
+        super().stop()
 
 
 def start_workers(
@@ -219,8 +240,7 @@ def start_workers(
     for spec in functions_with_event(template, ("DynamoDB",)):
         workers.append(StreamPump(spec, table_name))
     for spec in functions_with_event(template, ("SQS",)):
-        # Several pollers, as Lambda scales an SQS source: one hanging endpoint never stalls the queue.
-        workers.extend(QueuePoller(spec, resources.queue_url, resources.queue_arn) for _ in range(QUEUE_POLLERS))
+        workers.append(QueuePoller(spec, resources.queue_url, resources.queue_arn))
     for worker in workers:
         worker.start()
     return workers
