@@ -19,6 +19,7 @@ from agent_sessions_local.handlers import load_event as load_event  # re-exporte
 from agent_sessions_local.handlers import load_handler_module
 from agent_sessions_local.instances import LocalLambdaContext
 from agent_sessions_local.template import load_template, table_definition
+from tests.support.local_service import LocalService, local_service_process
 
 TABLE_NAME = "agent-sessions-test"
 EVENT_BUS_NAME = "agent-sessions-test-events"
@@ -97,6 +98,12 @@ def moto_or_dynalite(request: pytest.FixtureRequest) -> Iterator[Any]:
         yield from moto_table()
     else:
         yield from dynalite_table(request.getfixturevalue("dynalite_endpoint"))
+
+
+@pytest.fixture(scope="session")
+def local_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalService]:
+    """The local runtime (`agent-sessions local`) in a subprocess for the whole test session."""
+    yield from local_service_process(tmp_path_factory)
 
 
 @pytest.fixture

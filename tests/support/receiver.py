@@ -8,9 +8,12 @@ from typing import Any
 
 
 class Receiver:
-    """Records each request (lowercased headers, raw body); answers the next planned status, else 200."""
+    """Records each request (lowercased headers, raw body); answers the next planned status, else 200.
 
-    def __init__(self) -> None:
+    With `delay_seconds` it takes that long to answer each request (a slow or hanging endpoint).
+    """
+
+    def __init__(self, delay_seconds: float = 0) -> None:
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self.planned: list[int] = []
         receiver = self
@@ -18,6 +21,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                time.sleep(delay_seconds)  # a slow receiver: the sender waits this long for the answer
                 receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 status = receiver.planned.pop(0) if receiver.planned else 200
                 self.send_response(status)

@@ -16,6 +16,7 @@ from agent_sessions.domain.errors import (
     LimitExceeded,
     MerchantNotAllowed,
     NotFound,
+    RateLimited,
     SessionRevoked,
 )
 from agent_sessions.domain.records import Caller
@@ -136,3 +137,27 @@ def test_a_revoked_session_pays_nothing_and_another_account_sees_nothing(store: 
     sessions.revoke_session(store, owner, agent.session_id, CREATED)
     with pytest.raises(SessionRevoked):
         pay(store, agent, "1.00")
+
+
+def test_a_retry_later_refusal_is_not_an_idempotency_keys_answer(store: MemoryStore, owner: Caller) -> None:
+    agent = open_session(store, owner, limits={"max_per_day": 1000, "require_approval_above": Decimal("0.50")})
+    first = [pay(store, agent, "1.00", key=f"hold-{n}") for n in range(50)]
+    with pytest.raises(RateLimited):
+        pay(store, agent, "1.00", key="K")
+    payments.decide_payment(store, owner, first[0].answer.payment.id, False, CREATED + timedelta(minutes=2))
+    retried = pay(store, agent, "1.00", key="K")  # the retry the 429 asked for now succeeds
+    assert (retried.http_status, retried.replayed) == (202, False)
+
+
+def test_revoking_ends_its_holds_at_once(store: MemoryStore, owner: Caller) -> None:
+    agent = open_session(store, owner)
+    assert agent.session_id is not None
+    held = pay(store, agent, "60.00")
+    sessions.revoke_session(store, owner, agent.session_id, CREATED + timedelta(minutes=2))
+    lapsed = store.get_payment(held.answer.payment.id)
+    session = store.get_session(agent.session_id)
+    assert lapsed is not None
+    assert session is not None
+    assert (lapsed.stored_status, lapsed.decided_at) == ("expired", CREATED + timedelta(minutes=2))
+    assert session.holds == {}
+    assert session.committed_cents["d0"] == 0

@@ -96,3 +96,31 @@ def test_idempotency_keys_are_1_to_255_printable_characters() -> None:
     assert not is_valid_idempotency_key("k" * 256)
     assert not is_valid_idempotency_key("tab\there")
     assert not is_valid_idempotency_key("é")
+
+
+def test_remaining_is_the_largest_amount_that_would_pass_now() -> None:
+    now = CREATED + timedelta(hours=1)
+    limits = {**make_session().limits_cents, "max_per_transaction": 50_00, "max_per_day": 200_00}
+    session = make_session(limits_cents=limits, committed_cents={"d0": 190_00, "w0": 190_00, "m0": 190_00})
+    over_transaction = refusal_for(session, make_payment(amount_cents=60_00), now)
+    assert over_transaction is not None
+    assert (over_transaction.details["limit"], over_transaction.details["remaining"]) == (
+        "max_per_transaction",
+        Decimal("10.00"),
+    )
+    over_day = refusal_for(session, make_payment(amount_cents=20_00), now)
+    assert over_day is not None
+    assert over_day.details["remaining"] == Decimal("10.00")
+    roomy = make_session(limits_cents=limits)
+    over = refusal_for(roomy, make_payment(amount_cents=60_00), now)
+    assert over is not None
+    assert over.details["remaining"] == Decimal(50)
+
+
+def test_a_missing_merchant_on_a_whitelisted_session_is_said_in_words() -> None:
+    session = make_session(allowed_merchants=["m1"])
+    refusal = refusal_for(session, make_payment(amount_cents=1_00, merchant_id=None), CREATED)
+    assert refusal is not None
+    assert refusal.code == "MERCHANT_NOT_ALLOWED"
+    assert "named none" in refusal.message
+    assert "None" not in refusal.message

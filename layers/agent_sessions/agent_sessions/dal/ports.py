@@ -115,7 +115,21 @@ class SessionStore(SessionReader, Protocol):
         """
 
 
-class PaymentStore(SessionReader, Protocol):
+class HoldReleaser(Protocol):
+    """Releasing a hold that has lapsed (its deadline passed or its session ended)."""
+
+    def release_lapsed_hold(self, session: SessionRecord, payment_id: str, hold: Hold) -> bool:
+        """Mark a lapsed pending payment expired and release its hold, atomically; False if already done."""
+
+
+class SessionRevoker(HoldReleaser, Protocol):
+    """Revoking: the session's one conditional write, then its holds released."""
+
+    def revoke_session(self, session_id: str, account_id: str, now: datetime) -> SessionRecord | None:
+        """See SessionStore.revoke_session."""
+
+
+class PaymentStore(SessionReader, HoldReleaser, Protocol):
     """Payments: the one-request debit, the ledger, decisions and lapsed holds."""
 
     def commit_payment(
@@ -144,9 +158,6 @@ class PaymentStore(SessionReader, Protocol):
 
         False when it is no longer awaiting approval (decided, lapsed, or its session ended).
         """
-
-    def release_lapsed_hold(self, session: SessionRecord, payment_id: str, hold: Hold) -> bool:
-        """Mark a lapsed pending payment expired and release its hold, atomically; False if already done."""
 
 
 class DueStore(Protocol):

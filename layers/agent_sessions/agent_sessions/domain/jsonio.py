@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
 MAX_BODY_BYTES = 64 * 1024
+# Bounds checked before parsing, so no body can make anything recurse deeply or convert a huge number.
+MAX_JSON_DEPTH = 32
+_STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
 class BodyTooLarge(ValueError):
     """The request body is over MAX_BODY_BYTES."""
+
+
+class BodyTooDeep(ValueError):
+    """The request body nests arrays and objects deeper than MAX_JSON_DEPTH."""
 
 
 class BodyNotAnObject(ValueError):
@@ -25,7 +34,21 @@ def parse_json_body(text: str) -> Any:
     """Parse a request body: numbers with a fraction become Decimal; NaN and Infinity are refused."""
     if len(text) > MAX_BODY_BYTES or len(text.encode("utf-8")) > MAX_BODY_BYTES:
         raise BodyTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
-    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise BodyTooDeep(f"The body must nest at most {MAX_JSON_DEPTH} levels deep.")
+    return json.loads(text, parse_float=Decimal, parse_int=_parse_int, parse_constant=_reject_constant)
+
+
+def json_depth(text: str) -> int:
+    """How deep a JSON text nests arrays and objects, counted without parsing (no recursion)."""
+    skeleton = _STRING_LITERAL.sub("", text)
+    steps = (1 if c in "[{" else -1 for c in skeleton if c in "[]{}")
+    return max(itertools.accumulate(steps), default=0)
+
+
+def _parse_int(digits: str) -> int | Decimal:
+    """Integers as int; one too long for int() (thousands of digits) as Decimal, for the field to refuse."""
+    return int(digits) if len(digits) <= 640 else Decimal(digits)
 
 
 def parse_json_object_body(text: str) -> dict[str, Any]:

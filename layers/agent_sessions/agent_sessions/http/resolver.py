@@ -18,10 +18,12 @@ from aws_lambda_powertools.event_handler.openapi.types import (
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
-from agent_sessions.domain.errors import DomainError, NotFound, ValidationFailed
+from agent_sessions.domain.errors import DomainError, NotFound, Unauthenticated, ValidationFailed
 from agent_sessions.domain.jsonio import (
     MAX_BODY_BYTES,
+    MAX_JSON_DEPTH,
     BodyNotAnObject,
+    BodyTooDeep,
     BodyTooLarge,
     encode_json,
     parse_json_object_body,
@@ -90,6 +92,10 @@ def _body_too_large(error: BodyTooLarge) -> Response[str]:
     return error_response(ValidationFailed({"body": f"must be at most {MAX_BODY_BYTES} bytes"}))
 
 
+def _body_too_deep(error: BodyTooDeep) -> Response[str]:
+    return error_response(ValidationFailed({"body": f"must nest arrays and objects at most {MAX_JSON_DEPTH} deep"}))
+
+
 def _body_not_an_object(error: BodyNotAnObject) -> Response[str]:
     return error_response(ValidationFailed({"body": "must be a JSON object"}))
 
@@ -116,6 +122,7 @@ def answer_errors_per_contract(app: APIGatewayHttpResolver) -> APIGatewayHttpRes
     app.exception_handler(DomainError)(_domain_error)
     app.exception_handler(RequestValidationError)(_invalid_request)
     app.exception_handler(BodyTooLarge)(_body_too_large)
+    app.exception_handler(BodyTooDeep)(_body_too_deep)
     app.exception_handler(BodyNotAnObject)(_body_not_an_object)
     app.exception_handler(UnicodeDecodeError)(_undecodable_body)
     app.exception_handler(binascii.Error)(_bad_base64_body)
@@ -177,7 +184,13 @@ def payment_responses(
 
 
 def resolve_json(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Resolve an event; every body is read as JSON whatever Content-Type says (`curl -d` sends a form type)."""
+    """Resolve an event; every body is read as JSON whatever Content-Type says (`curl -d` sends a form type).
+
+    A request with no usable credential is answered 401 before anything in it is validated, so
+    nobody can probe the validation rules without a key (every route of this API needs one).
+    """
+    if _caller_in(event) is None:
+        return _proxy_answer(error_response(Unauthenticated()))
     headers = event.get("headers") or {}
     if event.get("body") and "content-type" in {name.lower() for name in headers}:
         event = {**event, "headers": {k: v for k, v in headers.items() if k.lower() != "content-type"}}
@@ -186,5 +199,20 @@ def resolve_json(app: APIGatewayHttpResolver, event: dict[str, Any], context: An
 
 def caller_of(app: APIGatewayHttpResolver) -> Caller | None:
     """Who is calling, from the context the Lambda authorizer attached; None when anonymous."""
-    request_context = app.current_event.raw_event.get("requestContext") or {}
+    return _caller_in(app.current_event.raw_event)
+
+
+def _caller_in(event: dict[str, Any]) -> Caller | None:
+    request_context = event.get("requestContext") or {}
     return caller_from_context((request_context.get("authorizer") or {}).get("lambda") or {})
+
+
+def _proxy_answer(response: Response[str]) -> dict[str, Any]:
+    """A Response as the HTTP API proxy result Powertools would make of it."""
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": "application/json"},
+        "body": response.body,
+        "isBase64Encoded": False,
+        "cookies": [],
+    }

@@ -237,7 +237,13 @@ def _created_status(payment: PaymentRecord) -> int:
 
 
 def _decline(store: PaymentStore, payment: PaymentRecord, refusal: DomainError) -> CreatedPayment:
-    """Record the refusal in the ledger, then raise it; a concurrent twin's record wins instead."""
+    """Record the refusal in the ledger, then raise it; a concurrent twin's record wins instead.
+
+    Only a final refusal (a rule) is recorded. "Retry later" (429: too many holds) is not, so
+    the retry it asks for, with the same Idempotency-Key, can succeed once the cause is gone.
+    """
+    if isinstance(refusal, RateLimited):
+        raise refusal
     declined = payment.with_changes(
         stored_status="declined",
         window_keys=(),

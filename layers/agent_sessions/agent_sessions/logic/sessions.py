@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from agent_sessions.dal.ports import ApiKeyStore, CredentialStore, SessionFilter, SessionReader, SessionStore
+from agent_sessions.dal.ports import (
+    ApiKeyStore,
+    CredentialStore,
+    SessionFilter,
+    SessionReader,
+    SessionRevoker,
+    SessionStore,
+)
 from agent_sessions.domain.credentials import (
     hash_secret,
     new_account_id,
@@ -165,9 +172,17 @@ def list_sessions(
     return store.list_sessions(caller.account_id, limit, cursor, session_filter, now)
 
 
-def revoke_session(store: SessionStore, caller: Caller, session_id: str, now: datetime) -> SessionRecord:
-    """Revoke at once; revoking again (or an ended session) changes nothing."""
+def revoke_session(store: SessionRevoker, caller: Caller, session_id: str, now: datetime) -> SessionRecord:
+    """Revoke at once; revoking again (or an ended session) changes nothing.
+
+    Holds end with their session: each is released right away (one conditional write each), so
+    its payment reads as expired and `agent.payment.expired` follows within the usual second
+    rather than at the hold's own deadline. Should a release fail, reads already discount the
+    hold and the expiry sweep releases it.
+    """
     session = store.revoke_session(session_id, caller.account_id, now)
     if session is None:
         raise NotFound()
+    for payment_id, hold in session.lapsed_holds(now).items():
+        store.release_lapsed_hold(session, payment_id, hold)
     return session

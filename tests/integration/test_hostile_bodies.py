@@ -1,0 +1,79 @@
+"""Bodies built to break a parser, and requests with no credential: never a 500, 401 before 422."""
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agent_sessions_local.handlers import FUNCTIONS_DIR
+from tests.conftest import Invoke, load_event, with_body, with_caller
+
+HTTP_FUNCTIONS = sorted(
+    path.parent.name
+    for path in FUNCTIONS_DIR.glob("*/app.py")
+    if path.parent.name not in ("authorizer", "publish_events", "deliver_webhooks", "expire_sessions")
+)
+
+
+def deep(kind: str, depth: int) -> str:
+    return "[" * depth + "]" * depth if kind == "array" else '{"a":' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize(
+    ("function", "body", "field"),
+    [
+        ("create_payment", '{"amount": ' + "9" * 5000 + "}", "amount"),
+        ("create_payment", '{"amount": 0.' + "1" * 5000 + "}", "amount"),
+        ("create_payment", '{"amount": 1, "metadata": ' + deep("object", 600) + "}", "body"),
+        ("create_payment", deep("array", 20_000), "body"),
+        ("create_session", '{"agent_id": "a", "user_wallet": "w", "metadata": ' + deep("object", 1000) + "}", "body"),
+        ("create_session", '{"agent_id": "a", "user_wallet": "w", "metadata": ' + deep("object", 20) + "}", "metadata"),
+        ("create_session", deep("array", 20_000), "body"),
+        ("create_session", '{"agent_id": "a", "user_wallet": "w", "duration_hours": 1e-320}', "duration_hours"),
+        ("create_webhook", '{"url": "http://[::1/"}', "url"),
+        ("create_webhook", '{"url": "http://[foo]/"}', "url"),
+        ("create_webhook", '{"url": "http://127.0.0.1:9/a b"}', "url"),
+        ("create_webhook", json.dumps({"url": "http://127.0.0.1\u0000.evil/"}), "url"),
+    ],
+)
+def test_a_hostile_body_is_a_422_naming_the_field(
+    invoke: Invoke, dynamodb: Any, function: str, body: str, field: str
+) -> None:
+    event = load_event(function)
+    if function == "create_payment":
+        created = invoke("create_session", load_event("create_session"))["json"]
+        from tests.conftest import with_credential
+
+        event = with_credential(invoke, event, created["session_token"])
+        event["headers"].pop("idempotency-key", None)
+    answer = invoke(function, with_body(event, body))
+    assert answer["statusCode"] == 422, answer["body"][:500]
+    assert field in answer["json"]["error"]["details"]["fields"], answer["json"]
+
+
+@pytest.mark.parametrize("function", HTTP_FUNCTIONS)
+def test_no_credential_is_a_401_whatever_the_body(invoke: Invoke, dynamodb: Any, function: str) -> None:
+    for body in ('{"amount": "x", "url": 1, "agent_id": []}', deep("array", 5000), "not json", ""):
+        answer = invoke(function, with_caller(with_body(load_event(function), body), None))
+        assert answer["statusCode"] == 401, (function, answer["body"])
+        assert answer["json"]["error"]["code"] == "UNAUTHENTICATED"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.one_of(
+        st.text(max_size=300),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+            max_leaves=30,
+        ).map(json.dumps),
+        st.builds(deep, st.sampled_from(["array", "object"]), st.integers(min_value=1, max_value=3000)),
+    )
+)
+def test_no_body_is_a_server_error(invoke: Invoke, dynamodb: Any, body: str) -> None:
+    for function in ("create_session", "create_webhook"):
+        answer = invoke(function, with_body(load_event(function), body))
+        assert answer["statusCode"] < 500, answer["body"]
