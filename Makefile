@@ -30,11 +30,15 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/agent-sessions local --port $(PORT)
 
-## make lint: ruff, mypy (strict on the layer), cfn-lint and sam validate --lint
+## make lint: ruff, mypy (strict on the layer), the complexity and module-size gates, cfn-lint, sam validate --lint
+CODE := layers functions cli local bench
 lint: install $(TOOLS_VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(TOOLS_VENV)/bin/xenon --max-absolute B --max-modules A --max-average A $(CODE)
+	@find $(CODE) -name '*.py' -print0 | xargs -0 wc -l | \
+		awk '$$2 != "total" && $$1 > 400 {print "over 400 lines: " $$2 " (" $$1 ")"; bad = 1} END {exit bad}'
 	$(TOOLS_VENV)/bin/cfn-lint template.yaml
 	$(TOOLS_VENV)/bin/sam validate --lint --template template.yaml
 

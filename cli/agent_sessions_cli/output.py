@@ -27,16 +27,19 @@ def relative(timestamp: str | None, now: datetime | None = None) -> str:
     seconds = int((moment - (now or datetime.now(UTC))).total_seconds())
     if seconds == 0:
         return "now"
-    size = abs(seconds)
-    if size < 60:
-        text = f"{size} s"
-    elif size < 3600:
-        text = f"{size // 60} min"
-    elif size < 2 * 86400:
-        text = f"{size // 3600} h"
-    else:
-        text = f"{size // 86400} d"
+    text = _duration(abs(seconds))
     return f"in {text}" if seconds >= 0 else f"{text} ago"
+
+
+# (below this many seconds, shown in units of this many seconds, named)
+_UNITS = ((60, 1, "s"), (3600, 60, "min"), (2 * 86400, 3600, "h"))
+
+
+def _duration(size: int) -> str:
+    for below, unit, name in _UNITS:
+        if size < below:
+            return f"{size // unit} {name}"
+    return f"{size // 86400} d"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO | None = None) -> None:

@@ -68,26 +68,35 @@ def _event_of(record: dict[str, Any]) -> dict[str, Any] | None:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records", [])
-    readable = [(record, found) for record in records if (found := _event_of(record)) is not None]
-    failed = [record for record in records if all(record is not kept for kept, _ in readable)]
     try:
-        results = webhooks.deliver_events(
-            default_store(), default_secret_box(), _sender, [found for _, found in readable], utc_now()
-        )
+        failed = _deliver(records)
     except Exception:
         logger.exception("delivery failed; the whole batch will be tried again")
-        return {"batchItemFailures": [{"itemIdentifier": record["messageId"]} for record in records]}
-    for (record, _), result in zip(readable, results, strict=True):
-        metrics.add_metric(name="WebhooksDelivered", unit=MetricUnit.Count, value=result.delivered)
-        if result.disabled:
-            metrics.add_metric(name="WebhooksDisabled", unit=MetricUnit.Count, value=result.disabled)
-        for webhook_id, reason in result.failures:
-            logger.warning("endpoint failing; retrying later", extra={"webhook_id": webhook_id, "reason": reason})
-        if result.failing:
-            failed.append(record)
+        failed = records
     for record in failed:
         _retry_later_quietly(record)
     return {"batchItemFailures": [{"itemIdentifier": record["messageId"]} for record in failed]}
+
+
+def _deliver(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Deliver every readable message's event; the messages that must come back (unreadable or failing)."""
+    events = [_event_of(record) for record in records]
+    readable = [(record, found) for record, found in zip(records, events, strict=True) if found is not None]
+    results = webhooks.deliver_events(
+        default_store(), default_secret_box(), _sender, [found for _, found in readable], utc_now()
+    )
+    failing = {id(record) for (record, _), result in zip(readable, results, strict=True) if _reported(result)}
+    return [record for record, found in zip(records, events, strict=True) if found is None or id(record) in failing]
+
+
+def _reported(result: webhooks.DeliveryResult) -> bool:
+    """Count and log what happened to one event; True when some endpoint still has to get it."""
+    metrics.add_metric(name="WebhooksDelivered", unit=MetricUnit.Count, value=result.delivered)
+    if result.disabled:
+        metrics.add_metric(name="WebhooksDisabled", unit=MetricUnit.Count, value=result.disabled)
+    for webhook_id, reason in result.failures:
+        logger.warning("endpoint failing; retrying later", extra={"webhook_id": webhook_id, "reason": reason})
+    return result.failing > 0
 
 
 def _retry_later_quietly(record: dict[str, Any]) -> None:

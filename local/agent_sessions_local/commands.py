@@ -131,19 +131,25 @@ def run_local(args: argparse.Namespace) -> int:
 
 
 def write_openapi(args: argparse.Namespace) -> int:
-    """Write openapi.json from the handlers' routes, or with --check fail if it is out of date."""
+    """Write openapi.json and docs/api.md from the handlers, or with --check fail if either is out of date."""
+    import json
+
+    from agent_sessions_local.api_reference import API_REFERENCE_PATH, build_api_reference
     from agent_sessions_local.openapi import OPENAPI_PATH, build_openapi
 
     document = build_openapi()
-    current = OPENAPI_PATH.read_text() if OPENAPI_PATH.exists() else ""
+    wanted = {OPENAPI_PATH: document, API_REFERENCE_PATH: build_api_reference(json.loads(document))}
+    stale = [path for path, text in wanted.items() if not path.exists() or path.read_text() != text]
     if args.check:
-        if current != document:
-            print("openapi.json is out of date: run `agent-sessions openapi` (or `make openapi`)", file=sys.stderr)
-            return 1
-        print("openapi.json matches the code.")
-        return 0
-    OPENAPI_PATH.write_text(document)
-    print(f"wrote {OPENAPI_PATH}")
+        for path in stale:
+            print(f"{path.name} is out of date: run `agent-sessions openapi` (or `make openapi`)", file=sys.stderr)
+        if not stale:
+            print("openapi.json and docs/api.md match the code.")
+        return 1 if stale else 0
+    for path, text in wanted.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"wrote {path}")
     return 0
 
 

@@ -6,7 +6,7 @@
 - a list or map 3 bytes plus its elements (a map's keys count like names), plus 1 byte per element.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -19,23 +19,26 @@ def _number_bytes(text: str) -> int:
 def attribute_value_bytes(value: Mapping[str, Any]) -> int:
     """The size of one attribute value in DynamoDB's wire form ({"S": ...}, {"M": ...}, ...)."""
     ((kind, inner),) = value.items()
-    if kind == "S":
-        return len(inner.encode("utf-8"))
-    if kind == "N":
-        return _number_bytes(inner)
-    if kind == "B":
-        return len(inner)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "L":
-        return 3 + sum(attribute_value_bytes(item) + 1 for item in inner)
-    if kind == "M":
-        return 3 + sum(len(key.encode("utf-8")) + attribute_value_bytes(item) + 1 for key, item in inner.items())
-    if kind == "SS":
-        return sum(len(item.encode("utf-8")) for item in inner)
-    if kind == "NS":
-        return sum(_number_bytes(item) for item in inner)
-    raise ValueError(f"unknown attribute type {kind}")
+    if kind not in _SIZE_OF:
+        raise ValueError(f"unknown attribute type {kind}")
+    return _SIZE_OF[kind](inner)
+
+
+def _utf8(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+_SIZE_OF: dict[str, Callable[[Any], int]] = {
+    "S": _utf8,
+    "N": _number_bytes,
+    "B": len,
+    "BOOL": lambda _: 1,
+    "NULL": lambda _: 1,
+    "L": lambda items: 3 + sum(attribute_value_bytes(item) + 1 for item in items),
+    "M": lambda items: 3 + sum(_utf8(key) + attribute_value_bytes(item) + 1 for key, item in items.items()),
+    "SS": lambda items: sum(_utf8(item) for item in items),
+    "NS": lambda items: sum(_number_bytes(item) for item in items),
+}
 
 
 def item_bytes(item: Mapping[str, Mapping[str, Any]]) -> int:

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_create_read_list_and_revoke_a_session_with_tenancy(local_service: LocalService) -> None:
-    key, other_key = local_service.api_keys
+    key, other_key = local_service.api_keys[:2]
     body = {
         "agent_id": "shopping-bot",
         "user_wallet": "Hx7B...abc",

@@ -98,6 +98,11 @@ def test_a_real_story_carries_full_data_and_never_a_secret(
     assert payment["data"]["session_id"] == session_id
     revoked = next(event for event in events if event["event"] == "agent.session.revoked")
     assert revoked["data"]["status"] == "revoked"
+    # The hold the revoke ended is announced by the same batch, not an hour later at its deadline.
+    pending = next(event for event in events if event["event"] == "agent.payment.pending_approval")
+    expired = next(event for event in events if event["event"] == "agent.payment.expired")
+    assert expired["data"]["id"] == pending["data"]["id"]
+    assert expired["data"]["status"] == "expired"
     text = json.dumps(events)
     assert "zai_session_" not in text
     assert "token" not in text
@@ -133,7 +138,8 @@ def test_killed_at_a_hundred_random_points_the_retries_deliver_every_event_with_
     whole = FlakyBus(budget=10_000, dies=False)
     assert outbox.publish_changes(changes, whole, session_store.get_session) == len(changes)
     expected = [event.id for event in whole.accepted]
-    assert len(expected) == len(set(expected)) == 15
+    # created, authorized, limit_reached, pending_approval, revoked, and the hold the revoke ended (expired)
+    assert len(expected) == len(set(expected)) == 18
 
     chooser = random.Random(2026)
     for _ in range(100):

@@ -1,0 +1,190 @@
+"""Benchmarks 1-3: handler overhead, requests and write units per operation, cold start."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from common import (
+    ROOT,
+    TABLE,
+    RequestLog,
+    billed_bytes,
+    median_ms,
+    moto_table,
+    open_session,
+    wru,
+)
+
+# ---- 1. handler overhead ------------------------------------------------------------------------
+
+
+def handler_overhead(samples: int) -> dict[str, Any]:
+    """Warm payment handler invocations vs the same TransactWriteItems sent raw, same backend."""
+    from agent_sessions.dal import dynamo
+    from agent_sessions.http.caller_context import authorizer_context
+    from agent_sessions.http.resolver import RESOLVER_OPTIONS  # noqa: F401 - imported warm, as on Lambda
+    from agent_sessions_local.handlers import load_event, load_handler_module
+    from agent_sessions_local.instances import LocalLambdaContext
+
+    with moto_table() as client:
+        huge = {"max_per_transaction": 1000, "max_per_day": 10_000_000, "max_per_week": 10_000_000,
+                "max_per_month": 10_000_000, "require_approval_above": 1000}  # fmt: skip
+        created, caller = open_session(dynamo.default_store(), datetime.now(UTC), **huge)
+        handler = load_handler_module("create_payment").lambda_handler
+        event = load_event("create_payment")
+        event["headers"].pop("idempotency-key")
+        event["headers"]["authorization"] = f"Bearer {created.session_token}"
+        event["body"] = json.dumps({"amount": 1})
+        event["requestContext"]["authorizer"] = {"lambda": authorizer_context(caller)}
+        context = LocalLambdaContext(function_name="CreatePaymentFunction")
+        sent: list[dict[str, Any]] = []
+        dynamo.default_store()._client.meta.events.register(
+            "before-parameter-build.dynamodb.TransactWriteItems",
+            lambda params, **kwargs: sent.append(copy.deepcopy(params)),
+        )
+        for _ in range(3):  # warm up: the first payment of an instance reads the session once
+            assert handler(event, context)["statusCode"] == 201
+        template = sent[-1]
+        raw_client = dynamo.default_store()._client
+        handler_times, raw_times = [], []
+        for number in range(samples):
+            started = time.perf_counter()
+            assert handler(event, context)["statusCode"] == 201
+            handler_times.append(time.perf_counter() - started)
+            request = copy.deepcopy(template)
+            request["TransactItems"][1]["Put"]["Item"]["pk"] = {"S": f"PAY#raw{number}"}
+            request["TransactItems"][0]["Update"]["ExpressionAttributeValues"].pop(":version", None)
+            request["TransactItems"][0]["Update"]["ConditionExpression"] = request["TransactItems"][0]["Update"][
+                "ConditionExpression"
+            ].replace(" AND version = :version", "")
+            started = time.perf_counter()
+            raw_client.transact_write_items(**request)
+            raw_times.append(time.perf_counter() - started)
+        assert client
+    return {
+        "handler_median_ms": median_ms(handler_times),
+        "raw_median_ms": median_ms(raw_times),
+        "ratio": round(statistics.median(handler_times) / statistics.median(raw_times), 3),
+        "samples": samples,
+    }
+
+
+# ---- 2. requests and write units per operation ----------------------------------------------------
+
+
+def requests_and_write_units() -> dict[str, Any]:
+    """DynamoDB requests and billed write units per operation (item sizes by DynamoDB's rules)."""
+    from agent_sessions.dal import dynamo
+    from agent_sessions.dal.ports import SessionFilter
+    from agent_sessions.domain.records import Caller
+    from agent_sessions.logic import expiry
+    from agent_sessions.logic import payments as payment_service
+    from agent_sessions.logic import sessions as service
+    from agent_sessions.wire.models import CreatePaymentRequest
+
+    figures: dict[str, dict[str, int]] = {}
+    with moto_table() as client:
+        session_store = dynamo.default_store()
+        log = RequestLog(session_store._client)
+        owner = Caller(kind="api_key", account_id="acct_benchbenchbenchbench0000")
+
+        def measure(name: str, action: Callable[[], Any], written: Callable[[], list[tuple[str, bool]]]) -> Any:
+            log.calls.clear()
+            result = action()
+            calls = [c for c in log.calls]
+            units = sum(wru(billed_bytes(client, pk), transactional) for pk, transactional in written())
+            figures[name] = {"requests": len(calls), "wru": units}
+            return result
+
+        now = datetime.now(UTC)
+        created, caller = measure(
+            "create", lambda: open_session(session_store, now, require_approval_above=10), lambda: []
+        )
+        # open_session also authenticates; count the create alone:
+        figures["create"] = {"requests": 1, "wru": wru(billed_bytes(client, f"SESS#{created.session.id}"))}
+        session_pk = f"SESS#{created.session.id}"
+        measure("get", lambda: service.get_session(session_store, owner, created.session.id, now), lambda: [])
+        measure(
+            "list_page",
+            lambda: service.list_sessions(session_store, owner, 50, None, SessionFilter(), now),
+            lambda: [],
+        )
+        small = CreatePaymentRequest.model_validate({"amount": 5})
+        payment_service.create_payment(session_store, caller, small, None, now)  # the instance now knows the session
+        paid = measure(
+            "pay",
+            lambda: payment_service.create_payment(session_store, caller, small, None, now),
+            lambda: [(session_pk, True), (f"PAY#{last_payment(client)}", True)],
+        )
+        assert paid.http_status == 201
+        large = CreatePaymentRequest.model_validate({"amount": 20})
+        held = payment_service.create_payment(session_store, caller, large, None, now).answer.payment
+        measure(
+            "approve",
+            lambda: payment_service.decide_payment(session_store, owner, held.id, True, now),
+            lambda: [(session_pk, True), (f"PAY#{held.id}", True)],
+        )
+        held = payment_service.create_payment(session_store, caller, large, None, now).answer.payment
+        measure(
+            "reject",
+            lambda: payment_service.decide_payment(session_store, owner, held.id, False, now),
+            lambda: [(session_pk, True), (f"PAY#{held.id}", True)],
+        )
+        measure(
+            "revoke",
+            lambda: service.revoke_session(session_store, owner, created.session.id, now),
+            lambda: [(session_pk, False)],
+        )
+        due = [open_session(session_store, now - timedelta(hours=200))[0] for _ in range(10)]
+        log.calls.clear()
+        result = expiry.sweep(session_store, now)
+        units = sum(wru(billed_bytes(client, f"SESS#{c.session.id}")) for c in due)
+        figures["sweep_per_due_session"] = {
+            "requests": round(len(log.calls) / max(1, result.sessions_expired), 2),  # type: ignore[dict-item]
+            "wru": round(units / max(1, result.sessions_expired), 2),  # type: ignore[dict-item]
+        }
+    return figures
+
+
+def last_payment(client: Any) -> str:
+    items = client.scan(TableName=TABLE, FilterExpression="#t = :p", ExpressionAttributeNames={"#t": "type"},
+                        ExpressionAttributeValues={":p": {"S": "payment"}})["Items"]  # fmt: skip
+    return str(max(items, key=lambda item: item["gsi1sk"]["S"])["id"]["S"])
+
+
+# ---- 3. cold start ----------------------------------------------------------------------------------
+
+
+def cold_start(runs: int) -> dict[str, Any]:
+    """Import and module init of each handler in a fresh interpreter vs boto3 and a DynamoDB client."""
+    baseline_code = "import boto3; boto3.client('dynamodb')"
+    env = {**os.environ}
+
+    def timed(code: str) -> float:
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT)  # noqa: S603
+            samples.append(time.perf_counter() - started)
+        return statistics.median(samples)
+
+    baseline = timed(baseline_code)
+    handlers = {}
+    for app in sorted((ROOT / "functions").glob("*/app.py")):
+        code = (
+            "import importlib.util, sys; "
+            f"spec = importlib.util.spec_from_file_location('app', {str(app)!r}); "
+            "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)"
+        )
+        handlers[app.parent.name] = round(timed(code) / baseline, 3)
+    return {"baseline_ms": round(baseline * 1000, 1), "ratio_by_handler": handlers,
+            "ratio_max": max(handlers.values()), "runs": runs}  # fmt: skip
