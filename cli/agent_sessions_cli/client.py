@@ -11,6 +11,7 @@ import json
 import os
 import stat
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from decimal import Decimal
@@ -93,10 +94,15 @@ class Connection:
             all_headers["Content-Type"] = "application/json"
         if credential:
             all_headers["Authorization"] = f"Bearer {credential}"
-        request = urllib.request.Request(self.api_url + path, data=data, method=method, headers=all_headers)  # noqa: S310
         try:
+            url = self.api_url + urllib.parse.quote(path, safe="/?=&%:@+,;~-._")  # a pasted "sess_ab…" stays a URL
+            request = urllib.request.Request(url, data=data, method=method, headers=all_headers)  # noqa: S310
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - the user's URL
                 return _parse(response.read())
+        except UnicodeEncodeError:
+            raise ApiError(0, "INVALID_INPUT", "a credential or header holds a character HTTP cannot carry") from None
+        except ValueError as failure:  # urllib's "unknown url type" and the like
+            raise ApiError(0, "INVALID_INPUT", f"cannot call {self.api_url}: {failure}") from None
         except urllib.error.HTTPError as failure:
             raise _api_error(failure.code, failure.read()) from None
         except urllib.error.URLError as failure:

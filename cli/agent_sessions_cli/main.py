@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from decimal import Decimal
 from typing import Any
@@ -152,10 +153,34 @@ def _needs_local_package(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `agent-sessions` command."""
-    args = build_parser().parse_args(argv)
-    result: int = args.run(args)
-    return result
+    """Entry point of the `agent-sessions` command: an exit code and at most a line, never a traceback.
+
+    0 done; 1 the API answered an error; 2 bad usage or a local failure (a message says which);
+    130 interrupted (Ctrl-C). Output cut short by its reader (`| head`) ends quietly with 0.
+    AGENT_SESSIONS_DEBUG=1 lets an unexpected error's traceback through.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+        result: int = args.run(args)
+        sys.stdout.flush()
+        return result
+    except KeyboardInterrupt:
+        print("agent-sessions: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    except Exception as failure:
+        if os.environ.get("AGENT_SESSIONS_DEBUG") == "1":
+            raise
+        print(f"agent-sessions: {type(failure).__name__}: {failure}".splitlines()[0], file=sys.stderr)
+        return 2
+
+
+def _silence_stdout() -> None:
+    """The reader went away: send what is left of stdout nowhere, so the exit flush cannot fail too."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

@@ -156,17 +156,40 @@ def write_openapi(args: argparse.Namespace) -> int:
 def create_key(args: argparse.Namespace) -> int:
     """Mint an API key straight into the table, with the caller's AWS credentials."""
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
     from agent_sessions.dal.dynamo import DynamoStore
     from agent_sessions.domain.records import utc_now
     from agent_sessions.logic import sessions
 
-    client = boto3.client("dynamodb", endpoint_url=args.endpoint_url) if args.endpoint_url else boto3.client("dynamodb")
-    minted = sessions.mint_api_key(DynamoStore(client, args.table), utc_now(), args.account, args.label)
+    try:
+        client = (
+            boto3.client("dynamodb", endpoint_url=args.endpoint_url) if args.endpoint_url else boto3.client("dynamodb")
+        )
+        minted = sessions.mint_api_key(DynamoStore(client, args.table), utc_now(), args.account, args.label)
+    except (BotoCoreError, ClientError) as failure:
+        print(f"keys create: {_aws_reason(failure)}", file=sys.stderr)
+        return 2
     print(f"API key: {minted.api_key}")
     print(f"Account: {minted.account_id}")
     print("Shown once: only its hash is stored.", file=sys.stderr)
     return 0
+
+
+def _aws_reason(failure: Exception) -> str:
+    """One line saying what AWS needs: a region, credentials, an existing table, a reachable endpoint."""
+    from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
+
+    if isinstance(failure, NoRegionError):
+        return "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) or configure a profile"
+    if isinstance(failure, NoCredentialsError):
+        return "no AWS credentials: configure a profile or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    if isinstance(failure, ClientError):
+        error = failure.response.get("Error", {})
+        if error.get("Code") == "ResourceNotFoundException":
+            return "no such table: pass the deployment's TableName (a stack output) with --table"
+        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip()
+    return str(failure).splitlines()[0]
 
 
 def add_commands(tree: Any) -> None:

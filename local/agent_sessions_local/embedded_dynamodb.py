@@ -182,6 +182,7 @@ def main() -> None:
     embedded = start_embedded_dynamodb(arguments.port)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the runtime stops this
     print(f"listening {embedded.server.server_port}", flush=True)
     embedded.thread.join()
 
