@@ -98,11 +98,18 @@ def get_session(args: argparse.Namespace, api: Connection) -> Any:
 
 def verify_session(args: argparse.Namespace, api: Connection) -> Any:
     """Fetch a session's attestation and check it here: the signature must recover to its address."""
-    from agent_sessions.infra.identity import Attestation, recover_signer
+    try:
+        from agent_sessions.infra.identity import Attestation, recover_signer
+    except ImportError:
+        raise ApiError(
+            0, "UNAVAILABLE", "verify needs the secp256k1 code: pip install -e layers/agent_sessions"
+        ) from None
 
     credential = api.session_token if args.token else api.api_key
     path = f"/api/v1/ai/sessions/{args.session_id}/attestation"
     answer = api.request("GET", path, None, _needs(credential, _who(args)))
+    if answer.get("address") is None:
+        raise ApiError(0, "NO_IDENTITY", "this session was created without mint_pkp: no identity signed its parameters")
     attestation = Attestation(
         address=str(answer["address"]),
         parameters=dict(answer["parameters"]),

@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions.dal.codec import MAX_CURSOR_CHARS
+from agent_sessions.dal.codec import PAYMENT_CURSOR_PATTERN
 from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.records import utc_now
 from agent_sessions.http.resolver import (
@@ -38,7 +38,7 @@ answer_errors_per_contract(app)
 def list_session_payments(
     session_id: Annotated[str, Path(pattern=SESSION_ID_PATTERN)],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    cursor: Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR_CHARS)] = None,
+    cursor: Annotated[str | None, Query(pattern=PAYMENT_CURSOR_PATTERN)] = None,
 ):
     caller = sessions.require_api_key(caller_of(app))
     now = utc_now()

@@ -39,6 +39,7 @@ _ERRORS = [
         "the credential may not do this, the session has ended, or the merchant is not allowed",
     ),
     ("404", "`NOT_FOUND`", "no such object for this credential (another account's included)"),
+    ("405", "`METHOD_NOT_ALLOWED`", "a known path with a method it does not take (`Allow` lists those it does)"),
     ("409", "`INVALID_STATE`", "approve or reject of a payment that is not awaiting approval"),
     ("422", "`VALIDATION_ERROR`, `IDEMPOTENCY_KEY_REUSED`", "`details.fields` names each invalid field"),
     ("429", "`RATE_LIMITED`", "throttled, busy, or too many payments awaiting approval (retry later)"),

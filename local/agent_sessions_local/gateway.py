@@ -26,6 +26,9 @@ from agent_sessions_local.template import RouteSpec, functions, http_routes, loa
 
 _log = logging.getLogger("agent_sessions_local.gateway")
 _NOT_FOUND_BODY = '{"error":{"code":"NOT_FOUND","message":"No such route.","details":{}}}'
+_METHOD_NOT_ALLOWED_BODY = (
+    '{"error":{"code":"METHOD_NOT_ALLOWED","message":"This path does not take that method.","details":{}}}'
+)
 _INTERNAL_ERROR_BODY = '{"error":{"code":"INTERNAL","message":"Something went wrong on our side.","details":{}}}'
 
 
@@ -49,6 +52,15 @@ class LocalGateway:
             if found:
                 return route, found.groupdict()
         return None
+
+    def _unmatched(self, path: str) -> Response:
+        """404 for an unknown path; 405 with Allow for a known path and an undeclared method."""
+        allowed = sorted({route.method for route in self._routes if route.pattern.match(path)})
+        if not allowed:
+            return Response(_NOT_FOUND_BODY, status=404, content_type="application/json")
+        response = Response(_METHOD_NOT_ALLOWED_BODY, status=405, content_type="application/json")
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
 
     def _authorize(self, route: RouteSpec, event: dict[str, Any]) -> dict[str, Any] | None:
         assert route.authorizer is not None
@@ -93,7 +105,7 @@ class LocalGateway:
             return _LOCAL_ONLY_PAGES[request.path]()
         matched = self._match(request.method, request.path)
         if matched is None:
-            return Response(_NOT_FOUND_BODY, status=404, content_type="application/json")
+            return self._unmatched(request.path)
         route, path_parameters = matched
         event = _http_api_event(request, route, path_parameters)
         if route.authorizer is not None:

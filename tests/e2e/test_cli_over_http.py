@@ -115,7 +115,7 @@ def test_sessions_and_payments_through_every_command(cli: Cli, local_service: Lo
 
     unsigned = cli("agent", "sessions", "verify", session_id)
     assert unsigned.returncode == 1
-    assert "error: NOT_FOUND:" in unsigned.stderr
+    assert "error: NO_IDENTITY:" in unsigned.stderr  # a session without mint_pkp has nothing signed to verify
     minted = cli.json("agent", "sessions", "create", "--agent-id", "a", "--wallet", "w", "--mint-pkp")
     verified = cli("agent", "sessions", "verify", minted["id"])
     assert verified.returncode == 0, verified.stderr

@@ -102,3 +102,29 @@ def test_the_local_runtime_serves_its_openapi_document_and_docs(local_service: L
     docs = local_service.call("GET", "/docs")
     assert docs.status_code == 200
     assert "swagger-ui" in docs.text
+
+
+def test_a_known_path_with_an_undeclared_method_is_405_naming_the_allowed_ones(local_service: LocalService) -> None:
+    for method, path, allowed in (
+        ("TRACE", "/api/v1/payments", "POST"),
+        ("PUT", "/api/v1/ai/sessions", "GET, POST"),
+        ("DELETE", "/api/v1/ai/sessions/sess_" + "a" * 24, "GET"),
+    ):
+        answer = local_service.call(method, path, local_service.api_keys[0])
+        assert answer.status_code == 405, (method, path, answer.text)
+        assert answer.headers["Allow"] == allowed
+        assert answer.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert local_service.call("GET", "/api/v1/nowhere", local_service.api_keys[0]).status_code == 404
+
+
+def test_any_cursor_of_the_documented_pattern_is_a_position(local_service: LocalService) -> None:
+    key = local_service.api_keys[1]
+    for _ in range(3):
+        local_service.call("POST", "/api/v1/ai/sessions", key, json={"agent_id": "pager", "user_wallet": "w"})
+    first = local_service.call("GET", "/api/v1/ai/sessions?limit=2&agent_id=pager", key).json()
+    assert first["next_cursor"] is not None
+    made_up = local_service.call("GET", "/api/v1/ai/sessions?cursor=" + "0" * 20 + "%23sess_" + "a" * 24, key)
+    assert made_up.status_code == 200  # before every session: an empty page
+    bad = local_service.call("GET", "/api/v1/ai/sessions?cursor=eyJwayI6IkFQSUtFWSN4In0", key)
+    assert bad.status_code == 422
+    assert "cursor" in bad.json()["error"]["details"]["fields"]

@@ -126,11 +126,15 @@ def test_the_private_key_is_in_neither_the_table_nor_the_logs(
     assert key not in b"".join(bytes(v["B"]) for item in items for v in item.values() if "B" in v)
 
 
-def test_without_mint_pkp_there_is_no_identity(invoke: Invoke) -> None:
+def test_without_mint_pkp_there_is_no_identity_but_the_parameters_are_provable(invoke: Invoke) -> None:
     session = open_session(invoke)
     assert session["pkp_address"] is None
     response = invoke("get_attestation", with_session_id(load_event("get_attestation"), session["id"]))
-    assert response["statusCode"] == 404
+    assert response["statusCode"] == 200
+    answer = response["json"]
+    assert (answer["address"], answer["signature"]) == (None, None)
+    assert answer["parameters"]["id"] == session["id"]
+    assert answer["parameters_hash"] == "0x" + parameters_hash(answer["parameters"]).hex()
 
 
 def test_the_sessions_token_may_read_its_attestation(invoke: Invoke) -> None:

@@ -58,7 +58,7 @@ def session(n: int = 0, **changes: Any) -> SessionRecord:
 
 def pay(the_session: SessionRecord, cents: int, n: int = 0, approval: bool = False, **changes: Any) -> PaymentRecord:
     payment = make_payment(
-        id=f"pay_{n:024d}",
+        id="pay_" + base32_id(n),
         session_id=the_session.id,
         account_id=the_session.account_id,
         amount_cents=cents,
@@ -68,6 +68,16 @@ def pay(the_session: SessionRecord, cents: int, n: int = 0, approval: bool = Fal
     )
     checks = window_checks(the_session.terms, cents, NOW)
     return payment.with_changes(**{"window_keys": tuple(check.counter_key for check in checks), **changes})
+
+
+def base32_id(n: int) -> str:
+    """24 characters of the ids' alphabet, distinct for each n."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+    digits = ""
+    for _ in range(24):
+        n, digit = divmod(n, 32)
+        digits = alphabet[digit] + digits
+    return digits
 
 
 def commit(store: Store, the_session: SessionRecord, payment: PaymentRecord, version: int | None = None) -> Any:

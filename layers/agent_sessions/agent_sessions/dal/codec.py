@@ -22,10 +22,9 @@ held, what the limit conditions compare), `held` (the part awaiting approval) an
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -51,7 +50,9 @@ from agent_sessions.domain.records import (
 
 OWNER_INDEX = "by_owner"
 DUE_INDEX = "by_due"
-MAX_CURSOR_CHARS = 1024
+# A cursor is the listing sort key of a page's last item: when it was written (ns) and its id.
+SESSION_CURSOR_PATTERN = r"^[0-9]{20}#sess_[a-z2-7]{24}$"
+PAYMENT_CURSOR_PATTERN = r"^[0-9]{20}#pay_[a-z2-7]{24}$"
 
 # ---- item <-> record --------------------------------------------------------------------
 
@@ -308,23 +309,21 @@ def record_from_image(image: Mapping[str, Any] | None) -> SessionRecord | Paymen
 
 
 def encode_cursor(last_evaluated_key: Mapping[str, Any]) -> str:
-    position = {"pk": last_evaluated_key["pk"]["S"], "sk": last_evaluated_key["gsi1sk"]["S"]}
-    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+    """A page's cursor: the listing sort key of its last item (`<20 digits>#<id>`)."""
+    return str(last_evaluated_key["gsi1sk"]["S"])
 
 
 def decode_cursor(cursor: str, partition: str, pk_prefix: str) -> dict[str, Any]:
-    """The ExclusiveStartKey a cursor stands for; its partition is always the one being listed."""
-    invalid = ValidationFailed({"cursor": "is not a cursor this API returned"})
-    if len(cursor) > MAX_CURSOR_CHARS:
-        raise invalid
-    try:
-        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        pk, sk = position["pk"], position["sk"]
-    except (ValueError, binascii.Error, KeyError, TypeError) as exc:
-        raise invalid from exc
-    if not (isinstance(pk, str) and isinstance(sk, str) and pk.startswith(pk_prefix)):
-        raise invalid
-    return {"pk": {"S": pk}, "gsi1pk": {"S": partition}, "gsi1sk": {"S": sk}}
+    """The ExclusiveStartKey a cursor stands for; its partition is always the one being listed.
+
+    Every string of the cursor's pattern is a position in the listing (the page starts after it),
+    so the API document's pattern is exactly what the server accepts.
+    """
+    pattern = SESSION_CURSOR_PATTERN if pk_prefix == "SESS#" else PAYMENT_CURSOR_PATTERN
+    if not re.fullmatch(pattern, cursor):
+        raise ValidationFailed({"cursor": "is not a cursor this API returned"})
+    object_id = cursor.split("#", 1)[1]
+    return {"pk": {"S": pk_prefix + object_id}, "gsi1pk": {"S": partition}, "gsi1sk": {"S": cursor}}
 
 
 def api_key_key(key_hash: str) -> dict[str, Any]:

@@ -8,15 +8,14 @@ update expression would.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import itertools
+import re
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from agent_sessions.dal.codec import MAX_CURSOR_CHARS, due_attributes
+from agent_sessions.dal.codec import PAYMENT_CURSOR_PATTERN, SESSION_CURSOR_PATTERN, due_attributes
 from agent_sessions.dal.ports import (
     CommitOutcome,
     DueItem,
@@ -43,21 +42,16 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def _encode_cursor(position: int) -> str:
-    return base64.urlsafe_b64encode(f"m{position}".encode()).decode().rstrip("=")
+def _encode_cursor(position: int, object_id: str) -> str:
+    return f"{position:020d}#{object_id}"
 
 
 def _decode_cursor(cursor: str) -> int:
-    invalid = ValidationFailed({"cursor": "is not a cursor this API returned"})
-    if len(cursor) > MAX_CURSOR_CHARS:
-        raise invalid
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, binascii.Error) as exc:
-        raise invalid from exc
-    if not (text.startswith("m") and text[1:].isdigit()):
-        raise invalid
-    return int(text[1:])
+    """The position a cursor names; the same pattern as DynamoDB's cursors."""
+    pattern = PAYMENT_CURSOR_PATTERN if "#pay_" in cursor else SESSION_CURSOR_PATTERN
+    if not re.fullmatch(pattern, cursor):
+        raise ValidationFailed({"cursor": "is not a cursor this API returned"})
+    return int(cursor[:20])
 
 
 def _page(ordered: list[tuple[int, Any]], limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
@@ -66,7 +60,8 @@ def _page(ordered: list[tuple[int, Any]], limit: int, cursor: str | None) -> tup
     remaining = [entry for entry in ordered if start is None or entry[0] < start]
     taken = remaining[:limit]
     more = len(remaining) > limit
-    return [item for _, item in taken], _encode_cursor(taken[-1][0]) if more and taken else None
+    last = taken[-1] if more and taken else None
+    return [item for _, item in taken], _encode_cursor(last[0], last[1].id) if last else None
 
 
 class MemoryStore:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Any
 
 from agent_sessions.dal.ports import (
     ApiKeyStore,
@@ -27,9 +27,6 @@ from agent_sessions.domain.errors import Forbidden, NotFound, SessionExpired, Se
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.records import DEFAULT_LIMITS_CENTS, LIMIT_NAMES, Caller, LimitName, SessionRecord
 from agent_sessions.wire.models import CreateSessionRequest
-
-if TYPE_CHECKING:
-    from agent_sessions.infra.identity import Attestation
 
 
 @dataclass(frozen=True)
@@ -135,19 +132,40 @@ def get_session(store: SessionReader, caller: Caller, session_id: str, now: date
     return session
 
 
-def get_attestation(store: SessionReader, caller: Caller, session_id: str, now: datetime) -> Attestation:
-    """What a session's identity signed, for its account's key or its own live token."""
-    from agent_sessions.infra.identity import Attestation, parameters_hash
+@dataclass(frozen=True)
+class AttestedParameters:
+    """A session's provable parameters and their keccak-256; with mint_pkp, its identity's signature."""
+
+    parameters: dict[str, Any]
+    parameters_hash: str
+    address: str | None
+    signature: str | None
+
+    def body(self) -> dict[str, Any]:
+        """The wire shape of GET …/attestation (address and signature null without an identity)."""
+        return {
+            "address": self.address,
+            "parameters": self.parameters,
+            "parameters_hash": self.parameters_hash,
+            "signature": self.signature,
+        }
+
+
+def get_attestation(store: SessionReader, caller: Caller, session_id: str, now: datetime) -> AttestedParameters:
+    """A session's parameters and their hash, and what its identity signed over them (mint_pkp).
+
+    Every session has provable parameters; only a session created with mint_pkp has an identity
+    that signed them, so without one `address` and `signature` are null.
+    """
+    from agent_sessions.infra.identity import parameters_hash
 
     session = get_session(store, caller, session_id, now)
-    if session.pkp_address is None or session.attestation_signature is None:
-        raise NotFound("This session has no identity: it was created without mint_pkp.")
     parameters = session.attestation_parameters()
-    return Attestation(
-        address=session.pkp_address,
+    return AttestedParameters(
         parameters=parameters,
         parameters_hash="0x" + parameters_hash(parameters).hex(),
-        signature=session.attestation_signature,
+        address=session.pkp_address if session.attestation_signature else None,
+        signature=session.attestation_signature if session.pkp_address else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -21,6 +22,8 @@ MAX_ALLOWED_MERCHANTS = 100
 MAX_METADATA_BYTES = 8 * 1024
 MAX_METADATA_DEPTH = 8
 MAX_DURATION_HOURS = 168
+# The shortest session: just over one second (the schema states exactly this bound).
+MIN_DURATION_HOURS = Decimal("0.00027778")
 MAX_PAGE_SIZE = 100
 MAX_DESCRIPTION_CHARS = 1000
 SESSION_ID_PATTERN = r"^sess_[a-z2-7]{24}$"
@@ -28,8 +31,13 @@ PAYMENT_ID_PATTERN = r"^pay_[a-z2-7]{24}$"
 WEBHOOK_ID_PATTERN = r"^wh_[a-z2-7]{24}$"
 
 
+# "Not blank": some character other than ASCII whitespace. The schema states the same pattern, which
+# means the same in every regex engine (a Unicode \s would not).
+NOT_BLANK_PATTERN = "[^ \t\n\r\f\v]"
+
+
 def _not_blank(text: str) -> str:
-    if not text.strip():
+    if not re.search(NOT_BLANK_PATTERN, text):
         raise ValueError("must not be empty or blank")
     return text
 
@@ -58,13 +66,24 @@ AmountCents = Annotated[
     BeforeValidator(dollars_to_cents),
     WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 1_000_000_000, "multipleOf": 0.01}),
 ]
-Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS), AfterValidator(_not_blank)]
+Identifier = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_ID_CHARS, json_schema_extra={"pattern": NOT_BLANK_PATTERN}),
+    AfterValidator(_not_blank),
+]
 Metadata = Annotated[dict[str, Any] | None, AfterValidator(_metadata_within_bounds)]
 # The same, optional: null or absent means "use the default" (no union, so errors name the field).
 OptionalAmountCents = Annotated[
     int | None,
     BeforeValidator(lambda raw: None if raw is None else dollars_to_cents(raw)),
-    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 1_000_000_000, "multipleOf": 0.01}),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": 1_000_000_000, "multipleOf": 0.01},
+                {"type": "null"},
+            ]
+        }
+    ),
 ]
 
 
@@ -75,8 +94,8 @@ def _duration_hours(raw: Any) -> Decimal:
     hours = Decimal(raw)
     if not hours.is_finite() or hours <= 0 or hours > MAX_DURATION_HOURS:
         raise ValueError(f"must be more than 0 and at most {MAX_DURATION_HOURS}")
-    if hours * 3600 < 1:
-        raise ValueError("must last at least one second")
+    if hours < MIN_DURATION_HOURS:
+        raise ValueError(f"must be at least {MIN_DURATION_HOURS} (about one second)")
     return hours
 
 
@@ -84,7 +103,7 @@ def _duration_hours(raw: Any) -> Decimal:
 DurationHours = Annotated[
     Decimal,
     BeforeValidator(_duration_hours),
-    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DURATION_HOURS}),
+    WithJsonSchema({"type": "number", "minimum": float(MIN_DURATION_HOURS), "maximum": MAX_DURATION_HOURS}),
 ]
 # An amount going out: exact dollars.
 Dollars = Annotated[Decimal, WithJsonSchema({"type": "number"})]
@@ -222,7 +241,9 @@ class PaymentListOut(BaseModel):
 class CreateWebhookRequest(_Strict):
     """Body of POST /api/v1/webhooks: where to POST events, and which (all when omitted)."""
 
-    url: Annotated[str, Field(min_length=1, max_length=2048)]
+    # Printable ASCII without spaces, http(s) (the server also requires a host that resolves to a
+    # public address, https outside the local runtime; see the README).
+    url: Annotated[str, Field(min_length=10, max_length=2048, pattern=r"^https?://[!-~]+$")]
     events: Annotated[list[EventName], Field(min_length=1, max_length=len(EVENT_NAMES))] | None = None
 
 
@@ -251,12 +272,15 @@ class DeletedOut(BaseModel):
 
 
 class AttestationOut(BaseModel):
-    """A session identity's attestation: verify by recovering `signature` over `parameters_hash`."""
+    """A session's parameters and their keccak-256; with mint_pkp, recover `signature` over the hash to `address`.
 
-    address: str
+    `address` and `signature` are null for a session created without mint_pkp (no identity signed it).
+    """
+
+    address: str | None
     parameters: dict[str, Any]
     parameters_hash: str
-    signature: str
+    signature: str | None
 
 
 class ErrorBody(BaseModel):
