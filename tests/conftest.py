@@ -3,6 +3,7 @@
 import copy
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -66,12 +67,30 @@ def dynalite_table(endpoint_url: str) -> Iterator[Any]:
     definition = table_definition(load_template(), TABLE_NAME)
     definition.pop("StreamSpecification", None)
     client.create_table(**definition)
+    _wait_for_table(client, "ACTIVE")  # dynalite creates (and deletes) in the background, as DynamoDB does
     try:
         yield client
     finally:
-        client.delete_table(TableName=TABLE_NAME)
-        os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
-        _reset_cached_clients()
+        try:
+            client.delete_table(TableName=TABLE_NAME)
+            _wait_for_table(client, None)
+        finally:
+            os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+            _reset_cached_clients()
+
+
+def _wait_for_table(client: Any, status: str | None, seconds: float = 10) -> None:
+    """Until the test table has `status` (None: until it is gone)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            current = client.describe_table(TableName=TABLE_NAME)["Table"]["TableStatus"]
+        except client.exceptions.ResourceNotFoundException:
+            current = None
+        if current == status:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{TABLE_NAME} did not become {status or 'deleted'} within {seconds} s")
 
 
 @pytest.fixture

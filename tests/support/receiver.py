@@ -3,6 +3,7 @@
 import json
 import threading
 import time
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -48,6 +49,15 @@ class Receiver:
                     return dict(event)
             time.sleep(0.1)
         raise AssertionError(f"no {event_name} for {object_id} within {seconds} s")
+
+    def exact(self, event_name: str, object_id: str, seconds: float = 20) -> dict[str, Any]:
+        """wait_for, its numbers read from the delivered bytes as Decimal (exactly as sent)."""
+        self.wait_for(event_name, object_id, seconds)
+        for _, body in list(self.requests):
+            event = json.loads(body, parse_float=Decimal)
+            if event["event"] == event_name and event["data"].get("id") == object_id:
+                return dict(event)
+        raise AssertionError(f"no {event_name} for {object_id}")
 
     def stop(self) -> None:
         self.server.shutdown()

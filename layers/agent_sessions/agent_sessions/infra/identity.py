@@ -56,15 +56,6 @@ class Attestation:
     parameters_hash: str
     signature: str
 
-    def body(self) -> dict[str, Any]:
-        """The wire shape of GET …/attestation."""
-        return {
-            "address": self.address,
-            "parameters": self.parameters,
-            "parameters_hash": self.parameters_hash,
-            "signature": self.signature,
-        }
-
 
 class IdentityProvider(Protocol):
     """Mints an identity for a session and has it sign the session's parameters."""
