@@ -74,9 +74,11 @@ def test_a_cursor_cannot_reach_into_another_account(invoke: Invoke) -> None:
     assert invoke("list_sessions", event)["statusCode"] == 422
 
 
-def test_a_malformed_session_id_is_422_and_an_unknown_one_404(invoke: Invoke) -> None:
-    bad = invoke("get_session", with_session_id(load_event("get_session"), "sess_NOT-AN-ID"))
-    assert bad["statusCode"] == 422
+def test_a_malformed_session_id_and_an_unknown_one_are_both_404(invoke: Invoke) -> None:
+    for malformed in ("sess_NOT-AN-ID", "sess_abc123", "x"):  # sess_abc123: the SDK's own example
+        bad = invoke("get_session", with_session_id(load_event("get_session"), malformed))
+        assert bad["statusCode"] == 404, malformed
+        assert bad["json"]["error"]["code"] == "NOT_FOUND"
     unknown = invoke("get_session", with_session_id(load_event("get_session"), "sess_" + "a" * 24))
     assert unknown["statusCode"] == 404
     assert unknown["json"]["error"]["code"] == "NOT_FOUND"

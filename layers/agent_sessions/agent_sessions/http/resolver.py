@@ -85,7 +85,11 @@ def _domain_error(error: DomainError) -> Response[str]:
 
 
 def _invalid_request(error: RequestValidationError) -> Response[str]:
-    return error_response(validation_failure(list(error.errors())))
+    """422 naming each field; but an id in the path that cannot exist is simply not found (404)."""
+    errors = list(error.errors())
+    if any(tuple(found.get("loc", ()))[:1] == ("path",) for found in errors):
+        return error_response(NotFound())
+    return error_response(validation_failure(errors))
 
 
 def _body_too_large(error: BodyTooLarge) -> Response[str]:
