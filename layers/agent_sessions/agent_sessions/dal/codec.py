@@ -313,16 +313,21 @@ def encode_cursor(last_evaluated_key: Mapping[str, Any]) -> str:
     return str(last_evaluated_key["gsi1sk"]["S"])
 
 
+def checked_cursor(cursor: str, pk_prefix: str) -> str:
+    """The cursor, if it has the pattern of its listing (`SESS#` sessions, `PAY#` payments); else a 422."""
+    pattern = SESSION_CURSOR_PATTERN if pk_prefix == "SESS#" else PAYMENT_CURSOR_PATTERN
+    if not re.fullmatch(pattern, cursor):
+        raise ValidationFailed({"cursor": "is not a cursor this API returned"})
+    return cursor
+
+
 def decode_cursor(cursor: str, partition: str, pk_prefix: str) -> dict[str, Any]:
     """The ExclusiveStartKey a cursor stands for; its partition is always the one being listed.
 
     Every string of the cursor's pattern is a position in the listing (the page starts after it),
     so the API document's pattern is exactly what the server accepts.
     """
-    pattern = SESSION_CURSOR_PATTERN if pk_prefix == "SESS#" else PAYMENT_CURSOR_PATTERN
-    if not re.fullmatch(pattern, cursor):
-        raise ValidationFailed({"cursor": "is not a cursor this API returned"})
-    object_id = cursor.split("#", 1)[1]
+    object_id = checked_cursor(cursor, pk_prefix).split("#", 1)[1]
     return {"pk": {"S": pk_prefix + object_id}, "gsi1pk": {"S": partition}, "gsi1sk": {"S": cursor}}
 
 

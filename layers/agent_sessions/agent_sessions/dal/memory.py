@@ -9,13 +9,12 @@ update expression would.
 from __future__ import annotations
 
 import itertools
-import re
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from agent_sessions.dal.codec import PAYMENT_CURSOR_PATTERN, SESSION_CURSOR_PATTERN, due_attributes
+from agent_sessions.dal.codec import checked_cursor, due_attributes
 from agent_sessions.dal.ports import (
     CommitOutcome,
     DueItem,
@@ -25,7 +24,6 @@ from agent_sessions.dal.ports import (
     SessionFilter,
     SessionRefused,
 )
-from agent_sessions.domain.errors import ValidationFailed
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import WindowCheck
 from agent_sessions.domain.records import MAX_PENDING_APPROVALS, Hold, PaymentRecord, SessionRecord, WebhookRecord
@@ -46,17 +44,14 @@ def _encode_cursor(position: int, object_id: str) -> str:
     return f"{position:020d}#{object_id}"
 
 
-def _decode_cursor(cursor: str) -> int:
-    """The position a cursor names; the same pattern as DynamoDB's cursors."""
-    pattern = PAYMENT_CURSOR_PATTERN if "#pay_" in cursor else SESSION_CURSOR_PATTERN
-    if not re.fullmatch(pattern, cursor):
-        raise ValidationFailed({"cursor": "is not a cursor this API returned"})
-    return int(cursor[:20])
+def _page(
+    ordered: list[tuple[int, Any]], limit: int, cursor: str | None, pk_prefix: str
+) -> tuple[list[Any], str | None]:
+    """`limit` entries of a newest-first list after `cursor`, and the cursor after them if more remain.
 
-
-def _page(ordered: list[tuple[int, Any]], limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
-    """`limit` entries of a newest-first list after `cursor`, and the cursor after them if more remain."""
-    start = _decode_cursor(cursor) if cursor else None
+    The cursors have DynamoDB's pattern (codec.checked_cursor); their 20 digits are the position here.
+    """
+    start = int(checked_cursor(cursor, pk_prefix)[:20]) if cursor else None
     remaining = [entry for entry in ordered if start is None or entry[0] < start]
     taken = remaining[:limit]
     more = len(remaining) > limit
@@ -110,7 +105,7 @@ class MemoryStore:
                 ((self._written_at[s.id], s) for s in self._sessions.values() if s.account_id == account_id),
                 key=lambda entry: -entry[0],
             )
-        items, next_cursor = _page(ordered, limit, cursor)
+        items, next_cursor = _page(ordered, limit, cursor, "SESS#")
         return Page([s for s in items if _kept(s, session_filter, now)], next_cursor)
 
     def revoke_session(self, session_id: str, account_id: str, now: datetime) -> SessionRecord | None:
@@ -166,7 +161,7 @@ class MemoryStore:
                 ),
                 key=lambda entry: -entry[0],
             )
-        items, next_cursor = _page(ordered, limit, cursor)
+        items, next_cursor = _page(ordered, limit, cursor, "PAY#")
         return Page(items, next_cursor)
 
     def decide_payment(self, payment: PaymentRecord, approve: bool, now: datetime) -> bool:

@@ -126,13 +126,13 @@ def deliver_events(
     in the order given: a slow, failing or broken endpoint delays and fails only itself.
     """
     chains = _chains_by_endpoint(store, events)
+    bodies = [encode_json(event).encode("utf-8") for event in events]  # one body per event, for every endpoint
     outcomes: dict[tuple[int, str], Outcome] = {}
 
     def run(chain: tuple[WebhookRecord, list[int]]) -> None:
         webhook, indexes = chain
         for index in indexes:
-            event = events[index]
-            outcome = _deliver_once(store, box, sender, event, encode_json(event).encode("utf-8"), webhook, now)
+            outcome = _deliver_once(store, box, sender, events[index], bodies[index], webhook, now)
             outcomes[(index, webhook.id)] = outcome
             if outcome == "disabled":
                 break  # the endpoint is gone (410): its later events are not sent
