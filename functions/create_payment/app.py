@@ -12,6 +12,7 @@ from agent_sessions.domain.errors import DomainError
 from agent_sessions.domain.records import utc_now
 from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
+    IdempotencyKeyHeader,
     answer_errors_per_contract,
     caller_of,
     json_response,
@@ -36,10 +37,9 @@ answer_errors_per_contract(app)
         201, PaymentOut, "Authorized (201) or awaiting approval (202).", (402, 429), also={202: PaymentOut}
     ),
 )
-def create_payment(body: CreatePaymentRequest):
+def create_payment(body: CreatePaymentRequest, idempotency_key: IdempotencyKeyHeader = None):
     caller = payments.require_session_token(caller_of(app))
     now = utc_now()
-    idempotency_key = app.current_event.headers.get("idempotency-key")
     try:
         created = payments.create_payment(default_store(), caller, body, idempotency_key, now)
     except DomainError as refusal:

@@ -11,8 +11,10 @@ from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.records import utc_now
 from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
+    IdempotencyKeyHeader,
     answer_errors_per_contract,
     caller_of,
+    idempotent_creation,
     json_response,
     resolve_json,
     responses,
@@ -30,13 +32,17 @@ answer_errors_per_contract(app)
 
 
 @app.post("/api/v1/ai/sessions", responses=responses(201, SessionOut, "The new session, with its token (shown once)."))
-def create_session(body: CreateSessionRequest):
+def create_session(body: CreateSessionRequest, idempotency_key: IdempotencyKeyHeader = None):
     caller = sessions.require_api_key(caller_of(app))
-    now = utc_now()
-    created = sessions.create_session(default_store(), caller, body, now)
-    metrics.add_metric(name="SessionCreated", unit=MetricUnit.Count, value=1)
-    logger.info("session created", extra={"session_id": created.session.id, "account_id": caller.account_id})
-    return json_response(201, session_body(created.session, now, session_token=created.session_token))
+    idempotency = idempotent_creation(app, idempotency_key)
+    created = sessions.create_session(default_store(), caller, body, utc_now(), idempotency)
+    metrics.add_metric(name="SessionReplayed" if created.replayed else "SessionCreated", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "session created",
+        extra={"session_id": created.session.id, "account_id": caller.account_id, "replayed": created.replayed},
+    )
+    session = created.session  # as created: the first answer, on a replay too
+    return json_response(201, session_body(session, session.created_at, session_token=created.session_token))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

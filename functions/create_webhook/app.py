@@ -8,9 +8,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agent_sessions.dal.dynamo import default_store
+from agent_sessions.domain.idempotency import checked_idempotency_key
 from agent_sessions.domain.records import utc_now
 from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
+    IdempotencyKeyHeader,
     answer_errors_per_contract,
     caller_of,
     json_response,
@@ -31,12 +33,17 @@ answer_errors_per_contract(app)
 
 
 @app.post("/api/v1/webhooks", responses=responses(201, WebhookOut, "The endpoint, with its secret (shown once)."))
-def create_webhook(body: CreateWebhookRequest):
+def create_webhook(body: CreateWebhookRequest, idempotency_key: IdempotencyKeyHeader = None):
     caller = sessions.require_api_key(caller_of(app))
-    webhook, secret = webhooks.create_webhook(default_store(), default_secret_box(), caller, body, utc_now())
-    metrics.add_metric(name="WebhookCreated", unit=MetricUnit.Count, value=1)
-    logger.info("webhook created", extra={"webhook_id": webhook.id, "account_id": caller.account_id})
-    return json_response(201, webhook_body(webhook, secret))
+    created = webhooks.create_webhook(
+        default_store(), default_secret_box(), caller, body, utc_now(), checked_idempotency_key(idempotency_key)
+    )
+    metrics.add_metric(name="WebhookReplayed" if created.replayed else "WebhookCreated", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "webhook created",
+        extra={"webhook_id": created.webhook.id, "account_id": caller.account_id, "replayed": created.replayed},
+    )
+    return json_response(201, webhook_body(created.webhook, created.secret))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agent_sessions.dal.dynamo import default_store
+from agent_sessions.domain.records import utc_now
 from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
     answer_errors_per_contract,
@@ -31,7 +32,7 @@ answer_errors_per_contract(app)
 @app.delete("/api/v1/webhooks/<webhook_id>", responses=responses(200, DeletedOut, "The endpoint is gone."))
 def delete_webhook(webhook_id: Annotated[str, Path(pattern=WEBHOOK_ID_PATTERN)]):
     caller = sessions.require_api_key(caller_of(app))
-    webhooks.delete_webhook(default_store(), caller, webhook_id)
+    webhooks.delete_webhook(default_store(), caller, webhook_id, utc_now())
     metrics.add_metric(name="WebhookDeleted", unit=MetricUnit.Count, value=1)
     logger.info("webhook deleted", extra={"webhook_id": webhook_id, "account_id": caller.account_id})
     return json_response(200, {"success": True, "id": webhook_id})

@@ -178,3 +178,32 @@ def test_the_authorizer_turns_a_key_into_its_account_and_a_token_into_its_sessio
     assert invoke("authorizer", event)["context"] == {"credential": "none"}
     event["headers"]["authorization"] = "Bearer zfi_test_" + "x" * 43
     assert invoke("authorizer", event)["context"] == {"credential": "none"}
+
+
+def with_idempotency_key(event: dict[str, Any], key: str) -> dict[str, Any]:
+    event = json.loads(json.dumps(event))
+    event["headers"]["idempotency-key"] = key
+    return event
+
+
+def test_an_idempotency_key_replays_the_first_session_and_refuses_another_body(invoke: Invoke, dynamodb: Any) -> None:
+    event = with_idempotency_key(load_event("create_session"), "zfi_idem_1764123456789_abc")
+    first = invoke("create_session", event)
+    again = invoke("create_session", event)
+    assert (first["statusCode"], again["statusCode"]) == (201, 201)
+    assert again["body"] == first["body"]  # the same session and token, byte for byte
+    listed = invoke("list_sessions", load_event("list_sessions"))["json"]["sessions"]
+    assert [s["id"] for s in listed if s["id"] == first["json"]["id"]] == [first["json"]["id"]]
+    other_body = with_body(event, json.dumps({**json.loads(event["body"]), "agent_id": "another-bot"}))
+    reused = invoke("create_session", other_body)
+    assert reused["statusCode"] == 422
+    assert reused["json"]["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    other_account = invoke("create_session", with_caller(event, OTHER_ACCOUNT))
+    assert other_account["statusCode"] == 201
+    assert other_account["json"]["id"] != first["json"]["id"]
+
+
+def test_an_invalid_idempotency_key_on_a_session_is_a_422_naming_the_header(invoke: Invoke) -> None:
+    response = invoke("create_session", with_idempotency_key(load_event("create_session"), "k" * 256))
+    assert response["statusCode"] == 422
+    assert "Idempotency-Key" in response["json"]["error"]["details"]["fields"]

@@ -244,3 +244,18 @@ def test_a_failed_delivery_waits_out_its_backoff_before_it_comes_back(dynamodb: 
         {"eventSourceARN": arn, "receiptHandle": message["ReceiptHandle"], "attributes": message["Attributes"]}
     )
     assert sqs.receive_message(QueueUrl=queue).get("Messages", []) == []  # hidden for 30 s, not at once
+
+
+def test_an_idempotency_key_replays_the_first_endpoint_with_its_secret(invoke: Invoke, kms_key: str) -> None:
+    event = load_event("create_webhook")
+    event["headers"]["idempotency-key"] = "zfi_idem_1764123456789_hook"
+    first = invoke("create_webhook", event)
+    again = invoke("create_webhook", event)
+    assert first["statusCode"] == again["statusCode"] == 201
+    assert again["json"] == first["json"]
+    assert [w["id"] for w in invoke("list_webhooks", load_event("list_webhooks"))["json"]["webhooks"]] == [
+        first["json"]["id"]
+    ]
+    other = invoke("create_webhook", with_body(event, json.dumps({"url": "https://93.184.215.14/other"})))
+    assert other["statusCode"] == 422
+    assert other["json"]["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"

@@ -145,6 +145,7 @@ def session_item(session: SessionRecord) -> dict[str, Any]:
             },
             "version": session.version,
             "attestation_signature": session.attestation_signature,
+            "fingerprint": session.request_fingerprint,
             "gsi1pk": owner_partition(session.account_id),
             "gsi1sk": newest_first_key(session.id),
             **(due_attributes(f"SESS#{session.id}", session.expires_at) if session.stored_status == "active" else {}),
@@ -178,6 +179,7 @@ def session_record(item: Mapping[str, Any]) -> SessionRecord:
         },
         version=int(values.get("version", 0)),
         attestation_signature=values.get("attestation_signature"),
+        request_fingerprint=values.get("fingerprint"),
     )
 
 
@@ -275,6 +277,7 @@ def webhook_item(webhook: WebhookRecord) -> dict[str, Any]:
             "url": webhook.url,
             "events": list(webhook.events) if webhook.events is not None else None,
             "created_at": format_timestamp(webhook.created_at),
+            "fingerprint": webhook.request_fingerprint,
             "gsi1pk": webhooks_partition(webhook.account_id),
             "gsi1sk": newest_first_key(webhook.id),
         }
@@ -293,6 +296,8 @@ def webhook_record(item: Mapping[str, Any]) -> WebhookRecord:
         sealed_secret=bytes(item["sealed_secret"]["B"]),
         created_at=parse_timestamp(values["created_at"]),
         disabled_at=parse_or_none(values.get("disabled_at")),
+        request_fingerprint=values.get("fingerprint"),
+        deleted_at=parse_or_none(values.get("deleted_at")),
     )
 
 

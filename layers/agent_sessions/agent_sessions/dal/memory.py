@@ -86,12 +86,13 @@ class MemoryStore:
 
     # ---- sessions ------------------------------------------------------------------------------
 
-    def insert_session(self, session: SessionRecord) -> None:
+    def insert_session(self, session: SessionRecord) -> SessionRecord | None:
         with self._lock:
             if session.id in self._sessions:
-                raise AlreadyExists(session.id)
+                return self._sessions[session.id]
             self._sessions[session.id] = session
             self._written_at[session.id] = next(self._sequence)
+            return None
 
     def get_session(self, session_id: str) -> SessionRecord | None:
         with self._lock:
@@ -222,24 +223,25 @@ class MemoryStore:
 
     # ---- webhooks ------------------------------------------------------------------------------
 
-    def insert_webhook(self, webhook: WebhookRecord) -> None:
+    def insert_webhook(self, webhook: WebhookRecord) -> WebhookRecord | None:
         with self._lock:
             if webhook.id in self._webhooks:
-                raise AlreadyExists(webhook.id)
+                return self._webhooks[webhook.id]
             self._webhooks[webhook.id] = webhook
             self._written_at[webhook.id] = next(self._sequence)
+            return None
 
     def list_webhooks(self, account_id: str) -> list[WebhookRecord]:
         with self._lock:
-            mine = [w for w in self._webhooks.values() if w.account_id == account_id]
+            mine = [w for w in self._webhooks.values() if w.account_id == account_id and w.deleted_at is None]
             return sorted(mine, key=lambda w: -self._written_at[w.id])
 
-    def delete_webhook(self, webhook_id: str, account_id: str) -> bool:
+    def delete_webhook(self, webhook_id: str, account_id: str, now: datetime) -> bool:
         with self._lock:
             webhook = self._webhooks.get(webhook_id)
-            if webhook is None or webhook.account_id != account_id:
+            if webhook is None or webhook.account_id != account_id or webhook.deleted_at is not None:
                 return False
-            del self._webhooks[webhook_id]
+            self._webhooks[webhook_id] = replace(webhook, deleted_at=now)
             return True
 
     def disable_webhook(self, webhook_id: str, now: datetime) -> None:

@@ -99,8 +99,8 @@ class ApiKeyStore(CredentialStore, Protocol):
 class SessionStore(SessionReader, Protocol):
     """Sessions: create, read, list, revoke."""
 
-    def insert_session(self, session: SessionRecord) -> None:
-        """Write a new session (one PutItem); an id collision fails rather than overwrites."""
+    def insert_session(self, session: SessionRecord) -> SessionRecord | None:
+        """Write a new session (one PutItem); None, or the session already under that id, untouched."""
 
     def list_sessions(
         self, account_id: str, limit: int, cursor: str | None, session_filter: SessionFilter, now: datetime
@@ -183,11 +183,15 @@ class WebhookLister(Protocol):
 class WebhookStore(WebhookLister, Protocol):
     """Webhook endpoints: register, list, delete."""
 
-    def insert_webhook(self, webhook: WebhookRecord) -> None:
-        """Write a new webhook endpoint."""
+    def insert_webhook(self, webhook: WebhookRecord) -> WebhookRecord | None:
+        """Write a new webhook endpoint; None, or the endpoint already under that id (deleted ones too)."""
 
-    def delete_webhook(self, webhook_id: str, account_id: str) -> bool:
-        """Delete an account's webhook endpoint; False when it has none by that id."""
+    def delete_webhook(self, webhook_id: str, account_id: str, now: datetime) -> bool:
+        """Delete an account's webhook endpoint; False when it has none by that id.
+
+        Its record is kept a day (never listed or delivered to), so a replay of the request that
+        created it finds it.
+        """
 
 
 class DeliveryStore(WebhookLister, Protocol):

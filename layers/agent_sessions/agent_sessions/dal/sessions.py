@@ -26,13 +26,22 @@ if TYPE_CHECKING:
 class DynamoSessions(TableAccess):
     """SessionStore over the table."""
 
-    def insert_session(self, session: SessionRecord) -> None:
-        """Write a new session (one PutItem); an id collision fails rather than overwrites."""
-        self._client.put_item(
-            TableName=self._table,
-            Item=session_item(session),
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+    def insert_session(self, session: SessionRecord) -> SessionRecord | None:
+        """Write a new session (one PutItem); None, or the session already under that id, untouched."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=session_item(session),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as failure:
+            old_item = failure.response.get("Item")
+            # DynamoDB returns the item (ALL_OLD); an implementation that does not is read instead.
+            existing = session_record(old_item) if old_item else self.get_session(session.id)
+            assert existing is not None  # the put failed because it exists; sessions are never deleted
+            return existing
+        return None
 
     def get_session(self, session_id: str) -> SessionRecord | None:
         """Read a session strongly consistently; None when there is none."""

@@ -21,16 +21,34 @@ if TYPE_CHECKING:
     pass
 
 
+# How long a deleted endpoint's record outlives it: at least the 24 hours an Idempotency-Key is kept.
+TOMBSTONE_SECONDS = 25 * 3600
+
+
 class DynamoWebhooks(TableAccess):
     """WebhookStore and DeliveryStore over the table."""
 
     # ---- webhooks ----------------------------------------------------------------------------
 
-    def insert_webhook(self, webhook: WebhookRecord) -> None:
-        """Write a new webhook endpoint (one PutItem)."""
-        self._client.put_item(
-            TableName=self._table, Item=webhook_item(webhook), ConditionExpression="attribute_not_exists(pk)"
-        )
+    def insert_webhook(self, webhook: WebhookRecord) -> WebhookRecord | None:
+        """Write a new webhook endpoint (one PutItem); None, or the endpoint already under that id."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=webhook_item(webhook),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as failure:
+            old_item = failure.response.get("Item")
+            if old_item is None:  # an implementation without ALL_OLD on failure: read it
+                old_item = self._client.get_item(
+                    TableName=self._table, Key=webhook_key(webhook.id), ConsistentRead=True
+                ).get("Item")
+            if old_item is None:  # deleted and expired meanwhile: nothing to replay, so write it
+                return self.insert_webhook(webhook)
+            return webhook_record(old_item)
+        return None
 
     def list_webhooks(self, account_id: str) -> list[WebhookRecord]:
         """Every webhook endpoint of an account, newest first (a handful: all pages are read)."""
@@ -49,14 +67,24 @@ class DynamoWebhooks(TableAccess):
                 return webhooks
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def delete_webhook(self, webhook_id: str, account_id: str) -> bool:
-        """Delete an account's webhook endpoint; False when it has none by that id."""
+    def delete_webhook(self, webhook_id: str, account_id: str, now: datetime) -> bool:
+        """Delete an account's webhook endpoint; False when it has none by that id.
+
+        The item stays a day as a tombstone (off the listing index, so never listed or delivered
+        to, then removed by TTL): a late replay of its creating request finds it.
+        """
         try:
-            self._client.delete_item(
+            self._client.update_item(
                 TableName=self._table,
                 Key=webhook_key(webhook_id),
-                ConditionExpression="account_id = :account",
-                ExpressionAttributeValues={":account": {"S": account_id}},
+                UpdateExpression="SET deleted_at = :now, #ttl = :ttl REMOVE gsi1pk, gsi1sk",
+                ConditionExpression="account_id = :account AND attribute_not_exists(deleted_at)",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues={
+                    ":account": {"S": account_id},
+                    ":now": {"S": format_timestamp(now)},
+                    ":ttl": {"N": str(int(now.timestamp()) + TOMBSTONE_SECONDS)},
+                },
             )
         except self._client.exceptions.ConditionalCheckFailedException:
             return False

@@ -19,7 +19,7 @@ SESSION_TOKEN_PREFIX = "zai_session_"  # noqa: S105 - a prefix, not a secret
 SESSION_ID_PREFIX = "sess_"
 ACCOUNT_ID_PREFIX = "acct_"
 PAYMENT_ID_PREFIX = "pay_"
-MAX_IDEMPOTENCY_KEY_CHARS = 255
+WEBHOOK_ID_PREFIX = "wh_"
 MIN_SECRET_CHARS = 32
 _ID_SUFFIX_CHARS = 24  # 15 random bytes in lowercase base32
 _SECRET_BYTES = 32  # 43 url-safe characters
@@ -55,7 +55,11 @@ def new_payment_id() -> str:
 
 def new_webhook_id() -> str:
     """A fresh webhook endpoint id: `wh_` and 24 lowercase base32 characters."""
-    return "wh_" + _random_id_suffix()
+    return WEBHOOK_ID_PREFIX + _random_id_suffix()
+
+
+def _derived_id(prefix: str, *parts: str) -> str:
+    return prefix + _id_suffix(hashlib.sha256("\n".join(parts).encode()).digest())
 
 
 def payment_id_for_key(session_id: str, idempotency_key: str) -> str:
@@ -64,13 +68,17 @@ def payment_id_for_key(session_id: str, idempotency_key: str) -> str:
     Binding the key to the payment's own id makes the payment record the idempotency record,
     so a replay is caught by the same conditional write that creates the payment.
     """
-    digest = hashlib.sha256(f"{session_id}\n{idempotency_key}".encode()).digest()
-    return PAYMENT_ID_PREFIX + _id_suffix(digest)
+    return _derived_id(PAYMENT_ID_PREFIX, session_id, idempotency_key)
 
 
-def is_valid_idempotency_key(key: str) -> bool:
-    """1 to 255 printable ASCII characters."""
-    return 0 < len(key) <= MAX_IDEMPOTENCY_KEY_CHARS and all(" " <= c <= "~" for c in key)
+def session_id_for_key(account_id: str, idempotency_key: str) -> str:
+    """The id of the session an Idempotency-Key names within an account (as payment_id_for_key)."""
+    return _derived_id(SESSION_ID_PREFIX, "session", account_id, idempotency_key)
+
+
+def webhook_id_for_key(account_id: str, idempotency_key: str) -> str:
+    """The id of the webhook endpoint an Idempotency-Key names within an account."""
+    return _derived_id(WEBHOOK_ID_PREFIX, "webhook", account_id, idempotency_key)
 
 
 def is_session_id(value: str) -> bool:
@@ -98,7 +106,22 @@ def new_session_token(session_id: str) -> str:
     Carrying the session id lets the authorizer find the session with one strongly
     consistent GetItem and then compare the token's hash in constant time.
     """
-    return f"{SESSION_TOKEN_PREFIX}{session_id[len(SESSION_ID_PREFIX) :]}_{secrets.token_urlsafe(_SECRET_BYTES)}"
+    return _session_token(session_id, secrets.token_urlsafe(_SECRET_BYTES))
+
+
+def session_token_for_key(api_key: str, session_id: str) -> str:
+    """The token of a session created with an Idempotency-Key: HMAC-SHA256 keyed by the API key.
+
+    As random as the API key, known only to whoever holds that key (which could replay the
+    request anyway), and never stored: a replay derives it again and checks it against the
+    stored hash, so the first answer, token included, can be given again.
+    """
+    mac = hmac.new(api_key.encode("utf-8"), f"agent-sessions session token\n{session_id}".encode(), "sha256")
+    return _session_token(session_id, base64.urlsafe_b64encode(mac.digest()).decode("ascii").rstrip("="))
+
+
+def _session_token(session_id: str, secret: str) -> str:
+    return f"{SESSION_TOKEN_PREFIX}{session_id[len(SESSION_ID_PREFIX) :]}_{secret}"
 
 
 def hash_secret(secret: str) -> str:

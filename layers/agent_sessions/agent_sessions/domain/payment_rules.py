@@ -7,10 +7,8 @@ session as it was (ALL_OLD) to say which rule refused the payment.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from agent_sessions.domain.errors import (
     DomainError,
@@ -20,7 +18,6 @@ from agent_sessions.domain.errors import (
     SessionExpired,
     SessionRevoked,
 )
-from agent_sessions.domain.jsonio import encode_json
 from agent_sessions.domain.money import cents_to_dollars
 from agent_sessions.domain.records import (
     HOLD_LIFETIME,
@@ -69,19 +66,6 @@ def needs_approval(terms: SessionTerms, amount_cents: int) -> bool:
 def approval_deadline(terms: SessionTerms, now: datetime) -> datetime:
     """When a hold taken at `now` lapses unless decided: an hour later, or at the session's end."""
     return min(now + HOLD_LIFETIME, terms.expires_at)
-
-
-def request_fingerprint(request_fields: dict[str, Any]) -> str:
-    """SHA-256 of the request's meaning (keys sorted, amounts in cents), not of its bytes."""
-    return hashlib.sha256(encode_json(_sorted(request_fields)).encode("utf-8")).hexdigest()
-
-
-def _sorted(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _sorted(value[key]) for key in sorted(value)}
-    if isinstance(value, list):
-        return [_sorted(item) for item in value]
-    return value
 
 
 def _shown(cents: int) -> str:

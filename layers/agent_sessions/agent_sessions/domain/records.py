@@ -120,6 +120,8 @@ class SessionRecord:
     holds: dict[str, Hold] = field(default_factory=dict)
     # Bumped by every write to the session: a write pinned to a version knows the whole item.
     version: int = 0
+    # Created with an Idempotency-Key: the fingerprint of that request, to tell a replay from reuse.
+    request_fingerprint: str | None = None
 
     def attestation_parameters(self) -> dict[str, Any]:
         """What a session's identity signs: the parts of the session that never change."""
@@ -194,6 +196,12 @@ class SessionRecord:
         """A copy with some fields replaced."""
         return replace(self, **changes)
 
+    def as_created(self) -> SessionRecord:
+        """The session as its creation left it: what the first answer to its request showed."""
+        return replace(
+            self, stored_status="active", revoked_at=None, committed_cents={}, held_cents={}, holds={}, version=0
+        )
+
 
 @dataclass(frozen=True)
 class Decline:
@@ -264,7 +272,18 @@ class WebhookRecord:
     sealed_secret: bytes  # the signing secret, encrypted (KMS); never stored in plaintext
     created_at: datetime
     disabled_at: datetime | None = None
+    # Created with an Idempotency-Key: the fingerprint of that request, to tell a replay from reuse.
+    request_fingerprint: str | None = None
+    # Deleted endpoints are kept (unlisted, never delivered to) for a day, so a late replay of the
+    # request that created one finds it rather than creating it again.
+    deleted_at: datetime | None = None
 
     def wants(self, event_name: str) -> bool:
         """Whether this endpoint subscribes to `event_name` (and still takes deliveries)."""
-        return self.disabled_at is None and (self.events is None or event_name in self.events)
+        return (
+            self.disabled_at is None and self.deleted_at is None and (self.events is None or event_name in self.events)
+        )
+
+    def as_created(self) -> WebhookRecord:
+        """The endpoint as its creation left it: what the first answer to its request showed."""
+        return replace(self, disabled_at=None, deleted_at=None)

@@ -6,10 +6,11 @@ The only module of the layer that knows API Gateway; the service never sees an e
 from __future__ import annotations
 
 import binascii
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.event_handler.openapi.types import (
     OpenAPIResponse,
     OpenAPIResponseContentModel,
@@ -18,7 +19,9 @@ from aws_lambda_powertools.event_handler.openapi.types import (
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
+from agent_sessions.domain.credentials import parse_bearer
 from agent_sessions.domain.errors import DomainError, NotFound, Unauthenticated, ValidationFailed
+from agent_sessions.domain.idempotency import MAX_IDEMPOTENCY_KEY_CHARS, IdempotentCreation, checked_idempotency_key
 from agent_sessions.domain.jsonio import (
     MAX_BODY_BYTES,
     MAX_JSON_DEPTH,
@@ -51,6 +54,8 @@ def error_response(error: DomainError) -> Response[str]:
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
+    if len(loc) > 1 and loc[0] == "header":  # Powertools lowercases header names: `Idempotency-Key`
+        return "-".join(word.capitalize() for word in str(loc[1]).split("-"))
     parts: list[str] = []
     for part in loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc:
         text = str(part)
@@ -199,6 +204,34 @@ def resolve_json(app: APIGatewayHttpResolver, event: dict[str, Any], context: An
     if event.get("body") and "content-type" in {name.lower() for name in headers}:
         event = {**event, "headers": {k: v for k, v in headers.items() if k.lower() != "content-type"}}
     return app.resolve(event, context)
+
+
+# The Idempotency-Key header every creating POST takes (the ZendFi SDK sends one on every POST).
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=MAX_IDEMPOTENCY_KEY_CHARS,
+        pattern="^[ -~]+$",
+        description=(
+            "Makes the POST safe to retry: the same key with the same request answers the first answer "
+            "and creates nothing; with a different request, 422 IDEMPOTENCY_KEY_REUSED. Scoped to the "
+            "account (payments: to the session) and kept at least 24 hours. 1 to 255 printable ASCII characters."
+        ),
+    ),
+]
+
+
+def idempotent_creation(app: APIGatewayHttpResolver, key: str | None) -> IdempotentCreation | None:
+    """The Idempotency-Key of a creating request and the API key it came with (None without a key)."""
+    if checked_idempotency_key(key) is None:
+        return None
+    assert key is not None
+    presented = parse_bearer(app.current_event.headers.get("authorization"))
+    if presented is None or presented.kind != "api_key":
+        return None  # past the authorizer this cannot happen; without the key, no replay can show a token
+    return IdempotentCreation(key=key, api_key=presented.secret)
 
 
 def caller_of(app: APIGatewayHttpResolver) -> Caller | None:

@@ -15,7 +15,7 @@ from agent_sessions.dal.ports import (
     SessionRefused,
     TransactionContended,
 )
-from agent_sessions.domain.credentials import is_valid_idempotency_key, new_payment_id, payment_id_for_key
+from agent_sessions.domain.credentials import new_payment_id, payment_id_for_key
 from agent_sessions.domain.errors import (
     PAYMENT_REFUSALS,
     DomainError,
@@ -25,15 +25,14 @@ from agent_sessions.domain.errors import (
     NotFound,
     RateLimited,
     Unauthenticated,
-    ValidationFailed,
 )
+from agent_sessions.domain.idempotency import checked_idempotency_key, request_fingerprint
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import (
     WindowCheck,
     approval_deadline,
     needs_approval,
     refusal_for,
-    request_fingerprint,
     session_after_payment,
     window_checks,
 )
@@ -139,8 +138,7 @@ def build_payment(
     """The payment record a request asks for, and the windows it must fit in."""
     session_id = caller.session_id
     assert session_id is not None  # require_session_token guarantees it
-    if idempotency_key is not None and not is_valid_idempotency_key(idempotency_key):
-        raise ValidationFailed({"Idempotency-Key": "must be 1 to 255 printable ASCII characters"})
+    checked_idempotency_key(idempotency_key)
     terms = caller.terms or _read_terms(store, session_id)
     approval = needs_approval(terms, request.amount)
     checks = window_checks(terms, request.amount, now)

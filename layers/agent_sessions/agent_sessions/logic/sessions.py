@@ -22,8 +22,18 @@ from agent_sessions.domain.credentials import (
     new_session_token,
     parse_bearer,
     secret_matches_hash,
+    session_id_for_key,
+    session_token_for_key,
 )
-from agent_sessions.domain.errors import Forbidden, NotFound, SessionExpired, SessionRevoked, Unauthenticated
+from agent_sessions.domain.errors import (
+    Forbidden,
+    IdempotencyKeyReused,
+    NotFound,
+    SessionExpired,
+    SessionRevoked,
+    Unauthenticated,
+)
+from agent_sessions.domain.idempotency import IdempotentCreation, request_fingerprint
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.records import DEFAULT_LIMITS_CENTS, LIMIT_NAMES, Caller, LimitName, SessionRecord
 from agent_sessions.wire.models import CreateSessionRequest
@@ -31,10 +41,15 @@ from agent_sessions.wire.models import CreateSessionRequest
 
 @dataclass(frozen=True)
 class CreatedSession:
-    """A new session and its token, which is shown this once and never stored."""
+    """A new session and its token, which is shown this once and never stored.
+
+    On a replay of an Idempotency-Key, the session as its creation left it (the first answer)
+    and the same token, derived again.
+    """
 
     session: SessionRecord
     session_token: str
+    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,15 +103,29 @@ def mint_api_key(store: ApiKeyStore, now: datetime, account_id: str | None = Non
     return MintedApiKey(api_key=api_key, account_id=account)
 
 
-def create_session(store: SessionStore, caller: Caller, request: CreateSessionRequest, now: datetime) -> CreatedSession:
-    """Create a session for the caller's account; one write, the token returned once."""
+def create_session(
+    store: SessionStore,
+    caller: Caller,
+    request: CreateSessionRequest,
+    now: datetime,
+    idempotency: IdempotentCreation | None = None,
+) -> CreatedSession:
+    """Create a session for the caller's account; one write, the token returned once.
+
+    With an Idempotency-Key the session's id and token derive from it, so the one conditional
+    put that creates the session also finds the one a previous attempt created.
+    """
     limits_given = request.limits.model_dump() if request.limits else {}
     limits: dict[LimitName, int] = {
         name: DEFAULT_LIMITS_CENTS[name] if limits_given.get(name) is None else limits_given[name]
         for name in LIMIT_NAMES
     }
-    session_id = new_session_id()
-    token = new_session_token(session_id)
+    if idempotency is None:
+        session_id = new_session_id()
+        token = new_session_token(session_id)
+    else:
+        session_id = session_id_for_key(caller.account_id, idempotency.key)
+        token = session_token_for_key(idempotency.api_key, session_id)
     session = SessionRecord(
         id=session_id,
         account_id=caller.account_id,
@@ -110,14 +139,29 @@ def create_session(store: SessionStore, caller: Caller, request: CreateSessionRe
         expires_at=now + timedelta(seconds=int(request.duration_hours * 3600)),
         token_hash=hash_secret(token),
         metadata=request.metadata or {},
+        request_fingerprint=request_fingerprint(request.model_dump()) if idempotency else None,
     )
     if request.mint_pkp:
         from agent_sessions.infra.identity import identity_provider  # the crypto loads only when needed
 
         attestation = identity_provider().mint(session.attestation_parameters())
         session = session.with_changes(pkp_address=attestation.address, attestation_signature=attestation.signature)
-    store.insert_session(session)
-    return CreatedSession(session=session, session_token=token)
+    existing = store.insert_session(session)
+    if existing is None:
+        return CreatedSession(session=session, session_token=token)
+    return _replayed_session(existing, session, token)
+
+
+def _replayed_session(existing: SessionRecord, attempt: SessionRecord, token: str) -> CreatedSession:
+    """The first answer to an Idempotency-Key, if this is the same request from the same API key."""
+    if existing.account_id != attempt.account_id or existing.request_fingerprint != attempt.request_fingerprint:
+        raise IdempotencyKeyReused()
+    if not secret_matches_hash(token, existing.token_hash):
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key created a session with another API key of this account; "
+            "only that key can replay it (its session token is not stored)."
+        )
+    return CreatedSession(session=existing.as_created(), session_token=token, replayed=True)
 
 
 def get_session(store: SessionReader, caller: Caller, session_id: str, now: datetime) -> SessionRecord:

@@ -10,9 +10,10 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from agent_sessions.dal.ports import DeliveryStore, WebhookStore
-from agent_sessions.domain.credentials import new_webhook_id
+from agent_sessions.domain.credentials import new_webhook_id, webhook_id_for_key
 from agent_sessions.domain.endpoint_policy import EndpointRefused, check_endpoint
-from agent_sessions.domain.errors import NotFound, ValidationFailed
+from agent_sessions.domain.errors import IdempotencyKeyReused, NotFound, ValidationFailed
+from agent_sessions.domain.idempotency import request_fingerprint
 from agent_sessions.domain.jsonio import encode_json
 from agent_sessions.domain.records import Caller, WebhookRecord
 from agent_sessions.domain.webhook_signing import new_webhook_secret, signature_headers
@@ -28,26 +29,56 @@ def _secret_context(webhook_id: str, account_id: str) -> dict[str, str]:
     return {"webhook_id": webhook_id, "account_id": account_id}
 
 
+@dataclass(frozen=True)
+class CreatedWebhook:
+    """A new endpoint and its secret; on a replay, the endpoint as created and the same secret."""
+
+    webhook: WebhookRecord
+    secret: str
+    replayed: bool
+
+
 def create_webhook(
-    store: WebhookStore, box: SecretBox, caller: Caller, request: CreateWebhookRequest, now: datetime
-) -> tuple[WebhookRecord, str]:
-    """A new endpoint and its signing secret (shown once, stored only sealed)."""
+    store: WebhookStore,
+    box: SecretBox,
+    caller: Caller,
+    request: CreateWebhookRequest,
+    now: datetime,
+    idempotency_key: str | None = None,
+) -> CreatedWebhook:
+    """A new endpoint and its signing secret (shown once, stored only sealed).
+
+    With an Idempotency-Key the endpoint's id derives from it, so the one conditional put that
+    creates it also finds the one a previous attempt created; its answer is given again, the
+    secret unsealed from the record.
+    """
     try:
         check_endpoint(request.url, load_settings().allow_local_webhooks)
     except EndpointRefused as refused:
         raise ValidationFailed({"url": str(refused)}) from refused
-    webhook_id = new_webhook_id()
+    events = tuple(dict.fromkeys(request.events)) if request.events else None
+    webhook_id = webhook_id_for_key(caller.account_id, idempotency_key) if idempotency_key else new_webhook_id()
     secret = new_webhook_secret()
     webhook = WebhookRecord(
         id=webhook_id,
         account_id=caller.account_id,
         url=request.url,
-        events=tuple(dict.fromkeys(request.events)) if request.events else None,
+        events=events,
         sealed_secret=box.seal(secret, _secret_context(webhook_id, caller.account_id)),
         created_at=now,
+        request_fingerprint=(
+            request_fingerprint({"url": request.url, "events": list(events) if events else None})
+            if idempotency_key
+            else None
+        ),
     )
-    store.insert_webhook(webhook)
-    return webhook, secret
+    existing = store.insert_webhook(webhook)
+    if existing is None:
+        return CreatedWebhook(webhook, secret, replayed=False)
+    if existing.account_id != webhook.account_id or existing.request_fingerprint != webhook.request_fingerprint:
+        raise IdempotencyKeyReused()
+    first_secret = box.open(existing.sealed_secret, _secret_context(existing.id, existing.account_id))
+    return CreatedWebhook(existing.as_created(), first_secret, replayed=True)
 
 
 def list_webhooks(store: WebhookStore, caller: Caller) -> list[WebhookRecord]:
@@ -55,9 +86,9 @@ def list_webhooks(store: WebhookStore, caller: Caller) -> list[WebhookRecord]:
     return store.list_webhooks(caller.account_id)
 
 
-def delete_webhook(store: WebhookStore, caller: Caller, webhook_id: str) -> None:
+def delete_webhook(store: WebhookStore, caller: Caller, webhook_id: str, now: datetime) -> None:
     """Remove one of the caller's endpoints; 404 for anyone else's."""
-    if not store.delete_webhook(webhook_id, caller.account_id):
+    if not store.delete_webhook(webhook_id, caller.account_id, now):
         raise NotFound()
 
 
