@@ -13,7 +13,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agent_sessions.dal.codec import record_from_image
 from agent_sessions.dal.dynamo import default_store
-from agent_sessions.domain.records import SessionRecord
 from agent_sessions.infra.event_bus import default_bus
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings
@@ -39,16 +38,10 @@ def change_of(record: dict[str, Any]) -> outbox.Change:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records", [])
-    sessions: dict[str, SessionRecord | None] = {}
-
-    def session_of(session_id: str) -> SessionRecord | None:
-        if session_id not in sessions:
-            sessions[session_id] = default_store().get_session(session_id)
-        return sessions[session_id]
-
     changes = [change_of(record) for record in records]
     try:
-        done = outbox.publish_changes(changes, default_bus(), session_of)
+        payments = default_store().get_payments(outbox.payments_named(changes))
+        done = outbox.publish_changes(changes, default_bus(), payments.get)
     except Exception:
         logger.exception("publishing failed; the whole batch will be retried")
         done = 0

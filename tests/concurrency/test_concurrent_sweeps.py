@@ -50,7 +50,7 @@ def test_two_sweeps_racing_expire_each_session_once(serialised_dynamodb: Any) ->
     announced = [
         event.data["id"]
         for record in records
-        for event in outbox.events_for(handler.change_of(record), setup.get_session)
+        for event in outbox.events_for(handler.change_of(record), setup.get_payment)
         if event.name == "agent.session.expired"
     ]
     assert sorted(announced) == sorted(due)  # so one agent.session.expired per session

@@ -74,11 +74,19 @@ def test_the_events_file_publishes_the_contracts_events(invoke: Invoke, bus_queu
     assert [event["event"] for event in events] == [
         "agent.session.created",
         "agent.payment.authorized",
-        "agent.session.limit_reached",  # the second debit used the day up (the hold counts)
         "agent.payment.pending_approval",
+        "agent.session.limit_reached",  # that debit used the day up (the hold counts): said after it
         "agent.session.revoked",
     ]
     assert all(event["detail-type"] == event["event"] for event in events)
+    # Each change's own time, to the nanosecond, from the item (a redelivery carries the same).
+    assert [event["timestamp"] for event in events] == [
+        "2026-11-24T10:00:00.001234567Z",
+        "2026-11-24T10:00:00.002469134Z",
+        "2026-11-24T10:00:00.004938268Z",
+        "2026-11-24T10:00:00.004938268Z",
+        "2026-11-24T10:00:00.007407402Z",
+    ]
     assert {event["merchant_id"] for event in events} == {OWNER.account_id}
     assert all(event["id"].startswith("evt_") for event in events)
     limit = next(event for event in events if event["event"] == "agent.session.limit_reached")
@@ -136,7 +144,7 @@ def test_killed_at_a_hundred_random_points_the_retries_deliver_every_event_with_
     handler = load_handler_module("publish_events")
     changes = [handler.change_of(record) for record in records]
     whole = FlakyBus(budget=10_000, dies=False)
-    assert outbox.publish_changes(changes, whole, session_store.get_session) == len(changes)
+    assert outbox.publish_changes(changes, whole, session_store.get_payment) == len(changes)
     expected = [event.id for event in whole.accepted]
     # created, authorized, limit_reached, pending_approval, revoked, and the hold the revoke ended (expired)
     assert len(expected) == len(set(expected)) == 18
@@ -150,7 +158,7 @@ def test_killed_at_a_hundred_random_points_the_retries_deliver_every_event_with_
         while start < len(changes):
             bus = FlakyBus(budget, dies)
             try:
-                done = start + outbox.publish_changes(changes[start:], bus, session_store.get_session)
+                done = start + outbox.publish_changes(changes[start:], bus, session_store.get_payment)
             except RuntimeError:
                 done = start if not dies else 0  # Lambda retries a failed invocation's whole batch
                 start = done

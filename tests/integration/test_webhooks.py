@@ -125,7 +125,7 @@ def bus_events_of_a_story(invoke: Invoke, dynamodb: Any, session_store: Any) -> 
             collected.extend(events)
             return len(events)
 
-    outbox.publish_changes(changes, Collecting(), session_store.get_session)
+    outbox.publish_changes(changes, Collecting(), session_store.get_payment)
     from agent_sessions.domain.jsonio import encode_json
 
     return [

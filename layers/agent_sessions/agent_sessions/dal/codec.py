@@ -39,6 +39,8 @@ from agent_sessions.domain.records import (
     Decline,
     Hold,
     LimitName,
+    PaymentChange,
+    PaymentChangeKind,
     PaymentRecord,
     PaymentStatus,
     SessionRecord,
@@ -180,7 +182,15 @@ def session_record(item: Mapping[str, Any]) -> SessionRecord:
         version=int(values.get("version", 0)),
         attestation_signature=values.get("attestation_signature"),
         request_fingerprint=values.get("fingerprint"),
+        changed_at_ns=int(values["changed_ns"]) if "changed_ns" in values else None,
+        last_payment_change=_payment_change(values.get("last_payment")),
     )
+
+
+def _payment_change(value: Mapping[str, Any] | None) -> PaymentChange | None:
+    if not value:
+        return None
+    return PaymentChange(payment_id=str(value["id"]), change=cast(PaymentChangeKind, value["change"]))
 
 
 def payment_key(payment_id: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent_sessions.dal.codec import DUE_INDEX, due_item, due_sort_key_bound, session_key
 from agent_sessions.dal.ports import DueItem, DuePage
-from agent_sessions.dal.table import NEXT_VERSION, NOT_DUE, VERSION_VALUES, TableAccess
+from agent_sessions.dal.table import NOT_DUE, TableAccess, session_write_marks
 
 if TYPE_CHECKING:
     pass
@@ -37,18 +37,19 @@ class DynamoDue(TableAccess):
 
     def expire_session(self, session_id: str, now: datetime) -> bool:
         """Mark a live session past its expiry as expired, in one conditional write."""
+        marks, mark_values = session_write_marks()
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=session_key(session_id),
-                UpdateExpression=f"SET #status = :expired, {NEXT_VERSION} {NOT_DUE}",
+                UpdateExpression=f"SET #status = :expired, {marks} {NOT_DUE}",
                 ConditionExpression="#status = :active AND expires_epoch <= :now",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
                     ":expired": {"S": "expired"},
                     ":active": {"S": "active"},
                     ":now": {"N": str(int(now.timestamp()))},
-                    **VERSION_VALUES,
+                    **mark_values,
                 },
             )
         except self._client.exceptions.ConditionalCheckFailedException:

@@ -148,6 +148,10 @@ class MemoryStore:
             self._store_payment(payment)
             return None
 
+    def get_payments(self, payment_ids: list[str]) -> dict[str, PaymentRecord]:
+        with self._lock:
+            return {pid: self._payments[pid] for pid in payment_ids if pid in self._payments}
+
     def get_payment(self, payment_id: str) -> PaymentRecord | None:
         with self._lock:
             return self._payments.get(payment_id)

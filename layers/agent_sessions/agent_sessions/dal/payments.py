@@ -17,7 +17,7 @@ from agent_sessions.dal.codec import (
     session_record,
 )
 from agent_sessions.dal.ports import CommitOutcome, PaymentAlreadyExists, PaymentCommitted, SessionRefused
-from agent_sessions.dal.table import NEXT_VERSION, NOT_DUE, TableAccess
+from agent_sessions.dal.table import NOT_DUE, TableAccess, session_write_marks
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import WindowCheck
 from agent_sessions.domain.records import MAX_PENDING_APPROVALS, Hold, PaymentRecord, SessionRecord, format_timestamp
@@ -55,10 +55,10 @@ class DynamoPayments(TableAccess):
             ":zero": {"N": "0"},
             # "" is never a merchant id, so with no merchant_id an allow-list refuses.
             ":merchant": {"S": payment.merchant_id or ""},
-            ":one": {"N": "1"},
-            ":zero_version": {"N": "0"},
         }
-        updates: list[str] = [NEXT_VERSION]
+        marks, mark_values = session_write_marks(payment.id, payment.first_status)
+        values.update(mark_values)
+        updates: list[str] = [marks]
         conditions = [
             "#status = :active",
             "expires_epoch > :now",
@@ -136,6 +136,22 @@ class DynamoPayments(TableAccess):
         item = response.get("Item")
         return payment_record(item) if item else None
 
+    def get_payments(self, payment_ids: list[str]) -> dict[str, PaymentRecord]:
+        """Read payments strongly consistently, 100 ids per BatchGetItem; those that exist, by id."""
+        found: dict[str, PaymentRecord] = {}
+        unique = list(dict.fromkeys(payment_ids))
+        for start in range(0, len(unique), 100):
+            request: dict[str, Any] = {
+                self._table: {"Keys": [payment_key(pid) for pid in unique[start : start + 100]], "ConsistentRead": True}
+            }
+            while request:
+                response = self._client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    payment = payment_record(item)
+                    found[payment.id] = payment
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
     def list_payments(self, session_id: str, limit: int, cursor: str | None) -> Page[PaymentRecord]:
         """One Query over the session's payments on the owner index, newest first."""
         partition = payments_partition(session_id)
@@ -165,6 +181,7 @@ class DynamoPayments(TableAccess):
             payment.amount_cents,
             payment.window_keys,
             release_commitment=not approve,
+            payment_change="approved" if approve else "rejected",
             extra_condition="#status = :active AND expires_epoch > :now",
             extra_values={":active": {"S": "active"}, ":now": now_epoch},
         )

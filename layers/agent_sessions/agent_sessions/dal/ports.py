@@ -160,6 +160,13 @@ class PaymentStore(SessionReader, HoldReleaser, Protocol):
         """
 
 
+class PaymentBatchReader(Protocol):
+    """The outbox's one read: the payments a batch of changes names."""
+
+    def get_payments(self, payment_ids: list[str]) -> dict[str, PaymentRecord]:
+        """Read payments strongly consistently (batched); those that exist, by id."""
+
+
 class DueStore(Protocol):
     """The expiry sweep: what has fallen due, and the writes that end it."""
 

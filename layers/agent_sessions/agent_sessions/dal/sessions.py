@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from agent_sessions.dal.codec import (
     session_record,
 )
 from agent_sessions.dal.ports import SessionFilter
-from agent_sessions.dal.table import NEXT_VERSION, NOT_DUE, VERSION_VALUES, TableAccess
+from agent_sessions.dal.table import NOT_DUE, TableAccess, session_write_marks
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.records import SessionRecord, format_timestamp
 
@@ -28,10 +29,12 @@ class DynamoSessions(TableAccess):
 
     def insert_session(self, session: SessionRecord) -> SessionRecord | None:
         """Write a new session (one PutItem); None, or the session already under that id, untouched."""
+        item = session_item(session)
+        item["changed_ns"] = {"N": str(time.time_ns())}  # when: the created event's timestamp
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=session_item(session),
+                Item=item,
                 ConditionExpression="attribute_not_exists(pk)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -94,11 +97,12 @@ class DynamoSessions(TableAccess):
 
     def revoke_session(self, session_id: str, account_id: str, now: datetime) -> SessionRecord | None:
         """Revoke an account's live session in one conditional write (see SessionStore)."""
+        marks, mark_values = session_write_marks()
         try:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=session_key(session_id),
-                UpdateExpression=f"SET #status = :revoked, revoked_at = :now, {NEXT_VERSION} {NOT_DUE}",
+                UpdateExpression=f"SET #status = :revoked, revoked_at = :now, {marks} {NOT_DUE}",
                 ConditionExpression="account_id = :account AND #status = :active AND expires_epoch > :now_epoch",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
@@ -107,7 +111,7 @@ class DynamoSessions(TableAccess):
                     ":account": {"S": account_id},
                     ":now": {"S": format_timestamp(now)},
                     ":now_epoch": {"N": str(int(now.timestamp()))},
-                    **VERSION_VALUES,
+                    **mark_values,
                 },
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",

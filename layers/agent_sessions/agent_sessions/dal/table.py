@@ -22,9 +22,29 @@ if TYPE_CHECKING:
 MAX_TRANSACTION_ATTEMPTS = 6
 # The write that ends a session or a hold takes it off the due index.
 NOT_DUE = "REMOVE gsi2pk, gsi2sk"
-# Every write to a session bumps its version (a missing one counts as 0).
-NEXT_VERSION = "version = if_not_exists(version, :zero_version) + :one"
-VERSION_VALUES = {":one": {"N": "1"}, ":zero_version": {"N": "0"}}
+
+
+def session_write_marks(payment_id: str | None = None, payment_change: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The SET clauses every write to a session carries, and their values.
+
+    It bumps the version (a missing one counts as 0), stamps the write's time in nanoseconds
+    (`changed_ns`: the events it causes carry it as their timestamp, and a redelivered stream
+    record carries the same), and, when the write changes a payment, names it and the change
+    (`last_payment`): the outbox announces the payment from this record, whose new image is the
+    session exactly as that payment's write left it.
+    """
+    clauses = ["version = if_not_exists(version, :zero_version) + :one", "changed_ns = :changed_ns"]
+    values: dict[str, Any] = {
+        ":one": {"N": "1"},
+        ":zero_version": {"N": "0"},
+        ":changed_ns": {"N": str(time.time_ns())},
+    }
+    if payment_id is not None and payment_change is not None:
+        clauses.append("last_payment = :last_payment")
+        values[":last_payment"] = {"M": {"id": {"S": payment_id}, "change": {"S": payment_change}}}
+    return ", ".join(clauses), values
+
+
 _RETRYABLE_CANCELLATIONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 
 
@@ -53,7 +73,9 @@ class TableAccess:
                 },
             }
         }
-        session_update = self.hold_release(session_id, payment_id, amount_cents, window_keys, release_commitment=True)
+        session_update = self.hold_release(
+            session_id, payment_id, amount_cents, window_keys, release_commitment=True, payment_change="expired"
+        )
         return self.transact([payment_update, session_update]) is None
 
     def hold_release(
@@ -63,6 +85,7 @@ class TableAccess:
         amount_cents: int,
         window_keys: tuple[str, ...],
         release_commitment: bool,
+        payment_change: str,
         extra_condition: str | None = None,
         extra_values: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
@@ -70,13 +93,9 @@ class TableAccess:
         names: dict[str, str] = {"#payment": payment_id}
         if extra_condition:
             names["#status"] = "status"
-        values: dict[str, Any] = {
-            ":amount": {"N": str(amount_cents)},
-            ":one": {"N": "1"},
-            ":zero_version": {"N": "0"},
-            **(extra_values or {}),
-        }
-        updates: list[str] = [NEXT_VERSION]
+        marks, mark_values = session_write_marks(payment_id, payment_change)
+        values: dict[str, Any] = {":amount": {"N": str(amount_cents)}, **mark_values, **(extra_values or {})}
+        updates: list[str] = [marks]
         for position, key in enumerate(window_keys):
             counter = f"#w{position}"
             names[counter] = key

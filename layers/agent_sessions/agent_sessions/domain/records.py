@@ -93,6 +93,17 @@ class WindowState:
         return max(0, self.limit_cents - self.spent_cents - self.held_cents)
 
 
+PaymentChangeKind = Literal["authorized", "pending_approval", "approved", "rejected", "expired"]
+
+
+@dataclass(frozen=True)
+class PaymentChange:
+    """A write to a session that also changed one of its payments: which, and how."""
+
+    payment_id: str
+    change: PaymentChangeKind
+
+
 @dataclass(frozen=True)
 class SessionRecord:
     """A stored session. Counters are per window index (`d3`, `w0`, `m0`), in cents."""
@@ -122,6 +133,10 @@ class SessionRecord:
     version: int = 0
     # Created with an Idempotency-Key: the fingerprint of that request, to tell a replay from reuse.
     request_fingerprint: str | None = None
+    # What the last write to the item was (read from the table's stream by the outbox; not part of
+    # the session's meaning, so not compared): when, in ns, and which payment it changed, if any.
+    changed_at_ns: int | None = field(default=None, compare=False)
+    last_payment_change: PaymentChange | None = field(default=None, compare=False)
 
     def attestation_parameters(self) -> dict[str, Any]:
         """What a session's identity signs: the parts of the session that never change."""

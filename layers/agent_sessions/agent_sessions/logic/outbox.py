@@ -12,14 +12,21 @@ import base64
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from agent_sessions.domain.records import PaymentRecord, SessionRecord, format_timestamp
+from agent_sessions.domain.records import (
+    PaymentChangeKind,
+    PaymentRecord,
+    PaymentStatus,
+    SessionRecord,
+    format_timestamp,
+)
 from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME
 from agent_sessions.wire.views import payment_body, session_body
 
 Record = SessionRecord | PaymentRecord
+NANOS_PER_SECOND = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -29,7 +36,7 @@ class Change:
     change_id: str  # the stream record's eventID: stable across redeliveries
     old: Record | None
     new: Record | None
-    at: datetime
+    at: datetime  # the stream's approximate time (seconds); the item's own `changed_ns` wins
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,7 @@ class OutboundEvent:
     id: str
     name: str
     account_id: str
-    timestamp: datetime
+    timestamp_ns: int
     data: dict[str, Any]
 
     def body(self) -> dict[str, Any]:
@@ -47,10 +54,22 @@ class OutboundEvent:
         return {
             "id": self.id,
             "event": self.name,
-            "timestamp": format_timestamp(self.timestamp),
+            "timestamp": format_timestamp_ns(self.timestamp_ns),
             "merchant_id": self.account_id,
             "data": self.data,
         }
+
+
+def format_timestamp_ns(moment_ns: int) -> str:
+    """ISO-8601 UTC to the nanosecond: `2026-11-24T10:00:00.123456789Z`."""
+    seconds, nanos = divmod(moment_ns, NANOS_PER_SECOND)
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
+
+
+def moment_of(moment_ns: int) -> datetime:
+    """A nanosecond epoch as a datetime (to the microsecond)."""
+    seconds, nanos = divmod(moment_ns, NANOS_PER_SECOND)
+    return datetime.fromtimestamp(seconds, UTC) + timedelta(microseconds=nanos // 1000)
 
 
 def event_id(*parts: str) -> str:
@@ -59,84 +78,88 @@ def event_id(*parts: str) -> str:
     return "evt_" + base64.b32encode(digest[:15]).decode().lower()
 
 
-SessionLookup = Callable[[str], SessionRecord | None]
+PaymentLookup = Callable[[str], PaymentRecord | None]
 
 
-def events_for(change: Change, session_of: SessionLookup) -> list[OutboundEvent]:
-    """The events one change announces (often none)."""
-    if isinstance(change.new, SessionRecord) or isinstance(change.old, SessionRecord):
-        return _session_events(change)
-    if isinstance(change.new, PaymentRecord):
-        return _payment_events(change, session_of)
-    return []
+def events_for(change: Change, payment_of: PaymentLookup) -> list[OutboundEvent]:
+    """The events one change announces (often none).
 
-
-def _session_events(change: Change) -> list[OutboundEvent]:
-    old, new = change.old, change.new
+    Every event comes from a change to a session: a payment's write changes its session in the
+    same transaction and names the payment there (`last_payment_change`), so the session's new
+    image is exactly what that payment left, and its events say so, however many payments
+    followed. The write's own time (ns) is each event's timestamp; events of one name from one
+    change are a nanosecond apart, so no two events share (account, name, timestamp).
+    """
+    new = change.new
     if not isinstance(new, SessionRecord):
         return []
-    assert old is None or isinstance(old, SessionRecord)
-
-    def event(name: str, *id_parts: str, extra: dict[str, Any] | None = None) -> OutboundEvent:
-        assert isinstance(new, SessionRecord)
-        data = {**session_body(new, change.at), **(extra or {})}
-        return OutboundEvent(
-            id=event_id(*(id_parts or (change.change_id, name))),
-            name=name,
-            account_id=new.account_id,
-            timestamp=change.at,
-            data=data,
-        )
-
-    if old is None:
-        return [event("agent.session.created")]
+    old = change.old if isinstance(change.old, SessionRecord) else None
+    at_ns = new.changed_at_ns or int(change.at.timestamp()) * NANOS_PER_SECOND
+    at = moment_of(at_ns)
+    found = [
+        *_payment_events(change.change_id, old, new, at, payment_of),
+        *_session_events(change.change_id, old, new, at),
+    ]
+    seen: dict[str, int] = {}
     events = []
-    if old.stored_status == "active" and new.stored_status in ("revoked", "expired"):
-        events.append(event(f"agent.session.{new.stored_status}"))
-    for kind in WINDOW_KINDS:
-        before, after = old.window(kind, change.at), new.window(kind, change.at)
-        if before.remaining_cents > 0 and after.remaining_cents == 0:
-            key = f"{kind}:{after.resets_at.isoformat()}"
-            events.append(
-                event(
-                    "agent.session.limit_reached",
-                    new.id,
-                    key,
-                    extra={
-                        "limit_reached": {
-                            "window": kind,
-                            "limit": WINDOW_LIMIT_NAME[kind],
-                            "resets_at": format_timestamp(after.resets_at),
-                        }
-                    },
-                )
+    for name, id_parts, data in found:
+        offset = seen.get(name, 0)
+        seen[name] = offset + 1
+        events.append(
+            OutboundEvent(
+                id=event_id(*id_parts), name=name, account_id=new.account_id, timestamp_ns=at_ns + offset, data=data
             )
+        )
     return events
 
 
-_PAYMENT_CHANGES = {
-    (None, "authorized"): "agent.payment.authorized",
-    (None, "pending_approval"): "agent.payment.pending_approval",
-    ("pending_approval", "authorized"): "agent.payment.approved",
-    ("pending_approval", "rejected"): "agent.payment.rejected",
-    ("pending_approval", "expired"): "agent.payment.expired",
+FoundEvent = tuple[str, tuple[str, ...], dict[str, Any]]  # name, what its id derives from, data
+
+
+def _session_events(change_id: str, old: SessionRecord | None, new: SessionRecord, at: datetime) -> list[FoundEvent]:
+    body = session_body(new, at)
+    if old is None:
+        return [("agent.session.created", (change_id, "agent.session.created"), body)]
+    events: list[FoundEvent] = []
+    if old.stored_status == "active" and new.stored_status in ("revoked", "expired"):
+        name = f"agent.session.{new.stored_status}"
+        events.append((name, (change_id, name), body))
+    for kind in WINDOW_KINDS:
+        before, after = old.window(kind, at), new.window(kind, at)
+        if before.remaining_cents > 0 and after.remaining_cents == 0:
+            reached = {
+                "window": kind,
+                "limit": WINDOW_LIMIT_NAME[kind],
+                "resets_at": format_timestamp(after.resets_at),
+            }
+            window_id = (new.id, f"{kind}:{after.resets_at.isoformat()}")  # once per window, whatever filled it
+            events.append(("agent.session.limit_reached", window_id, {**body, "limit_reached": reached}))
+    return events
+
+
+_PAYMENT_EVENTS: dict[PaymentChangeKind, tuple[str, PaymentStatus]] = {
+    "authorized": ("agent.payment.authorized", "authorized"),
+    "pending_approval": ("agent.payment.pending_approval", "pending_approval"),
+    "approved": ("agent.payment.approved", "authorized"),
+    "rejected": ("agent.payment.rejected", "rejected"),
+    "expired": ("agent.payment.expired", "expired"),
 }
 
 
-def _payment_events(change: Change, session_of: SessionLookup) -> list[OutboundEvent]:
-    new = change.new
-    assert isinstance(new, PaymentRecord)
-    old_status = change.old.stored_status if isinstance(change.old, PaymentRecord) else None
-    name = _PAYMENT_CHANGES.get((old_status, new.stored_status))
-    if name is None:
+def _payment_events(
+    change_id: str, old: SessionRecord | None, new: SessionRecord, at: datetime, payment_of: PaymentLookup
+) -> list[FoundEvent]:
+    """The payment event of a session write that changed a payment, with the session as it left it."""
+    mark = new.last_payment_change
+    if mark is None or (old is not None and old.last_payment_change == mark):
         return []
-    session = session_of(new.session_id)
-    data = payment_body(new, session, change.at) if session else {"id": new.id, "session_id": new.session_id}
-    return [
-        OutboundEvent(
-            id=event_id(change.change_id, name), name=name, account_id=new.account_id, timestamp=change.at, data=data
-        )
-    ]
+    name, status = _PAYMENT_EVENTS[mark.change]
+    payment = payment_of(mark.payment_id)
+    if payment is None:  # never, the payment being written with its session: say what is known
+        return [(name, (change_id, name), {"id": mark.payment_id, "session_id": new.id})]
+    decided = mark.change in ("approved", "rejected", "expired")
+    as_then = payment.with_changes(stored_status=status, decided_at=payment.decided_at if decided else None)
+    return [(name, (change_id, name), payment_body(as_then, new, at))]
 
 
 class EventBus(Protocol):
@@ -146,14 +169,23 @@ class EventBus(Protocol):
         """Publish in order; how many, from the first, were accepted (stops at a failure)."""
 
 
-def publish_changes(changes: list[Change], bus: EventBus, session_of: SessionLookup) -> int:
+def payments_named(changes: list[Change]) -> list[str]:
+    """The ids of the payments `changes` announce: what publishing them reads (once, batched)."""
+    return [
+        change.new.last_payment_change.payment_id
+        for change in changes
+        if isinstance(change.new, SessionRecord) and change.new.last_payment_change is not None
+    ]
+
+
+def publish_changes(changes: list[Change], bus: EventBus, payment_of: PaymentLookup) -> int:
     """Publish the events of `changes` in order; how many changes were fully published.
 
     Fewer than all means the rest must be delivered again (a stream batch retried from the first
     change not published); events already published then go out again with the same ids.
     """
     pending: list[tuple[int, OutboundEvent]] = [
-        (position, event) for position, change in enumerate(changes) for event in events_for(change, session_of)
+        (position, event) for position, change in enumerate(changes) for event in events_for(change, payment_of)
     ]
     accepted = bus.publish([event for _, event in pending]) if pending else 0
     if accepted >= len(pending):
