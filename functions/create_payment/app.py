@@ -1,4 +1,5 @@
-"""POST /api/v1/payments: an agent pays with its session token; checked and debited atomically."""
+"""POST /api/v1/payments: an agent pays with its session token (or the platform with its API key and
+X-Session-Token); checked and debited atomically."""
 
 from typing import Any
 
@@ -13,6 +14,7 @@ from agent_sessions.domain.records import utc_now
 from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
     IdempotencyKeyHeader,
+    SessionTokenHeader,
     answer_errors_per_contract,
     caller_of,
     json_response,
@@ -21,7 +23,7 @@ from agent_sessions.http.resolver import (
 )
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings
-from agent_sessions.logic import payments
+from agent_sessions.logic import payments, platform_payments
 from agent_sessions.wire.models import CreatePaymentRequest, PaymentOut
 from agent_sessions.wire.views import payment_body
 
@@ -37,8 +39,12 @@ answer_errors_per_contract(app)
         201, PaymentOut, "Authorized (201) or awaiting approval (202).", (402, 429), also={202: PaymentOut}
     ),
 )
-def create_payment(body: CreatePaymentRequest, idempotency_key: IdempotencyKeyHeader = None):
-    caller = payments.require_session_token(caller_of(app))
+def create_payment(
+    body: CreatePaymentRequest,
+    idempotency_key: IdempotencyKeyHeader = None,
+    x_session_token: SessionTokenHeader = None,
+):
+    caller = platform_payments.paying_caller(default_store(), caller_of(app), x_session_token)
     now = utc_now()
     try:
         created = payments.create_payment(default_store(), caller, body, idempotency_key, now)

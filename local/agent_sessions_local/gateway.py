@@ -172,11 +172,15 @@ def _body_of(request: Request) -> tuple[str | None, bool]:
 
 
 def _headers_of(request: Request) -> dict[str, str]:
-    """Lower-cased names; repeated headers joined with commas."""
+    """Lower-cased names; repeated headers joined with commas; X-Forwarded-* set as API Gateway does."""
     headers: dict[str, str] = {}
     for name, value in request.headers.items():
         key = name.lower()
+        if key.startswith("x-forwarded-"):
+            continue  # API Gateway sets these itself, whatever the client sent
         headers[key] = f"{headers[key]},{value}" if key in headers else value
+    headers["x-forwarded-proto"] = request.scheme
+    headers["x-forwarded-for"] = request.remote_addr or "127.0.0.1"
     return headers
 
 

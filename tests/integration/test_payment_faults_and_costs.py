@@ -206,3 +206,19 @@ def test_a_payment_is_one_write_request_and_its_items_stay_under_one_kilobyte(
     read = invoke("get_payment", with_payment_id(load_event("get_payment"), pending["json"]["id"]))
     assert read["statusCode"] == 200
     assert requests_sent == ["GetItem", "GetItem"]
+
+
+def test_a_platform_payment_is_one_read_of_the_token_and_one_pinned_write(
+    invoke: Invoke, requests_sent: list[str]
+) -> None:
+    session = open_session(invoke)
+    event = load_event("smart_payment")
+    body = {**json.loads(event["body"]), "session_token": session["session_token"]}
+    event["headers"].pop("idempotency-key")
+    for amount in (1, 2):
+        requests_sent.clear()
+        response = invoke("smart_payment", with_body(event, json.dumps({**body, "amount_usd": amount})))
+        assert response["statusCode"] == 201, response["body"]
+        # The token is checked with one strongly consistent read, which also pins the write.
+        assert requests_sent == ["GetItem", "TransactWriteItems"]
+    assert response["json"]["payment"]["remaining_today"] == 200 - 3

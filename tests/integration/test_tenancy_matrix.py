@@ -12,6 +12,7 @@ from agent_sessions.wire.models import CreateSessionRequest
 from tests.conftest import EVENTS_ACCOUNT_ID, Invoke, load_event, with_caller, with_credential
 from tests.integration.test_payment_handlers import open_session, pay
 
+EVENTS_SESSION_TOKEN = json.loads(load_event("smart_payment")["body"])["session_token"]
 FOREIGN_KEY = {"credential": "api_key", "account_id": "acct_someoneelse000000000000"}
 
 
@@ -32,6 +33,7 @@ ENDPOINTS = [
     ("get_attestation", False, True),
     ("list_session_payments", True, True),
     ("create_payment", None, False),  # session token only
+    ("smart_payment", True, True),  # the API key pays for the session whose token is in the body
     ("get_payment", False, True),
     ("approve_payment", True, True),
     ("reject_payment", True, True),
@@ -68,6 +70,7 @@ def world(invoke: Invoke, session_store: Any, monkeypatch: pytest.MonkeyPatch) -
     )
     return {
         "ids": {
+            EVENTS_SESSION_TOKEN: ours["session_token"],
             "sess_exampleexampleexample234": ours["id"],
             "pay_exampleexampleexample234": payment["id"],
             "wh_exampleexampleexample234": webhook["id"],

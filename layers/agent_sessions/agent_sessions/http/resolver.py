@@ -223,6 +223,27 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
+# The platform's way to pay for a session with its API key as the bearer (ZendFi's documented header).
+SessionTokenHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-Session-Token",
+        description=(
+            "With the platform's API key as the bearer: the token of the session to pay from (it must belong "
+            "to the key's account, else 404). Not needed, and not read, with a session token as the bearer."
+        ),
+    ),
+]
+
+
+def url_of(app: APIGatewayHttpResolver, path: str) -> str:
+    """The absolute URL of `path` on the host this request came to."""
+    event = app.current_event
+    scheme = event.headers.get("x-forwarded-proto", "https")
+    host = event.request_context.domain_name or event.headers.get("host", "")
+    return f"{scheme}://{host}{path}"
+
+
 def idempotent_creation(app: APIGatewayHttpResolver, key: str | None) -> IdempotentCreation | None:
     """The Idempotency-Key of a creating request and the API key it came with (None without a key)."""
     if checked_idempotency_key(key) is None:

@@ -147,6 +147,44 @@ class CreatePaymentRequest(_Strict):
     metadata: Metadata = None
 
 
+class SmartPaymentRequest(_Strict):
+    """Body of POST /api/v1/ai/smart-payment, as the ZendFi SDK's smartPayment / agent.pay send it.
+
+    The platform's API key is the bearer; the session's token is in the body. `agent_id` and
+    `user_wallet` must be the session's (the SDK's `agent.pay` sends `"session"` and `""`, meaning
+    "the session's own"). Settlement on a chain is out of scope: `auto_detect_gasless`,
+    `instant_settlement` and `enable_escrow` are accepted and ignored; `product_details` is kept in
+    the payment's metadata.
+    """
+
+    session_token: Annotated[str, Field(min_length=1, max_length=512)]
+    agent_id: Annotated[str, Field(max_length=MAX_ID_CHARS)] | None = None
+    user_wallet: Annotated[str, Field(max_length=MAX_ID_CHARS)] | None = None
+    amount_usd: AmountCents
+    merchant_id: Identifier | None = None
+    token: Literal["USDC", "USD"] | None = None
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)] | None = None
+    metadata: Metadata = None
+    product_details: Metadata = None
+    auto_detect_gasless: bool | None = None
+    instant_settlement: bool | None = None
+    enable_escrow: bool | None = None
+
+    def as_payment(self) -> CreatePaymentRequest:
+        """The same payment as POST /api/v1/payments takes it (product_details kept in metadata)."""
+        metadata = dict(self.metadata or {})
+        if self.product_details is not None:
+            metadata["product_details"] = self.product_details
+        return CreatePaymentRequest.model_construct(  # already validated: amount_usd is in cents
+            amount=self.amount_usd,
+            currency="USD",
+            token=None,
+            merchant_id=self.merchant_id,
+            description=self.description,
+            metadata=metadata or None,
+        )
+
+
 class LimitsOut(BaseModel):
     """All five limits, in dollars."""
 
@@ -295,3 +333,24 @@ class ErrorOut(BaseModel):
     """Every error answer: {"error": {...}}."""
 
     error: ErrorBody
+
+
+class SmartPaymentOut(BaseModel):
+    """The SDK's SmartPaymentResponse: `confirmed` (authorized) or `pending` (awaiting approval).
+
+    Nothing is signed or settled on a chain here: `requires_signature` and `gasless_used` are
+    always false; `settlement_complete` is true exactly when the payment is authorized.
+    `payment` is the payment as POST /api/v1/payments answers it (exact remaining amounts).
+    """
+
+    payment_id: str
+    status: Literal["confirmed", "pending"]
+    amount_usd: Dollars
+    gasless_used: bool
+    settlement_complete: bool
+    requires_signature: bool
+    receipt_url: str
+    next_steps: str
+    created_at: str
+    session_id: str
+    payment: PaymentOut

@@ -15,7 +15,15 @@ from agent_sessions.domain.records import (
     WindowState,
     format_timestamp,
 )
-from agent_sessions.wire.models import LimitsOut, PaymentOut, SessionOut, WindowOut, WindowsOut, WirePaymentStatus
+from agent_sessions.wire.models import (
+    LimitsOut,
+    PaymentOut,
+    SessionOut,
+    SmartPaymentOut,
+    WindowOut,
+    WindowsOut,
+    WirePaymentStatus,
+)
 
 
 def _window_out(window: WindowState) -> WindowOut:
@@ -92,6 +100,34 @@ def payment_body(
         remaining_this_week=cents_to_dollars(windows["week"].remaining_cents),
         remaining_this_month=cents_to_dollars(windows["month"].remaining_cents),
         metadata=payment.metadata,
+    )
+    return out.model_dump()
+
+
+def smart_payment_body(
+    payment: PaymentRecord, session: SessionRecord, now: datetime, receipt_url: str
+) -> dict[str, Any]:
+    """The SDK's SmartPaymentResponse for a payment as created, with the payment itself alongside."""
+    shown = payment_body(payment, session, now, as_created=True)
+    authorized = payment.first_status == "authorized"
+    next_steps = (
+        "Payment authorized and recorded against the session's limits; no signature or further action is needed."
+        if authorized
+        else "Payment is awaiting approval: its amount is held against the session's limits until the platform "
+        f"approves or rejects it, or it lapses at {shown['approval_expires_at']}."
+    )
+    out = SmartPaymentOut(
+        payment_id=payment.id,
+        status="confirmed" if authorized else "pending",
+        amount_usd=cents_to_dollars(payment.amount_cents),
+        gasless_used=False,
+        settlement_complete=authorized,
+        requires_signature=False,
+        receipt_url=receipt_url,
+        next_steps=next_steps,
+        created_at=shown["created_at"],
+        session_id=payment.session_id,
+        payment=PaymentOut(**shown),
     )
     return out.model_dump()
 
