@@ -37,7 +37,17 @@ def list_sessions(
     status: Annotated[Literal["active", "all"], Query()] = "all",
     agent_id: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_CHARS)] = None,
     user_wallet: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_CHARS)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_PAGE_SIZE,
+            description=(
+                "Sessions per page. Left out (as the ZendFi SDK's listSessions() does, which also drops "
+                "next_cursor), the newest 100 sessions; filters apply before the page is cut."
+            ),
+        ),
+    ] = MAX_PAGE_SIZE,
     cursor: Annotated[str | None, Query(pattern=SESSION_CURSOR_PATTERN)] = None,
 ):
     caller = sessions.require_api_key(caller_of(app))

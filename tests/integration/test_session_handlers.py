@@ -207,3 +207,32 @@ def test_an_invalid_idempotency_key_on_a_session_is_a_422_naming_the_header(invo
     response = invoke("create_session", with_idempotency_key(load_event("create_session"), "k" * 256))
     assert response["statusCode"] == 422
     assert "Idempotency-Key" in response["json"]["error"]["details"]["fields"]
+
+
+def test_listing_without_parameters_answers_the_newest_hundred_filled_after_filters(
+    invoke: Invoke, session_store: Any
+) -> None:
+    from agent_sessions.domain.records import Caller, utc_now
+    from agent_sessions.logic import sessions as service
+    from agent_sessions.wire.models import CreateSessionRequest
+
+    owner = Caller(kind="api_key", account_id=EVENTS_ACCOUNT_ID)
+    for n in range(120):
+        request = CreateSessionRequest.model_validate({"agent_id": f"bot{n % 4}", "user_wallet": "w"})
+        service.create_session(session_store, owner, request, utc_now())
+    bare = load_event("list_sessions")
+    bare.pop("queryStringParameters")
+    bare["rawQueryString"] = ""
+    listed = invoke("list_sessions", bare)["json"]  # what the SDK's listSessions() sends: no parameters
+    assert len(listed["sessions"]) == 100
+    assert listed["next_cursor"] is not None
+    event = load_event("list_sessions")
+    event["queryStringParameters"] = {"agent_id": "bot1", "limit": "25"}
+    event["rawQueryString"] = "agent_id=bot1&limit=25"
+    first = invoke("list_sessions", event)["json"]
+    assert len(first["sessions"]) == 25  # filled although three in four sessions are filtered out
+    assert {s["agent_id"] for s in first["sessions"]} == {"bot1"}
+    event["queryStringParameters"]["cursor"] = first["next_cursor"]
+    rest = invoke("list_sessions", event)["json"]
+    assert len(rest["sessions"]) == 5
+    assert rest["next_cursor"] is None

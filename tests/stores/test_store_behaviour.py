@@ -123,6 +123,12 @@ def test_listing_pages_newest_first_through_every_session_once_with_filters(stor
     assert seen == [session(n).id for n in reversed(range(7))]
     only_bot1 = store.list_sessions("acct_x", 10, None, SessionFilter(agent_id="bot1"), NOW)
     assert [s.id for s in only_bot1.items] == [session(n).id for n in (5, 3, 1)]
+    # A filtered page is filled (DynamoDB filters after reading: the store reads on).
+    first = store.list_sessions("acct_x", 2, None, SessionFilter(agent_id="bot1"), NOW)
+    assert [s.id for s in first.items] == [session(n).id for n in (5, 3)]
+    rest = store.list_sessions("acct_x", 2, first.next_cursor, SessionFilter(agent_id="bot1"), NOW)
+    assert [s.id for s in rest.items] == [session(1).id]
+    assert rest.next_cursor is None
     with pytest.raises(ValidationFailed):
         store.list_sessions("acct_x", 3, "not-a-cursor!", SessionFilter(), NOW)
 

@@ -103,11 +103,15 @@ class MemoryStore:
     ) -> Page[SessionRecord]:
         with self._lock:
             ordered = sorted(
-                ((self._written_at[s.id], s) for s in self._sessions.values() if s.account_id == account_id),
+                (
+                    (self._written_at[s.id], s)
+                    for s in self._sessions.values()
+                    if s.account_id == account_id and _kept(s, session_filter, now)
+                ),
                 key=lambda entry: -entry[0],
             )
         items, next_cursor = _page(ordered, limit, cursor, "SESS#")
-        return Page([s for s in items if _kept(s, session_filter, now)], next_cursor)
+        return Page(items, next_cursor)
 
     def revoke_session(self, session_id: str, account_id: str, now: datetime) -> SessionRecord | None:
         with self._lock:

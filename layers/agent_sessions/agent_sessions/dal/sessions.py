@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     pass
 
 
+# A filtered listing reads on until its page is full, at most this many queries per page.
+MAX_LISTING_READS = 10
+
+
 class DynamoSessions(TableAccess):
     """SessionStore over the table."""
 
@@ -55,11 +59,33 @@ class DynamoSessions(TableAccess):
     def list_sessions(
         self, account_id: str, limit: int, cursor: str | None, session_filter: SessionFilter, now: datetime
     ) -> Page[SessionRecord]:
-        """One Query over the owner index, newest first.
+        """Queries over the owner index, newest first, until `limit` sessions pass the filters.
 
-        Filters apply after DynamoDB reads `limit` items, so a filtered page may hold fewer
-        than `limit` sessions while `next_cursor` still points further.
+        DynamoDB filters after it reads, so one Query may return fewer matches than asked; the
+        page is filled by reading on, at most MAX_LISTING_READS queries (then the page is short
+        and `next_cursor` says where to go on). Without filters, one Query.
         """
+        request = self._listing_request(account_id, limit, session_filter, now)
+        start = decode_cursor(cursor, owner_partition(account_id), "SESS#") if cursor else None
+        found: list[dict[str, Any]] = []
+        for _ in range(MAX_LISTING_READS):
+            if start:
+                request["ExclusiveStartKey"] = start
+            response = self._client.query(**request)
+            found.extend(response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if len(found) >= limit or not start:
+                break
+        if len(found) > limit or (len(found) == limit and start):
+            found, start = found[:limit], found[limit - 1]  # the page ends at its last session
+        return Page(
+            items=[session_record(item) for item in found],
+            next_cursor=encode_cursor(start) if start else None,
+        )
+
+    def _listing_request(
+        self, account_id: str, limit: int, session_filter: SessionFilter, now: datetime
+    ) -> dict[str, Any]:
         names: dict[str, str] = {}
         values: dict[str, Any] = {":owner": {"S": owner_partition(account_id)}}
         conditions: list[str] = []
@@ -86,14 +112,7 @@ class DynamoSessions(TableAccess):
             request["FilterExpression"] = " AND ".join(conditions)
         if names:
             request["ExpressionAttributeNames"] = names
-        if cursor:
-            request["ExclusiveStartKey"] = decode_cursor(cursor, owner_partition(account_id), "SESS#")
-        response = self._client.query(**request)
-        last_key = response.get("LastEvaluatedKey")
-        return Page(
-            items=[session_record(item) for item in response.get("Items", [])],
-            next_cursor=encode_cursor(last_key) if last_key else None,
-        )
+        return request
 
     def revoke_session(self, session_id: str, account_id: str, now: datetime) -> SessionRecord | None:
         """Revoke an account's live session in one conditional write (see SessionStore)."""
