@@ -3,7 +3,9 @@
 Every check runs (`--checks all`): no 5xx; every answer's status, content type and body match
 openapi.json; schema-valid requests are accepted and schema-violating ones refused; a missing
 credential is refused; an undeclared method gets 405; the stateful phase follows what it links.
-The one rule the document cannot state (a webhook host must resolve) is in schemathesis.toml.
+The rules the document cannot state are in schemathesis.toml (a webhook host must resolve; a
+payment's answer depends on its session's state) and schemathesis_hooks.py (a client makes one
+Idempotency-Key per request).
 `make test` runs a bounded number of examples per operation (a fixed seed, so a run repeats);
 SCHEMATHESIS_EXAMPLES=200 makes it a long run. (The CLI is used: schemathesis's pytest plugin
 does not work with pytest 9.)
@@ -22,6 +24,7 @@ pytestmark = pytest.mark.e2e
 
 EXAMPLES = os.environ.get("SCHEMATHESIS_EXAMPLES", "5")
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_schemathesis(service: LocalService, credential: str | None) -> subprocess.CompletedProcess[str]:
@@ -45,7 +48,14 @@ def run_schemathesis(service: LocalService, credential: str | None) -> subproces
         text=True,
         timeout=600,
         check=False,
-        env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"},
+        env={
+            **os.environ,
+            "NO_COLOR": "1",
+            "SCHEMATHESIS_TELEMETRY": "false",
+            "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks",
+            "PYTHONPATH": str(REPO_ROOT),
+        },
+        cwd=REPO_ROOT,
     )
 
 
@@ -61,4 +71,4 @@ def test_every_operation_answers_per_the_document(local_service: LocalService, c
         ]
     done = run_schemathesis(local_service, secret)
     assert done.returncode == 0, done.stdout[-4000:]
-    assert "13 passed" in done.stdout  # every operation was exercised
+    assert "14 passed" in done.stdout  # every operation was exercised
