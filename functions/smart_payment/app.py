@@ -51,9 +51,8 @@ def smart_payment(body: SmartPaymentRequest, idempotency_key: IdempotencyKeyHead
         logger.info("smart payment refused", extra={"code": refusal.code})
         raise
     payment = created.answer.payment
-    metrics.add_metric(
-        name="PaymentReplayed" if created.replayed else f"Payment_{payment.first_status}", unit=MetricUnit.Count, value=1
-    )
+    outcome = "PaymentReplayed" if created.replayed else f"Payment_{payment.first_status}"
+    metrics.add_metric(name=outcome, unit=MetricUnit.Count, value=1)
     logger.info(
         "smart payment created",
         extra={"payment_id": payment.id, "session_id": payment.session_id, "replayed": created.replayed},

@@ -67,6 +67,18 @@ class DynamoSessions(TableAccess):
         """
         request = self._listing_request(account_id, limit, session_filter, now)
         start = decode_cursor(cursor, owner_partition(account_id), "SESS#") if cursor else None
+        found, start = self._read_until_full(request, start, limit)
+        if len(found) > limit or (len(found) == limit and start):
+            found, start = found[:limit], found[limit - 1]  # the page ends at its last session
+        return Page(
+            items=[session_record(item) for item in found],
+            next_cursor=encode_cursor(start) if start else None,
+        )
+
+    def _read_until_full(
+        self, request: dict[str, Any], start: dict[str, Any] | None, limit: int
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """At least `limit` items from `start` on (or all there are, or what MAX_LISTING_READS reads)."""
         found: list[dict[str, Any]] = []
         for _ in range(MAX_LISTING_READS):
             if start:
@@ -76,12 +88,7 @@ class DynamoSessions(TableAccess):
             start = response.get("LastEvaluatedKey")
             if len(found) >= limit or not start:
                 break
-        if len(found) > limit or (len(found) == limit and start):
-            found, start = found[:limit], found[limit - 1]  # the page ends at its last session
-        return Page(
-            items=[session_record(item) for item in found],
-            next_cursor=encode_cursor(start) if start else None,
-        )
+        return found, start
 
     def _listing_request(
         self, account_id: str, limit: int, session_filter: SessionFilter, now: datetime

@@ -54,10 +54,10 @@ def error_response(error: DomainError) -> Response[str]:
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
-    if len(loc) > 1 and loc[0] == "header":  # Powertools lowercases header names: `Idempotency-Key`
-        return "-".join(word.capitalize() for word in str(loc[1]).split("-"))
+    if len(loc) > 1 and loc[0] == "header":
+        return _header_name(str(loc[1]))
     parts: list[str] = []
-    for part in loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc:
+    for part in loc[1:] if loc and loc[0] in ("body", "query", "path") else loc:
         text = str(part)
         if text in _NON_FIELD_LOC_PARTS or "[" in text:
             break
@@ -65,6 +65,11 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     if parts:
         return ".".join(parts)
     return str(loc[0]) if loc else "body"
+
+
+def _header_name(lowercased: str) -> str:
+    """A header as documented (`Idempotency-Key`); Powertools reports it lowercased."""
+    return "-".join(word.capitalize() for word in lowercased.split("-"))
 
 
 def validation_failure(errors: list[dict[str, Any]]) -> ValidationFailed:

@@ -57,6 +57,11 @@ def session_for_token(store: PaymentStore, platform: Caller, session_token: str)
     return agent, session
 
 
+def _names_the_sessions(field: str, given: str | None, own: str) -> bool:
+    """Whether a smart payment's `agent_id` / `user_wallet` is the session's (left out counts as yes)."""
+    return given is None or given in SESSIONS_OWN[field] or given == own
+
+
 def smart_payment(
     store: PaymentStore,
     caller: Caller | None,
@@ -73,7 +78,7 @@ def smart_payment(
             ("agent_id", request.agent_id, session.agent_id),
             ("user_wallet", request.user_wallet, session.user_wallet),
         )
-        if given is not None and given not in SESSIONS_OWN[name] and given != own
+        if not _names_the_sessions(name, given, own)
     ]
     if mismatched:
         raise Forbidden(
