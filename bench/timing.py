@@ -165,26 +165,51 @@ def last_payment(client: Any) -> str:
 
 
 def cold_start(runs: int) -> dict[str, Any]:
-    """Import and module init of each handler in a fresh interpreter vs boto3 and a DynamoDB client."""
+    """Import and module init of each handler in a fresh interpreter vs boto3 and a DynamoDB client.
+
+    Interleaved: each round times the baseline, then every handler, so a busy machine slows both
+    alike; the median of `runs` rounds. With each handler, the five imports that cost it most
+    (`python -X importtime`, cumulative), so a regression names its cause.
+    """
     baseline_code = "import boto3; boto3.client('dynamodb')"
-    env = {**os.environ}
+    env = {**os.environ, "TABLE_NAME": TABLE, "EVENT_BUS_NAME": "bench", "WEBHOOK_KEY_ID": "bench"}
+    apps = sorted((ROOT / "functions").glob("*/app.py"))
+    codes = {app.parent.name: _import_code(app) for app in apps}
+    baseline: list[float] = []
+    samples: dict[str, list[float]] = {name: [] for name in codes}
+    for _ in range(runs):
+        baseline.append(_timed_run(baseline_code, env))
+        for name, code in codes.items():
+            samples[name].append(_timed_run(code, env))
+    base = statistics.median(baseline)
+    handlers = {name: round(statistics.median(times) / base, 3) for name, times in samples.items()}
+    return {"baseline_ms": round(base * 1000, 1), "ratio_by_handler": handlers,
+            "ratio_max": max(handlers.values()), "runs": runs,
+            "largest_imports_ms": {name: _largest_imports(code, env) for name, code in codes.items()}}  # fmt: skip
 
-    def timed(code: str) -> float:
-        samples = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT)  # noqa: S603
-            samples.append(time.perf_counter() - started)
-        return statistics.median(samples)
 
-    baseline = timed(baseline_code)
-    handlers = {}
-    for app in sorted((ROOT / "functions").glob("*/app.py")):
-        code = (
-            "import importlib.util, sys; "
-            f"spec = importlib.util.spec_from_file_location('app', {str(app)!r}); "
-            "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)"
-        )
-        handlers[app.parent.name] = round(timed(code) / baseline, 3)
-    return {"baseline_ms": round(baseline * 1000, 1), "ratio_by_handler": handlers,
-            "ratio_max": max(handlers.values()), "runs": runs}  # fmt: skip
+def _import_code(app: Any) -> str:
+    return (
+        "import importlib.util, sys; "
+        f"spec = importlib.util.spec_from_file_location('app', {str(app)!r}); "
+        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)"
+    )
+
+
+def _timed_run(code: str, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT)  # noqa: S603
+    return time.perf_counter() - started
+
+
+def _largest_imports(code: str, env: dict[str, str], top: int = 5) -> dict[str, float]:
+    """The `top` modules with the largest cumulative import time (ms), outermost first among equals."""
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-X", "importtime", "-c", code], check=True, env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    costs: list[tuple[int, str]] = []
+    for line in done.stderr.splitlines():
+        parts = line.removeprefix("import time:").split("|")
+        if len(parts) == 3 and parts[1].strip().isdigit():
+            costs.append((int(parts[1]), parts[2].strip()))
+    return {name: round(micros / 1000, 1) for micros, name in sorted(costs, reverse=True)[:top]}

@@ -1,11 +1,75 @@
-"""The Powertools logger, metrics and tracer every function shares (one namespace, one service)."""
+"""The Powertools logger, metrics and tracer every function shares (one namespace, one service).
+
+The tracer is Powertools' Tracer, made when a handler is first invoked rather than when its module
+is imported: making it imports the X-Ray SDK, whose sampling client builds a botocore session, the
+largest single cost of a handler's import. Everything the Tracer records is kept (the handler's
+subsegment, its cold-start and service annotations, exceptions, and botocore patched for DynamoDB
+subsegments); the X-Ray SDK's import moves from the init phase into the first invocation's own
+segment, where it is visible.
+"""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
 
 SERVICE_NAME = "agent-sessions"
 
 logger = Logger(service=SERVICE_NAME)
 metrics = Metrics(namespace="AgentSessions", service=SERVICE_NAME)
-tracer = Tracer(service=SERVICE_NAME)
+
+Handler = Callable[[Any, Any], Any]
+
+
+class DeferredTracer:
+    """Powertools' Tracer for one service, made on first use (the first traced invocation)."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+        self._tracer: Tracer | None = None
+
+    @property
+    def tracer(self) -> Tracer:
+        """The Powertools Tracer (imports the X-Ray SDK the first time)."""
+        if self._tracer is None:
+            from aws_lambda_powertools import Tracer
+
+            self._tracer = Tracer(service=self._service)
+        return self._tracer
+
+    @property
+    def provider(self) -> Any:
+        """The recorder the Tracer writes to (tests stand a recording one in)."""
+        return self.tracer.provider
+
+    @provider.setter
+    def provider(self, value: Any) -> None:
+        self.tracer.provider = value
+
+    def capture_lambda_handler(
+        self, lambda_handler: Handler | None = None, capture_response: bool | None = None
+    ) -> Any:
+        """Tracer.capture_lambda_handler, applied when the handler is first invoked."""
+
+        def decorate(handler: Handler) -> Handler:
+            traced: Handler | None = None
+
+            @functools.wraps(handler)
+            def invoke(event: Any, context: Any) -> Any:
+                nonlocal traced
+                if traced is None:
+                    traced = self.tracer.capture_lambda_handler(handler, capture_response=capture_response)
+                return traced(event, context)
+
+            return invoke
+
+        return decorate(lambda_handler) if lambda_handler is not None else decorate
+
+
+tracer = DeferredTracer(service=SERVICE_NAME)
