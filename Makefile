@@ -12,10 +12,21 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: install run test lint openapi bench unit integration e2e concurrency clean
 
-$(BIN)/.installed: requirements-dev.txt layers/agent_sessions/requirements.txt layers/agent_sessions/pyproject.toml cli/pyproject.toml local/pyproject.toml
+# Running needs only the runtime's packages (about 30 s on a fresh machine, each step announced);
+# the test, lint and bench tools come with `make test`.
+$(BIN)/.installed-run: requirements-run.txt requirements-run-assets.txt layers/agent_sessions/requirements.txt layers/agent_sessions/pyproject.toml cli/pyproject.toml local/pyproject.toml
+	@echo "==> [1/3] creating $(VENV) with $(PYTHON)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt -e layers/agent_sessions -e cli -e local
+	@echo "==> [2/3] installing the runtime's packages (powertools, pydantic, boto3, moto); about 30 s the first time"
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-run.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-run-assets.txt
+	@echo "==> [3/3] installing agent-sessions (the layer, the CLI, the local runtime) in editable mode"
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e layers/agent_sessions -e cli -e local
+	touch $@
+
+$(BIN)/.installed: $(BIN)/.installed-run requirements-dev.txt
+	@echo "==> installing the test and lint tools (pytest, hypothesis, ruff, mypy, schemathesis)"
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 $(TOOLS_VENV)/.installed: requirements-lint.txt
@@ -27,7 +38,7 @@ $(TOOLS_VENV)/.installed: requirements-lint.txt
 install: $(BIN)/.installed
 
 ## make run: install, then serve the API on 127.0.0.1:$(PORT) with an embedded DynamoDB
-run: install
+run: $(BIN)/.installed-run
 	$(BIN)/agent-sessions local --port $(PORT)
 
 ## make lint: ruff, mypy (strict on the layer), the complexity and module-size gates, cfn-lint, sam validate --lint

@@ -39,14 +39,12 @@ def ensure_table(client: Any, template: dict[str, Any], table_name: str) -> None
 
 
 def mint_dev_keys(store: Any, configured: str | None) -> list[str]:
-    """The dev API keys: each configured one (its own account), or one freshly generated."""
+    """The dev API keys: each configured one, or the project's own (dev_key), each its own account."""
     from agent_sessions.domain.credentials import derived_account_id, hash_secret, parse_bearer
     from agent_sessions.domain.records import utc_now
-    from agent_sessions.logic import sessions
+    from agent_sessions_local.dev_key import stable_dev_key
 
-    if not configured:
-        return [sessions.mint_api_key(store, utc_now(), label="dev").api_key]
-    keys = [key.strip() for key in configured.split(",") if key.strip()]
+    keys = [key.strip() for key in (configured or stable_dev_key()).split(",") if key.strip()]
     for key in keys:
         presented = parse_bearer(f"Bearer {key}")
         if presented is None or presented.kind != "api_key":
@@ -106,7 +104,9 @@ def run_local(args: argparse.Namespace) -> int:
     logging.getLogger("agent_sessions_local").info("functions warm in %.1f s", time.monotonic() - warming)
     workers = start_workers(template, args.table, resources, args.sweep_seconds)
     where = endpoint if args.dynamodb_endpoint else "embedded DynamoDB (moto, serialised)"
-    print(f"agent-sessions listening on http://127.0.0.1:{server.server_port}  (table {args.table} on {where})")
+    url = f"http://127.0.0.1:{server.server_port}"
+    print(f"agent-sessions listening on {url}  (table {args.table} on {where})")
+    print(f"API docs: {url}/docs  (the OpenAPI document: {url}/openapi.json)")
     print(f"expiry sweep every {args.sweep_seconds:g} s; webhooks delivered from the local queue")
     for key in keys:
         print(f"API key: {key}")

@@ -21,6 +21,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from agent_sessions_local.docs_pages import local_page
 from agent_sessions_local.instances import FunctionPool, InstanceFailed
 from agent_sessions_local.template import RouteSpec, functions, http_routes, load_template
 
@@ -101,8 +102,9 @@ class LocalGateway:
 
     def handle(self, request: Request) -> Response:
         """Answer one HTTP request through the authorizer and the route's handler."""
-        if request.method == "GET" and request.path in _LOCAL_ONLY_PAGES:
-            return _LOCAL_ONLY_PAGES[request.path]()
+        page = local_page(request)  # `/`, `/docs` and `/openapi.json`: the local runtime's own
+        if page is not None:
+            return page
         matched = self._match(request.method, request.path)
         if matched is None:
             return self._unmatched(request.path)
@@ -115,29 +117,6 @@ class LocalGateway:
             event["requestContext"]["authorizer"] = {"lambda": authorizer_context}
         result = self._pools[route.function.logical_id].invoke(event)
         return _http_response(result)
-
-
-def _openapi_document() -> Response:
-    from agent_sessions_local.openapi import OPENAPI_PATH
-
-    return Response(OPENAPI_PATH.read_bytes(), status=200, content_type="application/json")
-
-
-def _swagger_ui() -> Response:
-    return Response(_SWAGGER_PAGE, status=200, content_type="text/html; charset=utf-8")
-
-
-_SWAGGER_PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>agent-sessions API</title>
-<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
-<body><div id="ui"></div>
-<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
-</body></html>
-"""
-
-# Served by the local runtime only: the deployed API has no such routes.
-_LOCAL_ONLY_PAGES: dict[str, Callable[[], Response]] = {"/openapi.json": _openapi_document, "/docs": _swagger_ui}
 
 
 def _http_api_event(request: Request, route: RouteSpec, path_parameters: dict[str, str]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The issue's walk-through, over real HTTP against the local runtime."""
 
 import json
+import re
 
 import pytest
 
@@ -102,6 +103,16 @@ def test_the_local_runtime_serves_its_openapi_document_and_docs(local_service: L
     docs = local_service.call("GET", "/docs")
     assert docs.status_code == 200
     assert "swagger-ui" in docs.text
+    assert "http" not in docs.text.replace("http-equiv", "")  # every asset from this server: works offline
+    for asset in re.findall(r'(?:src|href)="(/docs/assets/[^"]+)"', docs.text):
+        served = local_service.call("GET", asset)
+        assert served.status_code == 200, asset
+        assert len(served.content) > 0
+    bundle = local_service.call("GET", "/docs/assets/swagger-ui-bundle.js")
+    assert "SwaggerUIBundle" in bundle.text
+    assert local_service.call("GET", "/docs/assets/../../template.yaml").status_code == 404
+    root = local_service.call("GET", "/", allow_redirects=False)
+    assert (root.status_code, root.headers["Location"]) == (302, "/docs")
 
 
 def test_a_known_path_with_an_undeclared_method_is_405_naming_the_allowed_ones(local_service: LocalService) -> None:
