@@ -20,7 +20,7 @@ from typing import Any
 
 import common  # noqa: F401 - first: sets the environment the layer reads
 from load_and_cost import contention, layer_bytes, sweep_reads, usd_per_million_payments
-from timing import cold_start, handler_overhead, requests_and_write_units
+from timing import cold_start, handler_overhead, requests_and_write_units, stubbed_overhead
 
 # ---- the run ---------------------------------------------------------------------------------------
 
@@ -45,6 +45,7 @@ def run(quick: bool) -> dict[str, Any]:
     }
     with contextlib.redirect_stdout(io.StringIO()):  # the handlers' metric lines (EMF) would bury the table
         results["handler_overhead"] = handler_overhead(20 if quick else 300)
+        results["stubbed_overhead"] = stubbed_overhead(20 if quick else 500)
     results["requests_per_op_and_wru_per_op"] = requests_and_write_units()
     results["cold_start"] = cold_start(1 if quick else 10)
     results["contention"] = contention(1.0 if quick else 10.0)
@@ -58,13 +59,17 @@ def run(quick: bool) -> dict[str, Any]:
 
 def print_table(results: dict[str, Any]) -> None:
     overhead, cold, contended = results["handler_overhead"], results["cold_start"], results["contention"]
-    overhead_detail = f"{overhead['handler_median_ms']} ms vs raw {overhead['raw_median_ms']} ms"
+    stubbed = results["stubbed_overhead"]
+    overhead_detail = f"{overhead['handler_median_ms']} ms vs raw {overhead['raw_median_ms']} ms (moto in-process)"
+    stubbed_detail = f"{stubbed['handler_cpu_ms']} ms CPU vs bare {stubbed['bare_cpu_ms']} ms (DynamoDB stubbed)"
     contention_detail = (
-        f"{contended['payments_per_second']}/s vs raw {contended['raw_updates_per_second']}/s,"
+        f"{contended['payments_per_second']}/s vs the same transactions raw"
+        f" {contended['raw_transactions_per_second']}/s,"
         f" overspend {contended['overspend_cents']}"
     )
     rows = [
         ("handler_overhead", f"{overhead['ratio']}x", overhead_detail),
+        ("stubbed_overhead", f"{stubbed['ratio']}x", stubbed_detail),
         ("cold_start (max)", f"{cold['ratio_max']}x", f"vs boto3 + client {cold['baseline_ms']} ms"),
         ("contention", f"{contended['ratio']}x", contention_detail),
         ("sweep_reads", "", ", ".join(f"{n}: {reads}" for n, reads in results["sweep_reads"].items())),
@@ -74,6 +79,11 @@ def print_table(results: dict[str, Any]) -> None:
     rows += [
         (f"  {name}", "", f"{figures['requests']} requests, {figures['wru']} WRU")
         for name, figures in results["requests_per_op_and_wru_per_op"].items()
+    ]
+    rows += [
+        (f"  imports of {name}", "", ", ".join(f"{module} {ms} ms" for module, ms in list(top.items())[:3]))
+        for name, top in cold["largest_imports_ms"].items()
+        if name in ("create_payment", "authorizer", "publish_events")
     ]
     width = max(len(row[0]) for row in rows)
     mode = ", quick" if results["quick"] else ""

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from common import (
@@ -74,6 +75,72 @@ def handler_overhead(samples: int) -> dict[str, Any]:
         "handler_median_ms": median_ms(handler_times),
         "raw_median_ms": median_ms(raw_times),
         "ratio": round(statistics.median(handler_times) / statistics.median(raw_times), 3),
+        "samples": samples,
+    }
+
+
+def stubbed_overhead(samples: int) -> dict[str, Any]:
+    """Our own CPU per payment: the payment handler against a DynamoDB that answers at once.
+
+    botocore's Stubber answers every TransactWriteItems immediately, so no emulator's cost hides
+    ours. The bare handler does what any payment handler must: `json.loads` of the body and the
+    same TransactWriteItems call, through the same client and stub. Both are timed in CPU time
+    (`time.process_time`), interleaved, warm; the ratio is what our handler costs per payment
+    over that minimum, and `handler_cpu_ms` what it costs on this machine.
+    """
+    from botocore.stub import Stubber
+
+    from agent_sessions.dal import dynamo
+    from agent_sessions.http.caller_context import authorizer_context
+    from agent_sessions.logic import payments as payment_service
+    from agent_sessions_local.handlers import load_event, load_handler_module
+    from agent_sessions_local.instances import LocalLambdaContext
+
+    with moto_table():
+        huge = {"max_per_transaction": 1000, "max_per_day": 10_000_000, "max_per_week": 10_000_000,
+                "max_per_month": 10_000_000, "require_approval_above": 1000}  # fmt: skip
+        created, caller = open_session(dynamo.default_store(), datetime.now(UTC), **huge)
+        handler = load_handler_module("create_payment").lambda_handler
+        event = load_event("create_payment")
+        event["headers"].pop("idempotency-key")
+        event["body"] = json.dumps({"amount": 1, "merchant_id": "merchant_amazon"})
+        event["requestContext"]["authorizer"] = {"lambda": authorizer_context(caller)}
+        context = LocalLambdaContext(function_name="CreatePaymentFunction")
+        client = dynamo.default_store()._client
+        sent: list[dict[str, Any]] = []
+        client.meta.events.register(
+            "before-parameter-build.dynamodb.TransactWriteItems",
+            lambda params, **kwargs: sent.append(copy.deepcopy(params)),
+        )
+        assert handler(event, context)["statusCode"] == 201  # the instance now knows the session: pinned
+        template = sent[-1]
+        session = dynamo.default_store().get_session(created.session.id)
+        assert session is not None
+
+        def bare(raw_event: dict[str, Any], _: Any) -> dict[str, Any]:
+            json.loads(raw_event["body"], parse_float=Decimal)
+            client.transact_write_items(**template)
+            return {"statusCode": 201}
+
+        handler_times, bare_times = [], []
+        with Stubber(client) as stub:
+            for number in range(samples + 20):
+                payment_service.known_sessions.remember(session)  # every payment pinned, as when warm
+                stub.add_response("transact_write_items", {})
+                started = time.process_time()
+                assert handler(event, context)["statusCode"] == 201
+                handler_cpu = time.process_time() - started
+                stub.add_response("transact_write_items", {})
+                started = time.process_time()
+                bare(event, context)
+                bare_cpu = time.process_time() - started
+                if number >= 20:  # the first ones warm both up
+                    handler_times.append(handler_cpu)
+                    bare_times.append(bare_cpu)
+    return {
+        "handler_cpu_ms": median_ms(handler_times),
+        "bare_cpu_ms": median_ms(bare_times),
+        "ratio": round(statistics.median(handler_times) / statistics.median(bare_times), 3),
         "samples": samples,
     }
 

@@ -36,6 +36,10 @@ def test_the_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     }
     assert operations["pay"] == {"requests": 1, "wru": 4}
     assert figures["cold_start"]["ratio_by_handler"]
+    assert all(len(top) == 5 for top in figures["cold_start"]["largest_imports_ms"].values())
+    assert figures["stubbed_overhead"]["ratio"] > 0
+    assert figures["stubbed_overhead"]["handler_cpu_ms"] > 0
+    assert figures["contention"]["raw_transactions_per_second"] > 0
     assert figures["contention"]["overspend_cents"] == 0
     assert figures["sweep_reads"]["1000"] <= 110
     assert figures["layer_bytes"]["zipped_bytes"] > 0

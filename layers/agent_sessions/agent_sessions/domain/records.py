@@ -45,8 +45,10 @@ def format_timestamp(moment: datetime) -> str:
 
 
 def parse_timestamp(text: str) -> datetime:
-    """The inverse of format_timestamp."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    """The inverse of format_timestamp (exactly its shape; ValueError for anything else)."""
+    if len(text) != 20 or text[10] != "T" or text[19] != "Z":
+        raise ValueError(f"not a timestamp of the form 2026-11-24T10:00:00Z: {text!r}")
+    return datetime.fromisoformat(text)  # C-fast, unlike strptime; `Z` reads as UTC
 
 
 @dataclass(frozen=True)
