@@ -20,6 +20,7 @@ from typing import Any
 
 import common  # noqa: F401 - first: sets the environment the layer reads
 from load_and_cost import contention, layer_bytes, sweep_reads, usd_per_million_payments
+from local_runtime import local_runtime_curve
 from timing import cold_start, handler_overhead, requests_and_write_units, stubbed_overhead
 
 # ---- the run ---------------------------------------------------------------------------------------
@@ -51,6 +52,7 @@ def run(quick: bool) -> dict[str, Any]:
     results["contention"] = contention(1.0 if quick else 10.0)
     results["sweep_reads"] = sweep_reads([1_000] if quick else [1_000, 10_000, 100_000])
     results["layer_bytes"] = layer_bytes()
+    results["local_runtime"] = local_runtime_curve(100 if quick else 3000, 50 if quick else 500)
     results["usd_per_million_payments"] = usd_per_million_payments(
         results["handler_overhead"]["handler_median_ms"], results["requests_per_op_and_wru_per_op"]
     )
@@ -79,6 +81,14 @@ def print_table(results: dict[str, Any]) -> None:
     rows += [
         (f"  {name}", "", f"{figures['requests']} requests, {figures['wru']} WRU")
         for name, figures in results["requests_per_op_and_wru_per_op"].items()
+    ]
+    rows += [
+        (
+            f"  local runtime after {point['payments']}",
+            "",
+            f"{point['median_ms']} ms/payment, RSS MB {point['runtime_rss_mb']}",
+        )
+        for point in results["local_runtime"]["curve"]
     ]
     rows += [
         (f"  imports of {name}", "", ", ".join(f"{module} {ms} ms" for module, ms in list(top.items())[:3]))

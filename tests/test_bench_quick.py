@@ -40,6 +40,9 @@ def test_the_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     assert figures["stubbed_overhead"]["ratio"] > 0
     assert figures["stubbed_overhead"]["handler_cpu_ms"] > 0
     assert figures["contention"]["raw_transactions_per_second"] > 0
+    curve = figures["local_runtime"]["curve"]
+    assert [point["payments"] for point in curve] == [50, 100]
+    assert all(point["runtime_rss_mb"]["embedded_dynamodb"] > 0 for point in curve)
     assert figures["contention"]["overspend_cents"] == 0
     assert figures["sweep_reads"]["1000"] <= 110
     assert figures["layer_bytes"]["zipped_bytes"] > 0

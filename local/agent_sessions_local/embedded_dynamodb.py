@@ -23,14 +23,16 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 
 def _lighter_transaction_backups() -> None:
-    """Make moto's TransactWriteItems back up each table once, and without its stream.
+    """Make moto's TransactWriteItems back up only the items it names, not whole tables.
 
-    To roll a cancelled transaction back, moto deep-copies the whole table, once for every item
-    in the transaction (each copy replacing the last) and including the table's stream, which
-    only ever grows. Copying each table once, sharing the stream, gives the same rollback at a
-    fraction of the cost, provided that stream records a cancelled transaction appended are cut
-    off again, which is done here. Requests are serialised, so swapping the module's `copy` for
-    the length of one call is safe.
+    To roll a cancelled transaction back, moto deep-copies every table the transaction touches
+    (items, indexes and the stream, which only grows), so each payment cost time and memory in
+    proportion to the table: locally, payments slowed down as data accumulated. Here the "copy"
+    moto takes is the live table itself, and the items the transaction names (by key) are copied
+    instead; when it is cancelled, each is put back as it was (or removed, if it was new) and the
+    stream records it appended are cut off. A table with a sort key keeps moto's own full copy
+    (ours has none). Requests are serialised, so swapping the module's `copy` for the length of
+    one call is safe.
     """
     from moto.dynamodb import models
 
@@ -39,36 +41,104 @@ def _lighter_transaction_backups() -> None:
     transact_write_items = models.DynamoDBBackend.transact_write_items
     real_copy = vars(models)["copy"]
 
-    def with_lighter_backups(self: Any, transact_items: list[dict[str, Any]]) -> Any:
-        table_names = {op.get("TableName") for item in transact_items for op in item.values()}
-        streams = {
-            name: (self.tables[name].stream_shard, len(self.tables[name].stream_shard.items))
-            for name in table_names
-            if name in self.tables and self.tables[name].stream_shard is not None
-        }
-        shared = {id(shard): shard for shard, _ in streams.values()}
-        copies: dict[int, tuple[Any, Any]] = {}  # id -> (original kept alive, its copy)
+    class _LiveTable:
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            return value  # moto's "backup" is the live table; the named items are backed up instead
 
-        class _CopyOnce:
-            @staticmethod
-            def deepcopy(value: Any, memo: Any = None) -> Any:
-                if id(value) not in copies:
-                    copies[id(value)] = (value, real_copy.deepcopy(value, dict(shared)))
-                return copies[id(value)][1]
-
-        setattr(models, "copy", _CopyOnce)  # noqa: B010 - moto's private module attribute
-        try:
+    def with_item_backups(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        backups = _named_items(self, transact_items, real_copy)
+        if backups is None:
             return transact_write_items(self, transact_items)
+        streams = [  # each stream's next sequence number (records are dropped from the front, see below)
+            (table.stream_shard, table.stream_shard.starting_sequence_number + len(table.stream_shard.items))
+            for table in {id(t): t for t, _, _ in backups}.values()
+            if table.stream_shard is not None
+        ]
+        global _TRANSACTION_IN_PROGRESS
+        setattr(models, "copy", _LiveTable)  # noqa: B010 - moto's private module attribute
+        _TRANSACTION_IN_PROGRESS = True
+        try:
+            answer = transact_write_items(self, transact_items)
         except Exception:
-            for name, (shard, length) in streams.items():  # rolled back: so are its stream records
-                del shard.items[length:]
-                shard.table = self.tables[name]
+            for table, hash_value, item in backups:  # rolled back: the named items as they were
+                if item is None:
+                    table.items.pop(hash_value, None)
+                else:
+                    table.items[hash_value] = item
+            for shard, next_sequence in streams:  # and its stream records
+                del shard.items[max(0, next_sequence - shard.starting_sequence_number) :]
             raise
         finally:
             setattr(models, "copy", real_copy)  # noqa: B010
+            _TRANSACTION_IN_PROGRESS = False
+        for shard, _ in streams:
+            bound_stream(shard)
+        return answer
 
-    with_lighter_backups.lighter_backups = True  # type: ignore[attr-defined]
-    models.DynamoDBBackend.transact_write_items = with_lighter_backups  # type: ignore[method-assign]
+    with_item_backups.lighter_backups = True  # type: ignore[attr-defined]
+    models.DynamoDBBackend.transact_write_items = with_item_backups  # type: ignore[method-assign]
+
+
+def _named_items(backend: Any, transact_items: list[dict[str, Any]], copier: Any) -> list[tuple[Any, Any, Any]] | None:
+    """(table, hash key, a copy of its item or None) for each item a transaction names; None if a
+    table it names has a sort key (then moto's own whole-table backup is kept)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    named: list[tuple[Any, Any, Any]] = []
+    for transact_item in transact_items:
+        operation, request = next(iter(transact_item.items()))
+        table = backend.tables.get(request.get("TableName"))
+        if table is None:
+            continue
+        if table.range_key_attr:
+            return None
+        key = request["Item"] if operation == "Put" else request.get("Key", {})
+        if table.hash_key_attr not in key:
+            continue  # moto refuses it before writing anything
+        hash_value = DynamoType(key[table.hash_key_attr])
+        current = table.items.get(hash_value)
+        named.append((table, hash_value, copier.deepcopy(current) if current is not None else None))
+    return named
+
+
+# Stream records the embedded DynamoDB keeps per table (AWS keeps 24 hours' worth). The local
+# runtime's pump reads them within a second, so older ones only cost memory.
+STREAM_RECORDS_KEPT = int(os.environ.get("AGENT_SESSIONS_LOCAL_STREAM_RECORDS", "2000"))
+
+
+_TRANSACTION_IN_PROGRESS = False
+
+
+def bound_stream(shard: Any, kept: int = 0) -> None:
+    """Drop a stream shard's oldest records beyond `kept`, its sequence numbers unchanged."""
+    excess = len(shard.items) - (kept or STREAM_RECORDS_KEPT)
+    if excess > 0:
+        del shard.items[:excess]
+        shard.starting_sequence_number += excess
+
+
+def _bounded_streams(kept: int) -> None:
+    """Make moto's table streams keep only their newest `kept` records (moto keeps every one).
+
+    The oldest records are dropped and the shard's starting sequence number moves past them, so
+    sequence numbers, and iterators at or after the oldest kept record, stay valid; a reader
+    further behind than `kept` records would miss the dropped ones, as a DynamoDB reader more
+    than 24 hours behind does.
+    """
+    from moto.dynamodb.models.table import StreamShard
+
+    if getattr(StreamShard.add, "bounded", False):
+        return
+    add = StreamShard.add
+
+    def add_and_bound(self: Any, old: Any, new: Any) -> None:
+        add(self, old, new)
+        if not _TRANSACTION_IN_PROGRESS:  # a transaction's records are bounded once it commits
+            bound_stream(self, kept)
+
+    add_and_bound.bounded = True  # type: ignore[attr-defined]
+    StreamShard.add = add_and_bound  # type: ignore[method-assign]
 
 
 # Connections the serialised server lets wait (werkzeug's default is 128).
@@ -121,6 +191,7 @@ class EmbeddedDynamoDB:
 def start_embedded_dynamodb(port: int = 0) -> EmbeddedDynamoDB:
     """Start moto's server on 127.0.0.1 (a free port when 0), serialising every request."""
     _lighter_transaction_backups()
+    _bounded_streams(STREAM_RECORDS_KEPT)
     application = _Dispatcher(create_backend_app)
     server = make_server("127.0.0.1", port, application, threaded=False, request_handler=_QuietMotoRequestHandler)
     server.socket.listen(LISTEN_BACKLOG)  # a burst of clients queues instead of timing out on connect

@@ -1,8 +1,9 @@
 """The embedded DynamoDB (what `make run` uses): a serialised moto server in its own process.
 
-It changes how moto backs a table up for TransactWriteItems (once, and without the stream);
-these tests hold it to moto's own behaviour: a cancelled transaction changes nothing, not even
-the stream, and a committed one adds exactly its records.
+It changes how moto backs up for TransactWriteItems (only the items a transaction names, not
+whole tables); these tests hold it to moto's own behaviour: a cancelled transaction changes
+nothing, not an item it would have created, changed or deleted, not even the stream, and a
+committed one adds exactly its records.
 """
 
 from collections.abc import Iterator
@@ -81,3 +82,65 @@ def test_a_cancelled_transaction_leaves_the_table_and_its_stream_unchanged(embed
     assert [(record["eventName"], record["dynamodb"]["NewImage"]["n"]) for record in after[len(before) :]] == [
         ("MODIFY", {"N": "2"})
     ]
+
+
+def test_a_cancelled_transaction_creates_changes_and_deletes_nothing(embedded: tuple[Any, Any]) -> None:
+    client, streams = embedded
+    client.transact_write_items(TransactItems=[add_one("kept"), add_one("doomed")])
+    before_items = sorted(str(item) for item in client.scan(TableName="t")["Items"])
+    before_stream = stream_records(client, streams)
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "t", "Item": {"pk": {"S": "new"}, "n": {"N": "7"}}}},
+                add_one("kept"),
+                {"Delete": {"TableName": "t", "Key": {"pk": {"S": "doomed"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": "t",
+                        "Key": {"pk": {"S": "absent"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+    assert sorted(str(item) for item in client.scan(TableName="t")["Items"]) == before_items
+    assert "Item" not in client.get_item(TableName="t", Key={"pk": {"S": "new"}})
+    assert stream_records(client, streams) == before_stream
+
+
+def put(key: str) -> dict[str, Any]:
+    return {"Put": {"TableName": "t", "Item": {"pk": {"S": key}}}}
+
+
+def test_a_stream_keeps_its_newest_records_and_iterators_stay_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENT_SESSIONS_LOCAL_STREAM_RECORDS", "5")
+    server = start_embedded_dynamodb_process()
+    try:
+        client = boto3.client("dynamodb", endpoint_url=server.endpoint_url)
+        streams = boto3.client("dynamodbstreams", endpoint_url=server.endpoint_url)
+        client.create_table(**table_definition(load_template(), "t"))
+        for number in range(8):
+            client.transact_write_items(TransactItems=[put(f"k{number}")])
+        kept = stream_records(client, streams)
+        assert [record["dynamodb"]["Keys"]["pk"]["S"] for record in kept] == [f"k{n}" for n in range(3, 8)]
+        with pytest.raises(client.exceptions.TransactionCanceledException):  # at the bound: still rolled back
+            client.transact_write_items(
+                TransactItems=[
+                    put("k9"),
+                    {
+                        "Put": {
+                            "TableName": "t",
+                            "Item": {"pk": {"S": "k7"}},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        assert stream_records(client, streams) == kept
+        client.transact_write_items(TransactItems=[put("k10")])
+        after = stream_records(client, streams)
+        assert [record["dynamodb"]["Keys"]["pk"]["S"] for record in after] == [f"k{n}" for n in (4, 5, 6, 7, 10)]
+        assert int(after[-1]["dynamodb"]["SequenceNumber"]) > int(kept[-1]["dynamodb"]["SequenceNumber"])
+    finally:
+        server.stop()
