@@ -59,7 +59,19 @@ def run(quick: bool) -> dict[str, Any]:
     return results
 
 
+Row = tuple[str, str, str]
+
+
 def print_table(results: dict[str, Any]) -> None:
+    rows = [*_headline_rows(results), *_detail_rows(results)]
+    width = max(len(row[0]) for row in rows)
+    mode = ", quick" if results["quick"] else ""
+    print(f"agent-sessions benchmarks ({results['date']}, {results['machine']}{mode})")
+    for name, ratio, detail in rows:
+        print(f"{name.ljust(width)}  {ratio:>7}  {detail}")
+
+
+def _headline_rows(results: dict[str, Any]) -> list[Row]:
     overhead, cold, contended = results["handler_overhead"], results["cold_start"], results["contention"]
     stubbed = results["stubbed_overhead"]
     overhead_detail = f"{overhead['handler_median_ms']} ms vs raw {overhead['raw_median_ms']} ms (moto in-process)"
@@ -69,7 +81,7 @@ def print_table(results: dict[str, Any]) -> None:
         f" {contended['raw_transactions_per_second']}/s,"
         f" overspend {contended['overspend_cents']}"
     )
-    rows = [
+    return [
         ("handler_overhead", f"{overhead['ratio']}x", overhead_detail),
         ("stubbed_overhead", f"{stubbed['ratio']}x", stubbed_detail),
         ("cold_start (max)", f"{cold['ratio_max']}x", f"vs boto3 + client {cold['baseline_ms']} ms"),
@@ -78,28 +90,23 @@ def print_table(results: dict[str, Any]) -> None:
         ("layer_bytes", "", str(results["layer_bytes"]["zipped_bytes"])),
         ("usd_per_million_payments", "", f"${results['usd_per_million_payments']['usd']}"),
     ]  # fmt: skip
-    rows += [
+
+
+def _detail_rows(results: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = [
         (f"  {name}", "", f"{figures['requests']} requests, {figures['wru']} WRU")
         for name, figures in results["requests_per_op_and_wru_per_op"].items()
     ]
     rows += [
-        (
-            f"  local runtime after {point['payments']}",
-            "",
-            f"{point['median_ms']} ms/payment, RSS MB {point['runtime_rss_mb']}",
-        )
-        for point in results["local_runtime"]["curve"]
+        (f"  local runtime after {p['payments']}", "", f"{p['median_ms']} ms/payment, RSS MB {p['runtime_rss_mb']}")
+        for p in results["local_runtime"]["curve"]
     ]
     rows += [
         (f"  imports of {name}", "", ", ".join(f"{module} {ms} ms" for module, ms in list(top.items())[:3]))
-        for name, top in cold["largest_imports_ms"].items()
+        for name, top in results["cold_start"]["largest_imports_ms"].items()
         if name in ("create_payment", "authorizer", "publish_events")
     ]
-    width = max(len(row[0]) for row in rows)
-    mode = ", quick" if results["quick"] else ""
-    print(f"agent-sessions benchmarks ({results['date']}, {results['machine']}{mode})")
-    for name, ratio, detail in rows:
-        print(f"{name.ljust(width)}  {ratio:>7}  {detail}")
+    return rows
 
 
 if __name__ == "__main__":
