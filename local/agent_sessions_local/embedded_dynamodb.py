@@ -41,10 +41,14 @@ def _lighter_transaction_backups() -> None:
     transact_write_items = models.DynamoDBBackend.transact_write_items
     real_copy = vars(models)["copy"]
 
+    from moto.dynamodb.models.table import Table
+
     class _LiveTable:
         @staticmethod
         def deepcopy(value: Any, memo: Any = None) -> Any:
-            return value  # moto's "backup" is the live table; the named items are backed up instead
+            if isinstance(value, Table):
+                return value  # moto's "backup" is the live table; the named items are backed up instead
+            return real_copy.deepcopy(value, memo)  # anything else moto copies (an item's old image)
 
     def with_item_backups(self: Any, transact_items: list[dict[str, Any]]) -> Any:
         backups = _named_items(self, transact_items, real_copy)

@@ -79,6 +79,8 @@ def test_a_cancelled_transaction_leaves_the_table_and_its_stream_unchanged(embed
     assert client.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]["n"] == {"N": "2"}
     after = stream_records(client, streams)
     assert after[: len(before)] == before
+    change = after[-1]["dynamodb"]  # the committed update's own record: the item before, then after
+    assert (change["OldImage"]["n"], change["NewImage"]["n"]) == ({"N": "1"}, {"N": "2"})
     assert [(record["eventName"], record["dynamodb"]["NewImage"]["n"]) for record in after[len(before) :]] == [
         ("MODIFY", {"N": "2"})
     ]
