@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from agent_sessions_local.instances import FunctionPool
 from agent_sessions_local.template import FunctionSpec, functions_with_event, resource_properties
@@ -126,31 +127,46 @@ class StreamPump(_Worker):
         self._next_sequence: str | None = None  # resume here (AT_SEQUENCE_NUMBER); None: from the start
 
     def step(self) -> None:
+        """Hand over every record written since the last step, a batch at a time (so a burst is drained)."""
         if self._arn is None:
             self._arn = boto3.client("dynamodb").describe_table(TableName=self._table)["Table"]["LatestStreamArn"]
             self._shard = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"][0][
                 "ShardId"
             ]
-        if self._next_sequence is None:
-            iterator = self._streams.get_shard_iterator(
-                StreamArn=self._arn, ShardId=self._shard, ShardIteratorType="TRIM_HORIZON"
-            )
-        else:
-            iterator = self._streams.get_shard_iterator(
-                StreamArn=self._arn,
-                ShardId=self._shard,
-                ShardIteratorType="AT_SEQUENCE_NUMBER",
-                SequenceNumber=self._next_sequence,
-            )
-        records = self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=self._batch_size)["Records"]
+        while self._hand_over_one_batch() == self._batch_size:
+            pass
+
+    def _hand_over_one_batch(self) -> int:
+        """One batch to the stream function; how many records it held."""
+        records = self._next_records()
         if not records:
-            return
-        answer = self._pool.invoke(lambda_stream_batch(records, self._arn))
+            return 0
+        answer = self._pool.invoke(lambda_stream_batch(records, self._arn or ""))
         failures = answer.get("batchItemFailures") or []
         if failures:
             self._next_sequence = str(failures[0]["itemIdentifier"])
+            return 0  # retried at the next step, as Lambda retries a batch
+        self._next_sequence = str(int(records[-1]["dynamodb"]["SequenceNumber"]) + 1)
+        return len(records)
+
+    def _next_records(self) -> list[dict[str, Any]]:
+        if self._next_sequence is None:
+            position = {"ShardIteratorType": "TRIM_HORIZON"}
         else:
-            self._next_sequence = str(int(records[-1]["dynamodb"]["SequenceNumber"]) + 1)
+            position = {"ShardIteratorType": "AT_SEQUENCE_NUMBER", "SequenceNumber": self._next_sequence}
+        try:
+            iterator = self._streams.get_shard_iterator(StreamArn=self._arn, ShardId=self._shard, **position)
+            return list(
+                self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=self._batch_size)["Records"]
+            )
+        except ClientError:
+            if self._next_sequence is None:
+                raise
+            # Our position was trimmed away (the embedded stream keeps its newest records only): as a
+            # Lambda trigger more than 24 h behind would, start again from the oldest record kept.
+            logging.getLogger("agent_sessions_local").warning("stream records were trimmed before they were read")
+            self._next_sequence = None
+            return []
 
 
 def lambda_stream_batch(records: list[dict[str, Any]], stream_arn: str) -> dict[str, Any]:
