@@ -146,3 +146,29 @@ def test_a_stream_keeps_its_newest_records_and_iterators_stay_valid(monkeypatch:
         assert int(after[-1]["dynamodb"]["SequenceNumber"]) > int(kept[-1]["dynamodb"]["SequenceNumber"])
     finally:
         server.stop()
+
+
+def test_the_stream_pump_starts_again_from_the_oldest_record_kept_when_its_position_was_trimmed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agent_sessions_local.workers import StreamPump
+
+    monkeypatch.setenv("AGENT_SESSIONS_LOCAL_STREAM_RECORDS", "5")
+    server = start_embedded_dynamodb_process()
+    try:
+        client = boto3.client("dynamodb", endpoint_url=server.endpoint_url)
+        streams = boto3.client("dynamodbstreams", endpoint_url=server.endpoint_url)
+        client.create_table(**table_definition(load_template(), "t"))
+        arn = client.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+        pump = StreamPump.__new__(StreamPump)  # only its reading half: no function instances
+        pump._streams, pump._arn, pump._shard, pump._batch_size = streams, arn, shard["ShardId"], 100
+        pump._next_sequence = shard["SequenceNumberRange"]["StartingSequenceNumber"]  # the very first record
+        for number in range(8):
+            client.transact_write_items(TransactItems=[put(f"k{number}")])
+        assert pump._next_records() == []  # its position is gone: it says so and starts again
+        assert pump._next_sequence is None
+        kept = pump._next_records()
+        assert [record["dynamodb"]["Keys"]["pk"]["S"] for record in kept] == [f"k{n}" for n in range(3, 8)]
+    finally:
+        server.stop()
