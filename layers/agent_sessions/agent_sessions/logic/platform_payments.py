@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from agent_sessions.dal.ports import PaymentStore
-from agent_sessions.domain.credentials import parse_bearer, secret_matches_hash
+from agent_sessions.domain.credentials import parse_bearer
 from agent_sessions.domain.errors import Forbidden, NotFound, Unauthenticated
 from agent_sessions.domain.records import Caller, SessionRecord
+from agent_sessions.logic import sessions
 from agent_sessions.logic.payments import CreatedPayment, create_payment, known_sessions, require_session_token
 from agent_sessions.logic.sessions import require_api_key
 from agent_sessions.wire.models import CreatePaymentRequest, SmartPaymentRequest
@@ -45,16 +46,13 @@ def session_for_token(store: PaymentStore, platform: Caller, session_token: str)
     its write can be pinned to it (and its answer needs no second read).
     """
     presented = parse_bearer(f"Bearer {session_token}")
-    if presented is None or presented.kind != "session_token" or presented.session_id is None:
-        raise Unauthenticated()
-    session = store.get_session(presented.session_id)
-    if session is None or not secret_matches_hash(presented.secret, session.token_hash):
+    session = sessions.session_for_token(store, presented) if presented else None
+    if session is None:
         raise Unauthenticated()
     if session.account_id != platform.account_id:
         raise NotFound()
     known_sessions.remember(session)
-    agent = Caller(kind="session_token", account_id=session.account_id, session_id=session.id, terms=session.terms)
-    return agent, session
+    return sessions.session_caller(session), session
 
 
 def _names_the_sessions(field: str, given: str | None, own: str) -> bool:

@@ -15,6 +15,7 @@ from agent_sessions.dal.ports import (
     SessionStore,
 )
 from agent_sessions.domain.credentials import (
+    PresentedCredential,
     hash_secret,
     new_account_id,
     new_api_key,
@@ -88,10 +89,22 @@ def authenticate(store: CredentialStore, authorization: str | None) -> Caller | 
     if presented.kind == "api_key":
         account_id = store.find_account_for_api_key(hash_secret(presented.secret))
         return Caller(kind="api_key", account_id=account_id) if account_id else None
-    assert presented.session_id is not None  # parse_bearer always sets it for tokens
+    session = session_for_token(store, presented)
+    return session_caller(session) if session else None
+
+
+def session_for_token(store: SessionReader, presented: PresentedCredential) -> SessionRecord | None:
+    """The session a presented session token names, if the token is genuine (hashes compared in constant time)."""
+    if presented.kind != "session_token" or presented.session_id is None:
+        return None
     session = store.get_session(presented.session_id)
     if session is None or not secret_matches_hash(presented.secret, session.token_hash):
         return None
+    return session
+
+
+def session_caller(session: SessionRecord) -> Caller:
+    """The caller a session's genuine token stands for (with the session's terms, which never change)."""
     return Caller(kind="session_token", account_id=session.account_id, session_id=session.id, terms=session.terms)
 
 
