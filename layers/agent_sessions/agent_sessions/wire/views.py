@@ -75,7 +75,13 @@ def session_body(session: SessionRecord, now: datetime, session_token: str | Non
 def payment_body(
     payment: PaymentRecord, session: SessionRecord, now: datetime, as_created: bool = False
 ) -> dict[str, Any]:
-    """The JSON-ready dict of a payment, with its session's remaining amounts at `now`.
+    """The JSON-ready dict of a payment (payment_out)."""
+    body: dict[str, Any] = payment_out(payment, session, now, as_created).model_dump()
+    return body
+
+
+def payment_out(payment: PaymentRecord, session: SessionRecord, now: datetime, as_created: bool = False) -> PaymentOut:
+    """A payment as the API shows it, with its session's remaining amounts at `now`.
 
     `as_created` shows the payment as it was when created (its first status, undecided): the
     body an Idempotency-Key replay answers.
@@ -85,7 +91,7 @@ def payment_body(
     decided_at = None if as_created else payment.decided_at
     if status == "expired" and decided_at is None:
         decided_at = payment.lapses_at(session.ended_at)  # lapsed, not yet written by the expiry job
-    out = PaymentOut(
+    return PaymentOut(
         id=payment.id,
         session_id=payment.session_id,
         amount=cents_to_dollars(payment.amount_cents),
@@ -101,20 +107,19 @@ def payment_body(
         remaining_this_month=cents_to_dollars(windows["month"].remaining_cents),
         metadata=payment.metadata,
     )
-    return out.model_dump()
 
 
 def smart_payment_body(
     payment: PaymentRecord, session: SessionRecord, now: datetime, receipt_url: str
 ) -> dict[str, Any]:
     """The SDK's SmartPaymentResponse for a payment as created, with the payment itself alongside."""
-    shown = payment_body(payment, session, now, as_created=True)
+    shown = payment_out(payment, session, now, as_created=True)
     authorized = payment.first_status == "authorized"
     next_steps = (
         "Payment authorized and recorded against the session's limits; no signature or further action is needed."
         if authorized
         else "Payment is awaiting approval: its amount is held against the session's limits until the platform "
-        f"approves or rejects it, or it lapses at {shown['approval_expires_at']}."
+        f"approves or rejects it, or it lapses at {shown.approval_expires_at}."
     )
     out = SmartPaymentOut(
         payment_id=payment.id,
@@ -125,9 +130,9 @@ def smart_payment_body(
         requires_signature=False,
         receipt_url=receipt_url,
         next_steps=next_steps,
-        created_at=shown["created_at"],
+        created_at=shown.created_at,
         session_id=payment.session_id,
-        payment=PaymentOut(**shown),
+        payment=shown,
     )
     return out.model_dump()
 
