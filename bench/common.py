@@ -7,7 +7,7 @@ import statistics
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -106,3 +106,50 @@ def open_session(store: Any, created_at: datetime, **limits: Any) -> tuple[Any, 
     created = service.create_session(store, owner, request, created_at)
     caller = service.authenticate(store, f"Bearer {created.session_token}")
     return created, caller
+
+
+ROOMY_LIMITS = {"max_per_transaction": 1000, "max_per_day": 10_000_000, "max_per_week": 10_000_000,
+                "max_per_month": 10_000_000, "require_approval_above": 1000}  # fmt: skip
+
+
+def captured_transactions(client: Any) -> list[dict[str, Any]]:
+    """The parameters of every TransactWriteItems `client` sends from now on (copies, in order)."""
+    import copy
+
+    sent: list[dict[str, Any]] = []
+    client.meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems",
+        lambda params, **kwargs: sent.append(copy.deepcopy(params)),
+    )
+    return sent
+
+
+def unpinned(transaction: dict[str, Any]) -> dict[str, Any]:
+    """A payment's TransactWriteItems without its version pin (as an unpinned payment sends it)."""
+    import copy
+
+    request = copy.deepcopy(transaction)
+    update = request["TransactItems"][0]["Update"]
+    update["ExpressionAttributeValues"].pop(":version", None)
+    update["ConditionExpression"] = update["ConditionExpression"].replace(" AND version = :version", "")
+    return request
+
+
+def payment_handler_on_a_roomy_session(body: dict[str, Any]) -> tuple[Any, dict[str, Any], Any, Any]:
+    """create_payment's handler, its events/ file paying `body` on a new roomy session (the authorizer's
+    context given, no Idempotency-Key), a Lambda context, and the session made. Inside moto_table()."""
+    import json
+
+    from agent_sessions.dal import dynamo
+    from agent_sessions.http.caller_context import authorizer_context
+    from agent_sessions_local.handlers import load_event, load_handler_module
+    from agent_sessions_local.instances import LocalLambdaContext
+
+    created, caller = open_session(dynamo.default_store(), datetime.now(UTC), **ROOMY_LIMITS)
+    event = load_event("create_payment")
+    event["headers"].pop("idempotency-key")
+    event["headers"]["authorization"] = f"Bearer {created.session_token}"
+    event["body"] = json.dumps(body)
+    event["requestContext"]["authorizer"] = {"lambda": authorizer_context(caller)}
+    handler = load_handler_module("create_payment").lambda_handler
+    return handler, event, LocalLambdaContext(function_name="CreatePaymentFunction"), created

@@ -25,8 +25,10 @@ from common import (
     PRICE_WRU,
     ROOT,
     TABLE,
+    captured_transactions,
     moto_table,
     open_session,
+    unpinned,
 )
 
 # ---- 4. contention --------------------------------------------------------------------------------
@@ -74,24 +76,15 @@ def _raw_worker(endpoint: str, template: dict[str, Any], seconds: float, results
 
 def _captured_payment_transaction(session_store: Any, token: str) -> dict[str, Any]:
     """One real payment's TransactWriteItems, unpinned (as a burst's payments are), to send raw."""
-    import copy
-
     from agent_sessions.logic import payments as payment_service
     from agent_sessions.logic import sessions as service
     from agent_sessions.wire.models import CreatePaymentRequest
 
-    sent: list[dict[str, Any]] = []
-    session_store._client.meta.events.register(
-        "before-parameter-build.dynamodb.TransactWriteItems",
-        lambda params, **kwargs: sent.append(copy.deepcopy(params)),
-    )
+    sent = captured_transactions(session_store._client)
     caller = service.authenticate(session_store, f"Bearer {token}")
     body = CreatePaymentRequest.model_validate({"amount": 1})
     payment_service.create_payment(session_store, caller, body, None, datetime.now(UTC))
-    update = sent[-1]["TransactItems"][0]["Update"]
-    update["ExpressionAttributeValues"].pop(":version", None)
-    update["ConditionExpression"] = update["ConditionExpression"].replace(" AND version = :version", "")
-    return sent[-1]
+    return unpinned(sent[-1])
 
 
 def contention(seconds: float, processes: int = 8) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import statistics
@@ -19,9 +18,12 @@ from common import (
     TABLE,
     RequestLog,
     billed_bytes,
+    captured_transactions,
     median_ms,
     moto_table,
     open_session,
+    payment_handler_on_a_roomy_session,
+    unpinned,
     wru,
 )
 
@@ -31,27 +33,11 @@ from common import (
 def handler_overhead(samples: int) -> dict[str, Any]:
     """Warm payment handler invocations vs the same TransactWriteItems sent raw, same backend."""
     from agent_sessions.dal import dynamo
-    from agent_sessions.http.caller_context import authorizer_context
     from agent_sessions.http.resolver import RESOLVER_OPTIONS  # noqa: F401 - imported warm, as on Lambda
-    from agent_sessions_local.handlers import load_event, load_handler_module
-    from agent_sessions_local.instances import LocalLambdaContext
 
     with moto_table() as client:
-        huge = {"max_per_transaction": 1000, "max_per_day": 10_000_000, "max_per_week": 10_000_000,
-                "max_per_month": 10_000_000, "require_approval_above": 1000}  # fmt: skip
-        created, caller = open_session(dynamo.default_store(), datetime.now(UTC), **huge)
-        handler = load_handler_module("create_payment").lambda_handler
-        event = load_event("create_payment")
-        event["headers"].pop("idempotency-key")
-        event["headers"]["authorization"] = f"Bearer {created.session_token}"
-        event["body"] = json.dumps({"amount": 1})
-        event["requestContext"]["authorizer"] = {"lambda": authorizer_context(caller)}
-        context = LocalLambdaContext(function_name="CreatePaymentFunction")
-        sent: list[dict[str, Any]] = []
-        dynamo.default_store()._client.meta.events.register(
-            "before-parameter-build.dynamodb.TransactWriteItems",
-            lambda params, **kwargs: sent.append(copy.deepcopy(params)),
-        )
+        handler, event, context, _ = payment_handler_on_a_roomy_session({"amount": 1})
+        sent = captured_transactions(dynamo.default_store()._client)
         for _ in range(3):  # warm up: the first payment of an instance reads the session once
             assert handler(event, context)["statusCode"] == 201
         template = sent[-1]
@@ -61,12 +47,8 @@ def handler_overhead(samples: int) -> dict[str, Any]:
             started = time.perf_counter()
             assert handler(event, context)["statusCode"] == 201
             handler_times.append(time.perf_counter() - started)
-            request = copy.deepcopy(template)
+            request = unpinned(template)
             request["TransactItems"][1]["Put"]["Item"]["pk"] = {"S": f"PAY#raw{number}"}
-            request["TransactItems"][0]["Update"]["ExpressionAttributeValues"].pop(":version", None)
-            request["TransactItems"][0]["Update"]["ConditionExpression"] = request["TransactItems"][0]["Update"][
-                "ConditionExpression"
-            ].replace(" AND version = :version", "")
             started = time.perf_counter()
             raw_client.transact_write_items(**request)
             raw_times.append(time.perf_counter() - started)
@@ -91,27 +73,14 @@ def stubbed_overhead(samples: int) -> dict[str, Any]:
     from botocore.stub import Stubber
 
     from agent_sessions.dal import dynamo
-    from agent_sessions.http.caller_context import authorizer_context
     from agent_sessions.logic import payments as payment_service
-    from agent_sessions_local.handlers import load_event, load_handler_module
-    from agent_sessions_local.instances import LocalLambdaContext
 
     with moto_table():
-        huge = {"max_per_transaction": 1000, "max_per_day": 10_000_000, "max_per_week": 10_000_000,
-                "max_per_month": 10_000_000, "require_approval_above": 1000}  # fmt: skip
-        created, caller = open_session(dynamo.default_store(), datetime.now(UTC), **huge)
-        handler = load_handler_module("create_payment").lambda_handler
-        event = load_event("create_payment")
-        event["headers"].pop("idempotency-key")
-        event["body"] = json.dumps({"amount": 1, "merchant_id": "merchant_amazon"})
-        event["requestContext"]["authorizer"] = {"lambda": authorizer_context(caller)}
-        context = LocalLambdaContext(function_name="CreatePaymentFunction")
-        client = dynamo.default_store()._client
-        sent: list[dict[str, Any]] = []
-        client.meta.events.register(
-            "before-parameter-build.dynamodb.TransactWriteItems",
-            lambda params, **kwargs: sent.append(copy.deepcopy(params)),
+        handler, event, context, created = payment_handler_on_a_roomy_session(
+            {"amount": 1, "merchant_id": "merchant_amazon"}
         )
+        client = dynamo.default_store()._client
+        sent = captured_transactions(client)
         assert handler(event, context)["statusCode"] == 201  # the instance now knows the session: pinned
         template = sent[-1]
         session = dynamo.default_store().get_session(created.session.id)
