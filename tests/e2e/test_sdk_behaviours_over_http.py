@@ -9,7 +9,6 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -22,13 +21,6 @@ from tests.e2e.conftest import LocalService
 from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver()
-    yield running
-    running.stop()
 
 
 def sdk_key() -> str:

@@ -3,7 +3,6 @@
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,13 +13,6 @@ from tests.e2e.test_cli_over_http import Cli
 from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver()
-    yield running
-    running.stop()
 
 
 def test_created_limit_reached_and_revoked_arrive_signed(
