@@ -84,9 +84,13 @@ def _call(base: str, path: str, credential: str, body: dict[str, Any]) -> dict[s
 
 
 def _children(pid: int) -> list[int]:
+    """Child PIDs of every thread of `pid`; a thread or process that ends while we read is skipped."""
     found = []
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        found += [int(child) for child in task.read_text().split()]
+        try:
+            found += [int(child) for child in task.read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
     return found
 
 
