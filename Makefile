@@ -53,9 +53,11 @@ lint: install $(TOOLS_VENV)/.installed
 	$(TOOLS_VENV)/bin/cfn-lint template.yaml
 	$(TOOLS_VENV)/bin/sam validate --lint --template template.yaml
 
-## make test: install, lint, then every test (unit, integration, concurrency, e2e)
+## make test: install, lint, then every test (unit, integration, concurrency, e2e), on two workers
+## (each starts its own servers on free ports; TEST_WORKERS=0 runs them in this one process)
+TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS))
 
 ## make bench: speed and cost figures, each as a ratio to a baseline measured in the same run
 ## (BENCH_JSON=path also writes them as JSON; BENCH_QUICK=1 is the quick mode the tests run)

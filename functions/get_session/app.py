@@ -36,7 +36,7 @@ def get_session(session_id: Annotated[str, Path(pattern=SESSION_ID_PATTERN)]):
     now = utc_now()
     session = sessions.get_session(default_store(), caller, session_id, now)
     metrics.add_metric(name="SessionRead", unit=MetricUnit.Count, value=1)
-    return json_response(200, session_body(session, now))
+    return json_response(200, session_body(session, now), {"ETag": f'"{session.terms_rev}"'})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -39,7 +39,10 @@ def test_create_returns_the_session_and_its_token_once(invoke: Invoke) -> None:
         "max_per_week": 1000,
         "max_per_month": 3000,
         "require_approval_above": 25,
+        "max_payments_per_day": None,
     }
+    assert session["rate_limits"] == {"payments": {"per_minute": None, "per_hour": None}}
+    assert session["version"] == 0
     assert session["remaining_today"] == 200
     assert session["allowed_merchants"] == ["merchant_amazon", "merchant_walmart"]
     assert session["metadata"] == {"team": "checkout"}
@@ -54,6 +57,7 @@ def test_limits_left_out_take_the_sdk_defaults(invoke: Invoke) -> None:
         "max_per_week": 20000,
         "max_per_month": 50000,
         "require_approval_above": 500,
+        "max_payments_per_day": None,
     }
 
 
@@ -163,7 +167,7 @@ def test_the_authorizer_turns_a_key_into_its_account_and_a_token_into_its_sessio
         "credential": "session_token",
         "account_id": EVENTS_ACCOUNT_ID,
         "session_id": created["id"],
-        # The session's terms, which never change, so a payment needs no read before its write.
+        # The session's terms, so a payment needs no read before its write (terms_rev: their revision).
         "created_at": created["created_at"],
         "expires_at": created["expires_at"],
         "limit_max_per_transaction": "5000",
@@ -171,6 +175,7 @@ def test_the_authorizer_turns_a_key_into_its_account_and_a_token_into_its_sessio
         "limit_max_per_week": "100000",
         "limit_max_per_month": "300000",
         "limit_require_approval_above": "2500",
+        "terms_rev": "0",
     }
 
     tampered = created["session_token"][:-4] + "AAAA"

@@ -23,7 +23,7 @@ from agent_sessions.dal.ports import (
     SessionRefused,
 )
 from agent_sessions.domain.errors import ValidationFailed
-from agent_sessions.domain.payment_rules import approval_deadline, window_checks
+from agent_sessions.domain.payment_rules import approval_deadline, payment_checks, window_checks
 from agent_sessions.domain.records import MAX_PENDING_APPROVALS, PaymentRecord, SessionRecord, WebhookRecord
 from tests.conftest import moto_table
 from tests.unit.test_records import CREATED, make_payment, make_session
@@ -82,7 +82,7 @@ def base32_id(n: int) -> str:
 
 
 def commit(store: Store, the_session: SessionRecord, payment: PaymentRecord, version: int | None = None) -> Any:
-    return store.commit_payment(payment, window_checks(the_session.terms, payment.amount_cents, NOW), NOW, version)
+    return store.commit_payment(payment, payment_checks(the_session.terms, payment.amount_cents, NOW), NOW, version)
 
 
 # ---- API keys and sessions ------------------------------------------------------------------------

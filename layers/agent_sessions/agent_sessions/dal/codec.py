@@ -49,6 +49,7 @@ from agent_sessions.domain.records import (
     format_timestamp,
     parse_timestamp,
 )
+from agent_sessions.domain.windows import VelocityName
 
 OWNER_INDEX = "by_owner"
 DUE_INDEX = "by_due"
@@ -146,6 +147,10 @@ def session_item(session: SessionRecord) -> dict[str, Any]:
                 for payment_id, hold in session.holds.items()
             },
             "version": session.version,
+            "velocity": dict(session.velocity) or None,
+            "payment_counts": dict(session.payment_counts),
+            "terms_rev": session.terms_rev or None,
+            "attested": session.attested_parameters,
             "attestation_signature": session.attestation_signature,
             "fingerprint": session.request_fingerprint,
             "gsi1pk": owner_partition(session.account_id),
@@ -180,11 +185,20 @@ def session_record(item: Mapping[str, Any]) -> SessionRecord:
             for payment_id, hold in values.get("holds", {}).items()
         },
         version=int(values.get("version", 0)),
+        velocity=cast(dict[VelocityName, int], {k: int(v) for k, v in (values.get("velocity") or {}).items()}),
+        payment_counts={k: int(v) for k, v in values.get("payment_counts", {}).items()},
+        terms_rev=int(values.get("terms_rev") or 0),
+        attested_parameters=_attested(values.get("attested")),
         attestation_signature=values.get("attestation_signature"),
         request_fingerprint=values.get("fingerprint"),
         changed_at_ns=int(values["changed_ns"]) if "changed_ns" in values else None,
         last_payment_change=_payment_change(values.get("last_payment")),
     )
+
+
+def _attested(value: Any) -> dict[str, Any] | None:
+    """The stored parameters an identity signed (kept once a PATCH changed the session's own)."""
+    return dict(value) if isinstance(value, dict) and value else None
 
 
 def _payment_change(value: Mapping[str, Any] | None) -> PaymentChange | None:

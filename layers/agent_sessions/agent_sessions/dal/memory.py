@@ -25,7 +25,7 @@ from agent_sessions.dal.ports import (
     SessionRefused,
 )
 from agent_sessions.domain.pages import Page
-from agent_sessions.domain.payment_rules import WindowCheck
+from agent_sessions.domain.payment_rules import PaymentChecks, WindowCheck
 from agent_sessions.domain.records import MAX_PENDING_APPROVALS, Hold, PaymentRecord, SessionRecord, WebhookRecord
 from agent_sessions.domain.windows import WINDOW_KINDS, window_position
 
@@ -124,12 +124,36 @@ class MemoryStore:
             self._sessions[session_id] = revoked
             return revoked
 
+    def change_terms(self, changed: SessionRecord, expected_rev: int, now: datetime) -> SessionRecord | None:
+        with self._lock:
+            session = self._sessions.get(changed.id)
+            if (
+                session is None
+                or session.account_id != changed.account_id
+                or session.stored_status != "active"
+                or _epoch(session.expires_at) <= _epoch(now)
+                or session.terms_rev != expected_rev
+            ):
+                return None
+            updated = replace(
+                session,
+                limits_cents=dict(changed.limits_cents),
+                velocity=dict(changed.velocity),
+                allowed_merchants=changed.allowed_merchants,
+                expires_at=changed.expires_at,
+                terms_rev=expected_rev + 1,
+                attested_parameters=session.attested_parameters or changed.attestation_parameters(),
+                version=session.version + 1,
+            )
+            self._sessions[session.id] = updated
+            return updated
+
     # ---- payments ------------------------------------------------------------------------------
 
     def commit_payment(
         self,
         payment: PaymentRecord,
-        checks: tuple[WindowCheck, ...],
+        checks: PaymentChecks,
         now: datetime,
         expected_version: int | None = None,
     ) -> CommitOutcome:
@@ -333,7 +357,7 @@ def _kept(session: SessionRecord, session_filter: SessionFilter, now: datetime) 
 def _admits(
     session: SessionRecord,
     payment: PaymentRecord,
-    checks: tuple[WindowCheck, ...],
+    checks: PaymentChecks,
     now: datetime,
     expected_version: int | None,
 ) -> bool:
@@ -343,7 +367,9 @@ def _admits(
         and session.limits_cents["max_per_transaction"] >= payment.amount_cents
         and (session.allowed_merchants is None or (payment.merchant_id or "") in session.allowed_merchants)
         and (payment.approval_expires_at is None or len(session.holds) < MAX_PENDING_APPROVALS)
-        and _fits(session, payment.amount_cents, checks)
+        and _fits(session, payment.amount_cents, checks.windows)
+        and all(session.payment_counts.get(check.counter_key, 0) < check.max_count for check in checks.velocity)
+        and session.terms_rev == checks.terms_rev
     )
 
 
@@ -360,20 +386,30 @@ def _fits(session: SessionRecord, amount: int, checks: tuple[WindowCheck, ...]) 
     )
 
 
-def _debited(session: SessionRecord, payment: PaymentRecord, checks: tuple[WindowCheck, ...]) -> SessionRecord:
+def _debited(session: SessionRecord, payment: PaymentRecord, checks: PaymentChecks) -> SessionRecord:
     """The commit's UpdateExpression on the session."""
     amount = payment.amount_cents
     held = payment.approval_expires_at is not None
     committed = dict(session.committed_cents)
     held_cents = dict(session.held_cents)
     holds = dict(session.holds)
-    for check in checks:
+    counts = {key: count for key, count in session.payment_counts.items() if key not in checks.stale_counts}
+    for velocity in checks.velocity:
+        counts[velocity.counter_key] = counts.get(velocity.counter_key, 0) + 1
+    for check in checks.windows:
         committed[check.counter_key] = committed.get(check.counter_key, 0) + amount
         if held:
             held_cents[check.counter_key] = held_cents.get(check.counter_key, 0) + amount
     if held:
         holds[payment.id] = Hold(amount_cents=amount, taken_at=_at(payment.created_at))
-    return replace(session, committed_cents=committed, held_cents=held_cents, holds=holds, version=session.version + 1)
+    return replace(
+        session,
+        committed_cents=committed,
+        held_cents=held_cents,
+        holds=holds,
+        payment_counts=counts,
+        version=session.version + 1,
+    )
 
 
 def _released(

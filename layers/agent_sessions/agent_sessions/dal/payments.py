@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agent_sessions.dal.codec import (
     OWNER_INDEX,
@@ -19,12 +19,9 @@ from agent_sessions.dal.codec import (
 from agent_sessions.dal.ports import CommitOutcome, PaymentAlreadyExists, PaymentCommitted, SessionRefused
 from agent_sessions.dal.table import NOT_DUE, TableAccess, session_write_marks
 from agent_sessions.domain.pages import Page
-from agent_sessions.domain.payment_rules import WindowCheck
+from agent_sessions.domain.payment_rules import PaymentChecks, VelocityCheck
 from agent_sessions.domain.records import MAX_PENDING_APPROVALS, Hold, PaymentRecord, SessionRecord, format_timestamp
 from agent_sessions.domain.windows import WINDOW_KINDS, window_position
-
-if TYPE_CHECKING:
-    pass
 
 
 class DynamoPayments(TableAccess):
@@ -33,7 +30,7 @@ class DynamoPayments(TableAccess):
     def commit_payment(
         self,
         payment: PaymentRecord,
-        checks: tuple[WindowCheck, ...],
+        checks: PaymentChecks,
         now: datetime,
         expected_version: int | None = None,
     ) -> CommitOutcome:
@@ -42,8 +39,10 @@ class DynamoPayments(TableAccess):
         The session update checks, in its condition: active, not past expiry, amount within
         max_per_transaction, merchant allowed, and for each current window (by index, so a new
         window simply starts a new counter) that the committed amount leaves room. A payment
-        awaiting approval also records its hold. The put is guarded by attribute_not_exists,
-        which is what makes an Idempotency-Key (bound to the payment id) safe to replay.
+        awaiting approval also records its hold. Each velocity limit counts the payment in its
+        current window and requires that count to have room; the terms must still be the revision
+        the checks were computed from. The put is guarded by attribute_not_exists, which is what
+        makes an Idempotency-Key (bound to the payment id) safe to replay.
         With `expected_version` the update also requires the session to be exactly that version,
         so a caller that knows that version knows the session after the write without reading it.
         """
@@ -65,7 +64,7 @@ class DynamoPayments(TableAccess):
             "limits.max_per_transaction >= :amount",
             "(attribute_not_exists(allowed_merchants) OR contains(allowed_merchants, :merchant))",
         ]
-        for check in checks:
+        for check in checks.windows:
             counter = f"#{check.kind}"
             names[counter] = check.counter_key
             values[f":room_{check.kind}"] = {"N": str(check.max_committed_before_cents)}
@@ -84,15 +83,22 @@ class DynamoPayments(TableAccess):
             values[":max_pending"] = {"N": str(MAX_PENDING_APPROVALS)}
             updates.append("holds.#payment = :hold")
             conditions.append("size(holds) < :max_pending")
+        _count_payment(checks.velocity, names, values, updates, conditions)
+        conditions.append(_terms_rev_condition(checks.terms_rev, values))
         if expected_version is not None:
             values[":version"] = {"N": str(expected_version)}
             conditions.append("version = :version")
+        removals = ""
+        if checks.stale_counts:
+            stale = [f"#stale{position}" for position in range(len(checks.stale_counts))]
+            names.update(zip(stale, checks.stale_counts, strict=True))
+            removals = " REMOVE " + ", ".join(f"payment_counts.{name}" for name in stale)
         items: list[dict[str, Any]] = [
             {
                 "Update": {
                     "TableName": self._table,
                     "Key": session_key(payment.session_id),
-                    "UpdateExpression": "SET " + ", ".join(updates),
+                    "UpdateExpression": "SET " + ", ".join(updates) + removals,
                     "ConditionExpression": " AND ".join(conditions),
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": values,
@@ -208,3 +214,29 @@ class DynamoPayments(TableAccess):
             window_position(kind, session.created_at, hold.taken_at).counter_key for kind in WINDOW_KINDS
         )
         return self.lapse_hold(session.id, payment_id, hold.amount_cents, window_keys, session.hold_lapses_at(hold))
+
+
+def _count_payment(
+    checks: tuple[VelocityCheck, ...], names: dict[str, str], values: dict[str, Any], updates: list[str], conditions: list[str]
+) -> None:
+    """For each velocity limit: count the payment in its current window, which must have room for it."""
+    if not checks:
+        return
+    values[":one_payment"] = {"N": "1"}
+    values.setdefault(":zero", {"N": "0"})
+    for position, check in enumerate(checks):
+        counter = f"#count{position}"
+        names[counter] = check.counter_key
+        values[f":most{position}"] = {"N": str(check.max_count)}
+        updates.append(f"payment_counts.{counter} = if_not_exists(payment_counts.{counter}, :zero) + :one_payment")
+        conditions.append(
+            f"(attribute_not_exists(payment_counts.{counter}) OR payment_counts.{counter} < :most{position})"
+        )
+
+
+def _terms_rev_condition(terms_rev: int, values: dict[str, Any]) -> str:
+    """The session's terms are still the revision the checks were computed from (0: never changed)."""
+    if terms_rev == 0:
+        return "attribute_not_exists(terms_rev)"
+    values[":terms_rev"] = {"N": str(terms_rev)}
+    return "terms_rev = :terms_rev"

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from agent_sessions.domain.pages import Page
-from agent_sessions.domain.payment_rules import WindowCheck
+from agent_sessions.domain.payment_rules import PaymentChecks
 from agent_sessions.domain.records import Hold, PaymentRecord, SessionRecord, WebhookRecord
 
 DUE_SHARDS = 16
@@ -115,6 +115,16 @@ class SessionStore(SessionReader, Protocol):
         """
 
 
+class SessionTermsChanger(SessionReader, Protocol):
+    """Changing a live session's terms (PATCH): one conditional write on the terms' revision."""
+
+    def change_terms(self, changed: SessionRecord, expected_rev: int, now: datetime) -> SessionRecord | None:
+        """Write `changed`'s limits, velocity, merchants and expiry if its terms are still `expected_rev`.
+
+        The session after the write; None when it is not live, not the account's, or at another revision.
+        """
+
+
 class HoldReleaser(Protocol):
     """Releasing a hold that has lapsed (its deadline passed or its session ended)."""
 
@@ -135,7 +145,7 @@ class PaymentStore(SessionReader, HoldReleaser, Protocol):
     def commit_payment(
         self,
         payment: PaymentRecord,
-        checks: tuple[WindowCheck, ...],
+        checks: PaymentChecks,
         now: datetime,
         expected_version: int | None = None,
     ) -> CommitOutcome:

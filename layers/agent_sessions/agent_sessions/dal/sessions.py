@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agent_sessions.dal.codec import (
     OWNER_INDEX,
     decode_cursor,
+    due_attributes,
+    to_attribute,
     encode_cursor,
     owner_partition,
     session_item,
@@ -19,9 +21,6 @@ from agent_sessions.dal.ports import SessionFilter
 from agent_sessions.dal.table import NOT_DUE, TableAccess, session_write_marks
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.records import SessionRecord, format_timestamp
-
-if TYPE_CHECKING:
-    pass
 
 
 # A filtered listing reads on until its page is full, at most this many queries per page.
@@ -149,4 +148,59 @@ class DynamoSessions(TableAccess):
             if session is None or session.account_id != account_id:
                 return None
             return session
+        return session_record(response["Attributes"])
+
+    def change_terms(self, changed: SessionRecord, expected_rev: int, now: datetime) -> SessionRecord | None:
+        """Write a live session's new terms in one conditional write, if they are still revision `expected_rev`.
+
+        Only the terms are written (limits, velocity, merchants, expiry and its due-index entry),
+        so payments committed meanwhile are kept. The parameters the identity signed at creation
+        are kept the first time they change. Returns the session after the write, or None when
+        the condition failed (the caller reads it to say why).
+        """
+        marks, mark_values = session_write_marks()
+        pk = f"SESS#{changed.id}"
+        due = due_attributes(pk, changed.expires_at)
+        sets = {
+            "limits": dict(changed.limits_cents),
+            "expires_at": format_timestamp(changed.expires_at),
+            "expires_epoch": int(changed.expires_at.timestamp()),
+            "terms_rev": expected_rev + 1,
+            "gsi2sk": due["gsi2sk"],
+            **({"velocity": dict(changed.velocity)} if changed.velocity else {}),
+            **({"allowed_merchants": changed.allowed_merchants} if changed.allowed_merchants is not None else {}),
+        }
+        names = {f"#set{position}": name for position, name in enumerate(sets)}
+        values = {f":set{position}": to_attribute(value) for position, value in enumerate(sets.values())}
+        clauses = [f"#set{position} = :set{position}" for position in range(len(sets))]
+        clauses += [
+            "attested = if_not_exists(attested, :attested)",
+            "payment_counts = if_not_exists(payment_counts, :no_counts)",
+            marks,
+        ]
+        removals = [name for name in ("velocity", "allowed_merchants") if name not in sets]
+        names.update({"#status": "status", **{f"#drop{i}": name for i, name in enumerate(removals)}})
+        rev_condition = "attribute_not_exists(terms_rev)" if expected_rev == 0 else "terms_rev = :rev"
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=session_key(changed.id),
+                UpdateExpression="SET " + ", ".join(clauses)
+                + (" REMOVE " + ", ".join(f"#drop{i}" for i in range(len(removals))) if removals else ""),
+                ConditionExpression=f"account_id = :account AND #status = :active AND expires_epoch > :now AND {rev_condition}",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={
+                    **values,
+                    **mark_values,
+                    ":attested": to_attribute(changed.attestation_parameters()),
+                    ":no_counts": {"M": {}},
+                    ":account": {"S": changed.account_id},
+                    ":active": {"S": "active"},
+                    ":now": {"N": str(int(now.timestamp()))},
+                    **({":rev": {"N": str(expected_rev)}} if expected_rev else {}),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return None
         return session_record(response["Attributes"])

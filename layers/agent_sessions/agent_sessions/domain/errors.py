@@ -114,7 +114,43 @@ class RateLimited(DomainError):
     default_message = "Too many requests; retry later."
 
 
+class VelocityLimited(RateLimited):
+    """A session's payment count for a minute, hour or day is used up; `details.resets_at` says until when."""
+
+    code = "VELOCITY_LIMIT"
+    default_message = "This session has made as many payments as its rate limits allow for now."
+
+
+class PreconditionFailed(DomainError):
+    """If-Match named a version the object is no longer at."""
+
+    status = 412
+    code = "PRECONDITION_FAILED"
+    default_message = "The object has changed since the version in If-Match."
+
+
+class PreconditionRequired(DomainError):
+    """A change that must name the version it applies to came without If-Match."""
+
+    status = 428
+    code = "PRECONDITION_REQUIRED"
+    default_message = "This change needs an If-Match header with the version it applies to."
+
+
+def retry_after_seconds(error: DomainError) -> int | None:
+    """Seconds a 429 asks the caller to wait (the Retry-After header), when it knows."""
+    value = error.details.get("retry_after_seconds")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 # The refusals a payment can meet, by code: a replayed Idempotency-Key re-raises the stored one.
 PAYMENT_REFUSALS: dict[str, type[DomainError]] = {
-    error.code: error for error in (LimitExceeded, MerchantNotAllowed, SessionRevoked, SessionExpired, RateLimited)
+    error.code: error for error in (
+        LimitExceeded,
+        MerchantNotAllowed,
+        SessionRevoked,
+        SessionExpired,
+        RateLimited,
+        VelocityLimited,
+    )
 }

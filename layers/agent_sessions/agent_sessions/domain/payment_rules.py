@@ -17,6 +17,7 @@ from agent_sessions.domain.errors import (
     RateLimited,
     SessionExpired,
     SessionRevoked,
+    VelocityLimited,
 )
 from agent_sessions.domain.money import cents_to_dollars
 from agent_sessions.domain.records import (
@@ -28,7 +29,17 @@ from agent_sessions.domain.records import (
     SessionTerms,
     format_timestamp,
 )
-from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME, WindowKind, WindowLimitName, window_position
+from agent_sessions.domain.windows import (
+    VELOCITY_NAMES,
+    WINDOW_KINDS,
+    WINDOW_LIMIT_NAME,
+    VelocityName,
+    WindowKind,
+    WindowLimitName,
+    stale_count_keys,
+    velocity_position,
+    window_position,
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,56 @@ def window_checks(terms: SessionTerms, amount_cents: int, now: datetime) -> tupl
     return tuple(checks)
 
 
+@dataclass(frozen=True)
+class VelocityCheck:
+    """One velocity window a payment must fit in: its counter and how many payments it may already hold."""
+
+    name: VelocityName
+    counter_key: str
+    max_count: int
+
+
+def velocity_checks(terms: SessionTerms, now: datetime) -> tuple[VelocityCheck, ...]:
+    """The minute, hour and day counts current at `now`, for the velocity limits the session has."""
+    return tuple(
+        VelocityCheck(
+            name=name,
+            counter_key=velocity_position(name, terms.created_at, now).counter_key,
+            max_count=terms.velocity[name],
+        )
+        for name in VELOCITY_NAMES
+        if name in terms.velocity
+    )
+
+
+@dataclass(frozen=True)
+class PaymentChecks:
+    """Everything a payment's conditional write compares, from the terms it was checked against."""
+
+    windows: tuple[WindowCheck, ...]
+    velocity: tuple[VelocityCheck, ...] = ()
+    terms_rev: int = 0
+    # Velocity counters of windows long gone, dropped by the same write (known from a read).
+    stale_counts: tuple[str, ...] = ()
+
+
+def payment_checks(terms: SessionTerms, amount_cents: int, now: datetime) -> PaymentChecks:
+    """The windows and velocity counts a payment of `amount_cents` must fit in at `now`."""
+    return PaymentChecks(
+        windows=window_checks(terms, amount_cents, now),
+        velocity=velocity_checks(terms, now),
+        terms_rev=terms.terms_rev,
+    )
+
+
+def with_stale_counts(checks: PaymentChecks, session: SessionRecord | None, now: datetime) -> PaymentChecks:
+    """`checks` that also drop the velocity counters `session` (as last seen) keeps for windows long gone."""
+    if session is None or not session.payment_counts:
+        return checks
+    stale = stale_count_keys(list(session.payment_counts), session.created_at, now)
+    return PaymentChecks(checks.windows, checks.velocity, checks.terms_rev, tuple(stale))
+
+
 def needs_approval(terms: SessionTerms, amount_cents: int) -> bool:
     """An amount above require_approval_above waits for a person."""
     return amount_cents > terms.limits_cents["require_approval_above"]
@@ -79,7 +140,7 @@ def refusal_for(session: SessionRecord, payment: PaymentRecord, now: datetime) -
     Reads the session as a reader does: holds that have lapsed no longer count, even if no
     write has released them yet (the caller releases them and tries again).
     """
-    for rule in (_ended, _over_per_transaction, _merchant_not_allowed, _over_a_window, _too_many_holds):
+    for rule in (_ended, _over_per_transaction, _merchant_not_allowed, _over_a_window, _too_fast, _too_many_holds):
         refusal = rule(session, payment, now)
         if refusal is not None:
             return refusal
@@ -151,6 +212,34 @@ def _over_a_window(session: SessionRecord, payment: PaymentRecord, now: datetime
     return None
 
 
+_VELOCITY_LIMIT_NAME: dict[VelocityName, str] = {
+    "per_minute": "rate_limits.payments.per_minute",
+    "per_hour": "rate_limits.payments.per_hour",
+    "per_day": "max_payments_per_day",
+}
+
+
+def _too_fast(session: SessionRecord, payment: PaymentRecord, now: datetime) -> DomainError | None:
+    for state in session.velocity_states(now).values():
+        if state.remaining == 0:
+            wait = max(1, int((state.resets_at - now).total_seconds()))
+            name = _VELOCITY_LIMIT_NAME[state.name]
+            return VelocityLimited(
+                f"This session may make {state.limit} payments {_VELOCITY_SPAN[state.name]} ({name}); "
+                f"the next may be made at {format_timestamp(state.resets_at)}.",
+                {
+                    "limit": name,
+                    "limit_count": state.limit,
+                    "resets_at": format_timestamp(state.resets_at),
+                    "retry_after_seconds": wait,
+                },
+            )
+    return None
+
+
+_VELOCITY_SPAN: dict[VelocityName, str] = {"per_minute": "a minute", "per_hour": "an hour", "per_day": "a day"}
+
+
 def _too_many_holds(session: SessionRecord, payment: PaymentRecord, now: datetime) -> DomainError | None:
     live_holds = len(session.holds) - len(session.lapsed_holds(now))
     if payment.approval_expires_at is None or live_holds < MAX_PENDING_APPROVALS:
@@ -161,8 +250,11 @@ def _too_many_holds(session: SessionRecord, payment: PaymentRecord, now: datetim
     )
 
 
-def session_after_payment(session: SessionRecord, payment: PaymentRecord) -> SessionRecord:
+def session_after_payment(session: SessionRecord, payment: PaymentRecord, checks: PaymentChecks) -> SessionRecord:
     """The session as a committed payment leaves it (what the store wrote, computed, not read)."""
+    counts = {key: count for key, count in session.payment_counts.items() if key not in checks.stale_counts}
+    for check in checks.velocity:
+        counts[check.counter_key] = counts.get(check.counter_key, 0) + 1
     committed = dict(session.committed_cents)
     held = dict(session.held_cents)
     holds = dict(session.holds)
@@ -172,4 +264,6 @@ def session_after_payment(session: SessionRecord, payment: PaymentRecord) -> Ses
             held[key] = held.get(key, 0) + payment.amount_cents
     if payment.approval_expires_at is not None:
         holds[payment.id] = Hold(amount_cents=payment.amount_cents, taken_at=payment.created_at)
-    return session.with_changes(committed_cents=committed, held_cents=held, holds=holds, version=session.version + 1)
+    return session.with_changes(
+        committed_cents=committed, held_cents=held, holds=holds, payment_counts=counts, version=session.version + 1
+    )

@@ -6,7 +6,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME, WindowKind, window_position
+from agent_sessions.domain.windows import (
+    VELOCITY_NAMES,
+    WINDOW_KINDS,
+    WINDOW_LIMIT_NAME,
+    VelocityName,
+    WindowKind,
+    velocity_position,
+    window_position,
+)
 
 LimitName = Literal["max_per_transaction", "max_per_day", "max_per_week", "max_per_month", "require_approval_above"]
 # The SDK's defaults, in cents; a limit the caller sends replaces only that limit.
@@ -69,6 +77,26 @@ class SessionTerms:
     limits_cents: dict[LimitName, int]
     created_at: datetime
     expires_at: datetime
+    # How many payments per minute, hour and day (only those set).
+    velocity: dict[VelocityName, int] = field(default_factory=dict)
+    # Bumped by every change of the terms (PATCH): a payment checked against older terms is refused
+    # by its condition and checked again, so a lowered limit binds from the moment it is written.
+    terms_rev: int = 0
+
+
+@dataclass(frozen=True)
+class VelocityState:
+    """One velocity limit as it stands now: how many payments its window has left."""
+
+    name: VelocityName
+    limit: int
+    used: int
+    resets_at: datetime
+
+    @property
+    def remaining(self) -> int:
+        """limit - used, never below 0."""
+        return max(0, self.limit - self.used)
 
 
 @dataclass(frozen=True)
@@ -133,6 +161,13 @@ class SessionRecord:
     holds: dict[str, Hold] = field(default_factory=dict)
     # Bumped by every write to the session: a write pinned to a version knows the whole item.
     version: int = 0
+    # Velocity limits (payments per minute / hour / day), and the counts per window index (`n12`).
+    velocity: dict[VelocityName, int] = field(default_factory=dict)
+    payment_counts: dict[str, int] = field(default_factory=dict)
+    # Bumped by every change of limits, merchants or expiry (see SessionTerms.terms_rev).
+    terms_rev: int = 0
+    # What the identity signed at creation, kept once the terms change (the signature covers these).
+    attested_parameters: dict[str, Any] | None = None
     # Created with an Idempotency-Key: the fingerprint of that request, to tell a replay from reuse.
     request_fingerprint: str | None = None
     # What the last write to the item was (read from the table's stream by the outbox; not part of
@@ -141,8 +176,14 @@ class SessionRecord:
     last_payment_change: PaymentChange | None = field(default=None, compare=False)
 
     def attestation_parameters(self) -> dict[str, Any]:
-        """What a session's identity signs: the parts of the session that never change."""
-        return {
+        """What a session's identity signed at creation: its parameters then (limits may change since)."""
+        if self.attested_parameters is not None:
+            return self.attested_parameters
+        return self.current_parameters()
+
+    def current_parameters(self) -> dict[str, Any]:
+        """The session's parameters as they are now: who, for whom, the limits, merchants and expiry."""
+        parameters: dict[str, Any] = {
             "id": self.id,
             "account_id": self.account_id,
             "agent_id": self.agent_id,
@@ -152,11 +193,34 @@ class SessionRecord:
             "created_at": format_timestamp(self.created_at),
             "expires_at": format_timestamp(self.expires_at),
         }
+        if self.velocity:
+            parameters["velocity"] = dict(self.velocity)
+        return parameters
 
     @property
     def terms(self) -> SessionTerms:
-        """The part of the session that never changes."""
-        return SessionTerms(limits_cents=self.limits_cents, created_at=self.created_at, expires_at=self.expires_at)
+        """What payments are checked against (changed only by a PATCH, which bumps terms_rev)."""
+        return SessionTerms(
+            limits_cents=self.limits_cents,
+            created_at=self.created_at,
+            expires_at=self.expires_at,
+            velocity=self.velocity,
+            terms_rev=self.terms_rev,
+        )
+
+    def velocity_states(self, now: datetime) -> dict[VelocityName, VelocityState]:
+        """Each velocity limit the session has, with the payments counted in its current window."""
+        states = {}
+        for name in VELOCITY_NAMES:
+            if name in self.velocity:
+                position = velocity_position(name, self.created_at, now)
+                states[name] = VelocityState(
+                    name=name,
+                    limit=self.velocity[name],
+                    used=self.payment_counts.get(position.counter_key, 0),
+                    resets_at=position.resets_at,
+                )
+        return states
 
     @property
     def ended_at(self) -> datetime:
@@ -216,7 +280,14 @@ class SessionRecord:
     def as_created(self) -> SessionRecord:
         """The session as its creation left it: what the first answer to its request showed."""
         return replace(
-            self, stored_status="active", revoked_at=None, committed_cents={}, held_cents={}, holds={}, version=0
+            self,
+            stored_status="active",
+            revoked_at=None,
+            committed_cents={},
+            held_cents={},
+            holds={},
+            payment_counts={},
+            version=0,
         )
 
 

@@ -55,3 +55,47 @@ def window_position(kind: WindowKind, created_at: datetime, now: datetime) -> Wi
     index = max(0, (now - created_at) // length)
     starts_at = created_at + index * length
     return WindowPosition(kind=kind, index=index, starts_at=starts_at, resets_at=starts_at + length)
+
+
+# Velocity: how many payments a session may make per minute, per hour and per day. Counted per
+# window index like the amounts (`n12` is minute 12, `h3` hour 3, `c1` day 1), and only when set.
+VelocityName = Literal["per_minute", "per_hour", "per_day"]
+VELOCITY_NAMES: tuple[VelocityName, ...] = ("per_minute", "per_hour", "per_day")
+VELOCITY_LENGTH: dict[VelocityName, timedelta] = {
+    "per_minute": timedelta(minutes=1),
+    "per_hour": timedelta(hours=1),
+    "per_day": timedelta(hours=24),
+}
+_VELOCITY_PREFIX: dict[VelocityName, str] = {"per_minute": "n", "per_hour": "h", "per_day": "c"}
+
+
+@dataclass(frozen=True)
+class VelocityPosition:
+    """Which minute, hour or day (from created_at) `now` falls in, for counting payments."""
+
+    name: VelocityName
+    index: int
+    resets_at: datetime
+
+    @property
+    def counter_key(self) -> str:
+        """The name of this window's counter in the session's payment counts."""
+        return f"{_VELOCITY_PREFIX[self.name]}{self.index}"
+
+
+def velocity_position(name: VelocityName, created_at: datetime, now: datetime) -> VelocityPosition:
+    """The velocity window of `name` containing `now`; before created_at it is window 0."""
+    length = VELOCITY_LENGTH[name]
+    index = max(0, (now - created_at) // length)
+    return VelocityPosition(name=name, index=index, resets_at=created_at + (index + 1) * length)
+
+
+def stale_count_keys(keys: list[str], created_at: datetime, now: datetime) -> list[str]:
+    """Counters of velocity windows that ended before the previous one (safe to drop: no clock is that far behind)."""
+    current = {name: velocity_position(name, created_at, now).index for name in VELOCITY_NAMES}
+    stale = []
+    for key in keys:
+        name = next((n for n, prefix in _VELOCITY_PREFIX.items() if key.startswith(prefix)), None)
+        if name is not None and key[1:].isdigit() and int(key[1:]) < current[name] - 1:
+            stale.append(key)
+    return stale

@@ -16,13 +16,15 @@ from agent_sessions.domain.records import (
     format_timestamp,
     parse_timestamp,
 )
+from agent_sessions.domain.windows import VELOCITY_NAMES
 
 
 def authorizer_context(caller: Caller | None) -> dict[str, str]:
     """What the authorizer hands each handler: flat string values (all API Gateway passes through).
 
-    For a session token it includes the session's terms, which never change, so a payment
-    needs no read before its one conditional write.
+    For a session token it includes the session's terms, so a payment needs no read before its
+    one conditional write. Terms a PATCH changed since are caught by that write's condition on
+    `terms_rev`, and the payment is checked again against the new ones.
     """
     if caller is None:
         return {"credential": "none"}
@@ -33,6 +35,8 @@ def authorizer_context(caller: Caller | None) -> dict[str, str]:
         context["created_at"] = format_timestamp(caller.terms.created_at)
         context["expires_at"] = format_timestamp(caller.terms.expires_at)
         context.update({f"limit_{name}": str(cents) for name, cents in caller.terms.limits_cents.items()})
+        context.update({f"velocity_{name}": str(count) for name, count in caller.terms.velocity.items()})
+        context["terms_rev"] = str(caller.terms.terms_rev)
     return context
 
 
@@ -43,6 +47,8 @@ def _terms_of(context: dict[str, Any]) -> SessionTerms | None:
             limits_cents=limits,
             created_at=parse_timestamp(str(context["created_at"])),
             expires_at=parse_timestamp(str(context["expires_at"])),
+            velocity={name: int(context[f"velocity_{name}"]) for name in VELOCITY_NAMES if f"velocity_{name}" in context},
+            terms_rev=int(context.get("terms_rev", 0)),
         )
     except (KeyError, ValueError, TypeError):
         return None  # an older authorizer's cached context: the service reads the terms instead

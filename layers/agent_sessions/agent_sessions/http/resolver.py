@@ -20,7 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from agent_sessions.domain.credentials import parse_bearer
-from agent_sessions.domain.errors import DomainError, NotFound, Unauthenticated, ValidationFailed
+from agent_sessions.domain.errors import DomainError, NotFound, Unauthenticated, ValidationFailed, retry_after_seconds
 from agent_sessions.domain.idempotency import MAX_IDEMPOTENCY_KEY_CHARS, IdempotentCreation, checked_idempotency_key
 from agent_sessions.domain.jsonio import (
     MAX_BODY_BYTES,
@@ -48,8 +48,11 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
 def error_response(error: DomainError) -> Response[str]:
     """The contract's error body for a domain error (counted, by status class, as a metric)."""
     metrics.add_metric(name="ServerError" if error.status >= 500 else "ClientError", unit=MetricUnit.Count, value=1)
+    wait = retry_after_seconds(error)
     return json_response(
-        error.status, {"error": {"code": error.code, "message": error.message, "details": error.details}}
+        error.status,
+        {"error": {"code": error.code, "message": error.message, "details": error.details}},
+        {"Retry-After": str(wait)} if wait is not None else None,
     )
 
 
@@ -229,6 +232,17 @@ IdempotencyKeyHeader = Annotated[
 
 
 # The platform's way to pay for a session with its API key as the bearer (ZendFi's documented header).
+IfMatchHeader = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=64,
+        description=(
+            "The version of the session's terms this change applies to (its `version` field or ETag). "
+            "Another version is 412; none is 428."
+        ),
+    ),
+]
 SessionTokenHeader = Annotated[
     str | None,
     Header(

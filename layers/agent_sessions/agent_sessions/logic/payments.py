@@ -29,12 +29,13 @@ from agent_sessions.domain.errors import (
 from agent_sessions.domain.idempotency import checked_idempotency_key, request_fingerprint
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import (
-    WindowCheck,
+    PaymentChecks,
     approval_deadline,
     needs_approval,
+    payment_checks,
     refusal_for,
     session_after_payment,
-    window_checks,
+    with_stale_counts,
 )
 from agent_sessions.domain.records import Caller, Decline, PaymentRecord, SessionRecord, SessionTerms
 from agent_sessions.logic.sessions import ensure_token_session_live, require_api_key
@@ -134,14 +135,12 @@ def build_payment(
     request: CreatePaymentRequest,
     idempotency_key: str | None,
     now: datetime,
-) -> tuple[PaymentRecord, tuple[WindowCheck, ...]]:
-    """The payment record a request asks for, and the windows it must fit in."""
+) -> tuple[PaymentRecord, PaymentChecks]:
+    """The payment record a request asks for, and the windows and counts it must fit in."""
     session_id = caller.session_id
     assert session_id is not None  # require_session_token guarantees it
     checked_idempotency_key(idempotency_key)
     terms = caller.terms or _read_terms(store, session_id)
-    approval = needs_approval(terms, request.amount)
-    checks = window_checks(terms, request.amount, now)
     payment = PaymentRecord(
         id=payment_id_for_key(session_id, idempotency_key) if idempotency_key else new_payment_id(),
         session_id=session_id,
@@ -151,13 +150,23 @@ def build_payment(
         merchant_id=request.merchant_id,
         description=request.description,
         metadata=request.metadata or {},
-        stored_status="pending_approval" if approval else "authorized",
+        stored_status="authorized",
         created_at=now,
         request_fingerprint=_fingerprint(request),
-        window_keys=tuple(check.counter_key for check in checks),
+    )
+    return checked_against(payment, terms, now)
+
+
+def checked_against(payment: PaymentRecord, terms: SessionTerms, now: datetime) -> tuple[PaymentRecord, PaymentChecks]:
+    """The payment as `terms` make it (held for approval or not), and what its write must check."""
+    approval = needs_approval(terms, payment.amount_cents)
+    checks = payment_checks(terms, payment.amount_cents, now)
+    shaped = payment.with_changes(
+        stored_status="pending_approval" if approval else "authorized",
+        window_keys=tuple(check.counter_key for check in checks.windows),
         approval_expires_at=approval_deadline(terms, now) if approval else None,
     )
-    return payment, checks
+    return shaped, checks
 
 
 def _fingerprint(request: CreatePaymentRequest) -> str:
@@ -173,19 +182,28 @@ def _fingerprint(request: CreatePaymentRequest) -> str:
 
 
 def _commit_until_decided(
-    store: PaymentStore, payment: PaymentRecord, checks: tuple[WindowCheck, ...], now: datetime
+    store: PaymentStore, payment: PaymentRecord, checks: PaymentChecks, now: datetime
 ) -> CreatedPayment:
-    """Commit (pinned to the known version first); a refusal whose cause has lapsed is tried again."""
+    """Commit (pinned to the known version first); a refusal whose cause has lapsed is tried again.
+
+    A refusal that no rule explains may also mean the terms changed (a PATCH) since they were
+    read: the payment is then checked again against the terms the refusal showed.
+    """
     known = known_sessions.pinnable(payment.session_id)
+    if known is not None and known.terms_rev != checks.terms_rev:
+        payment, checks = checked_against(payment, known.terms, now)
     for _ in range(MAX_COMMIT_ATTEMPTS):
+        checks = with_stale_counts(checks, known, now)
         try:
             outcome = store.commit_payment(payment, checks, now, known.version if known else None)
         except TransactionContended as exc:
             raise RateLimited(_BUSY) from exc
         if isinstance(outcome, PaymentCommitted):
-            return _committed(store, payment, known)
+            return _committed(store, payment, checks, known)
         if isinstance(outcome, PaymentAlreadyExists):
             return _replay(store, outcome.payment, payment)
+        if outcome.session is not None and outcome.session.terms_rev != checks.terms_rev:
+            payment, checks = checked_against(payment, outcome.session.terms, now)
         decided = _after_refusal(store, payment, outcome, known, now)
         if decided is not None:
             return decided
@@ -196,9 +214,11 @@ def _commit_until_decided(
 _BUSY = "The session is busy; retry with the same Idempotency-Key."
 
 
-def _committed(store: PaymentStore, payment: PaymentRecord, known: SessionRecord | None) -> CreatedPayment:
+def _committed(
+    store: PaymentStore, payment: PaymentRecord, checks: PaymentChecks, known: SessionRecord | None
+) -> CreatedPayment:
     """The answer to a committed payment: the session computed from the pinned version, else read."""
-    session = session_after_payment(known, payment) if known else store.get_session(payment.session_id)
+    session = session_after_payment(known, payment, checks) if known else store.get_session(payment.session_id)
     assert session is not None  # it was just debited
     known_sessions.remember(session)
     return CreatedPayment(_created_status(payment), PaymentAnswer(payment, session), replayed=False)

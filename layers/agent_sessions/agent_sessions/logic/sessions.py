@@ -36,7 +36,8 @@ from agent_sessions.domain.errors import (
 )
 from agent_sessions.domain.idempotency import IdempotentCreation, request_fingerprint
 from agent_sessions.domain.pages import Page
-from agent_sessions.domain.records import DEFAULT_LIMITS_CENTS, LIMIT_NAMES, Caller, LimitName, SessionRecord
+from agent_sessions.domain.records import DEFAULT_LIMITS_CENTS, Caller, SessionRecord
+from agent_sessions.logic.session_terms import limits_with, velocity_with
 from agent_sessions.wire.models import CreateSessionRequest
 
 
@@ -128,11 +129,7 @@ def create_session(
     With an Idempotency-Key the session's id and token derive from it, so the one conditional
     put that creates the session also finds the one a previous attempt created.
     """
-    limits_given = request.limits.model_dump() if request.limits else {}
-    limits: dict[LimitName, int] = {
-        name: DEFAULT_LIMITS_CENTS[name] if limits_given.get(name) is None else limits_given[name]
-        for name in LIMIT_NAMES
-    }
+    limits = limits_with(DEFAULT_LIMITS_CENTS, request.limits)
     if idempotency is None:
         session_id = new_session_id()
         token = new_session_token(session_id)
@@ -153,6 +150,7 @@ def create_session(
         token_hash=hash_secret(token),
         metadata=request.metadata or {},
         request_fingerprint=request_fingerprint(request.model_dump()) if idempotency else None,
+        velocity=velocity_with({}, request.limits, request.rate_limits),
     )
     if request.mint_pkp:
         from agent_sessions.infra.identity import identity_provider  # the crypto loads only when needed

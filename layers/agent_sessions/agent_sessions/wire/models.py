@@ -25,6 +25,7 @@ MAX_DURATION_HOURS = 168
 # The shortest session: just over one second (the schema states exactly this bound).
 MIN_DURATION_HOURS = Decimal("0.00027778")
 MAX_PAGE_SIZE = 100
+MAX_PAYMENT_COUNT = 1_000_000
 MAX_DESCRIPTION_CHARS = 1000
 SESSION_ID_PATTERN = r"^sess_[a-z2-7]{24}$"
 PAYMENT_ID_PATTERN = r"^pay_[a-z2-7]{24}$"
@@ -113,14 +114,32 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+# A count of payments a velocity limit allows in its window.
+PaymentCount = Annotated[int, Field(ge=1, le=MAX_PAYMENT_COUNT)]
+
+
 class LimitsIn(_Strict):
-    """Limits a caller may set; each one omitted takes the SDK's default."""
+    """Limits a caller may set; each one omitted takes the SDK's default (no count limit by default)."""
 
     max_per_transaction: OptionalAmountCents = None
     max_per_day: OptionalAmountCents = None
     max_per_week: OptionalAmountCents = None
     max_per_month: OptionalAmountCents = None
     require_approval_above: OptionalAmountCents = None
+    max_payments_per_day: PaymentCount | None = None
+
+
+class PaymentRatesIn(_Strict):
+    """How many payments a session may make per minute and per hour (each omitted: no limit)."""
+
+    per_minute: PaymentCount | None = None
+    per_hour: PaymentCount | None = None
+
+
+class RateLimitsIn(_Strict):
+    """`rate_limits`, in the shape ZendFi's security guide shows."""
+
+    payments: PaymentRatesIn | None = None
 
 
 class CreateSessionRequest(_Strict):
@@ -131,9 +150,24 @@ class CreateSessionRequest(_Strict):
     user_wallet: Identifier
     limits: LimitsIn | None = None
     allowed_merchants: Annotated[list[Identifier], Field(max_length=MAX_ALLOWED_MERCHANTS)] | None = None
+    rate_limits: RateLimitsIn | None = None
     duration_hours: DurationHours = Decimal(24)
     mint_pkp: bool = False
     metadata: Metadata = None
+
+
+class UpdateSessionRequest(_Strict):
+    """Body of PATCH /api/v1/ai/sessions/{id}: what to change (each omitted stays as it is).
+
+    `limits` and `rate_limits` change only the limits named; `allowed_merchants: null` lifts the
+    merchant list; `expires_at` is ISO-8601 UTC (`2026-11-24T10:00:00Z`), never more than 168
+    hours after the session's creation.
+    """
+
+    limits: LimitsIn | None = None
+    rate_limits: RateLimitsIn | None = None
+    allowed_merchants: Annotated[list[Identifier], Field(max_length=MAX_ALLOWED_MERCHANTS)] | None = None
+    expires_at: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")] | None = None
 
 
 class CreatePaymentRequest(_Strict):
@@ -186,13 +220,27 @@ class SmartPaymentRequest(_Strict):
 
 
 class LimitsOut(BaseModel):
-    """All five limits, in dollars."""
+    """All five amount limits, in dollars, and the count of payments a day (null: none)."""
 
     max_per_transaction: Dollars
     max_per_day: Dollars
     max_per_week: Dollars
     max_per_month: Dollars
     require_approval_above: Dollars
+    max_payments_per_day: int | None = None
+
+
+class PaymentRatesOut(BaseModel):
+    """Payments a session may make per minute and per hour (null: no limit)."""
+
+    per_minute: int | None
+    per_hour: int | None
+
+
+class RateLimitsOut(BaseModel):
+    """`rate_limits` as set."""
+
+    payments: PaymentRatesOut
 
 
 class WindowOut(BaseModel):
@@ -222,6 +270,7 @@ class SessionOut(BaseModel):
     agent_name: str | None
     user_wallet: str
     limits: LimitsOut
+    rate_limits: RateLimitsOut
     allowed_merchants: list[str] | None
     status: SessionStatus
     is_active: bool
@@ -234,6 +283,7 @@ class SessionOut(BaseModel):
     windows: WindowsOut
     pkp_address: str | None
     metadata: dict[str, Any]
+    version: int = Field(description="The version of the session's terms: send it as If-Match to PATCH it.")
 
 
 class SessionListOut(BaseModel):

@@ -18,6 +18,8 @@ from agent_sessions.domain.records import (
 from agent_sessions.wire.models import (
     LimitsOut,
     PaymentOut,
+    PaymentRatesOut,
+    RateLimitsOut,
     SessionOut,
     SmartPaymentOut,
     WindowOut,
@@ -46,7 +48,15 @@ def session_out(session: SessionRecord, now: datetime, session_token: str | None
         agent_id=session.agent_id,
         agent_name=session.agent_name,
         user_wallet=session.user_wallet,
-        limits=LimitsOut(**{name: cents_to_dollars(cents) for name, cents in session.limits_cents.items()}),
+        limits=LimitsOut(
+            **{name: cents_to_dollars(cents) for name, cents in session.limits_cents.items()},
+            max_payments_per_day=session.velocity.get("per_day"),
+        ),
+        rate_limits=RateLimitsOut(
+            payments=PaymentRatesOut(
+                per_minute=session.velocity.get("per_minute"), per_hour=session.velocity.get("per_hour")
+            )
+        ),
         allowed_merchants=session.allowed_merchants,
         status=status,
         is_active=status in LIVE_STATUSES,
@@ -61,6 +71,7 @@ def session_out(session: SessionRecord, now: datetime, session_token: str | None
         ),
         pkp_address=session.pkp_address,
         metadata=session.metadata,
+        version=session.terms_rev,
     )
 
 

@@ -1,0 +1,29 @@
+"""A session's terms as a request sets them: all of them at creation, some of them by PATCH."""
+
+from __future__ import annotations
+
+from agent_sessions.domain.records import LIMIT_NAMES, LimitName
+from agent_sessions.domain.windows import VelocityName
+from agent_sessions.wire.models import LimitsIn, RateLimitsIn
+
+
+def limits_with(base: dict[LimitName, int], given: LimitsIn | None) -> dict[LimitName, int]:
+    """`base` with each amount limit `given` names replaced (cents)."""
+    named = given.model_dump() if given else {}
+    return {name: base[name] if named.get(name) is None else named[name] for name in LIMIT_NAMES}
+
+
+def velocity_with(
+    base: dict[VelocityName, int], limits: LimitsIn | None, rate_limits: RateLimitsIn | None
+) -> dict[VelocityName, int]:
+    """`base` with each velocity limit the request names replaced: per minute, per hour, per day."""
+    rates = rate_limits.payments if rate_limits and rate_limits.payments else None
+    given: dict[VelocityName, int | None] = {
+        "per_minute": rates.per_minute if rates else None,
+        "per_hour": rates.per_hour if rates else None,
+        "per_day": limits.max_payments_per_day if limits else None,
+    }
+    merged = dict(base)
+    merged.update({name: count for name, count in given.items() if count is not None})
+    return merged
+

@@ -1,0 +1,106 @@
+"""PATCH /api/v1/ai/sessions/{id}: safe changes of a live session's terms."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from agent_sessions.dal.ports import SessionTermsChanger
+from agent_sessions.domain.errors import (
+    InvalidState,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    ValidationFailed,
+)
+from agent_sessions.domain.records import Caller, SessionRecord, format_timestamp, parse_timestamp
+from agent_sessions.logic.session_terms import limits_with, velocity_with
+from agent_sessions.logic.sessions import require_api_key
+from agent_sessions.wire.models import MAX_DURATION_HOURS, UpdateSessionRequest
+
+
+# A session never lasts past this long after its creation, whatever a PATCH asks.
+MAX_LIFETIME = timedelta(hours=MAX_DURATION_HOURS)
+
+
+def parse_if_match(header: str | None) -> int:
+    """The terms version an If-Match names: `3`, `"3"` or `W/"3"`; 428 without one, 412 if unreadable."""
+    if header is None or not header.strip():
+        raise PreconditionRequired()
+    text = header.strip().removeprefix("W/").strip('"')
+    if not text.isdigit() or len(text) > 12:
+        raise PreconditionFailed("If-Match must be the session's version (its `version` field or ETag).")
+    return int(text)
+
+
+def update_session(
+    store: SessionTermsChanger,
+    caller: Caller,
+    session_id: str,
+    request: UpdateSessionRequest,
+    if_match: str | None,
+    now: datetime,
+) -> SessionRecord:
+    """Change a live session's terms: one conditional write on the version If-Match names.
+
+    Lowering a limit, removing a merchant or shortening the life binds every payment committed
+    after the write (their conditions check the terms' revision); what is already authorized
+    stays. A window that has spent more than its new limit simply has nothing left.
+    """
+    require_api_key(caller)
+    expected = parse_if_match(if_match)
+    session = store.get_session(session_id)
+    if session is None or session.account_id != caller.account_id:
+        raise NotFound()
+    changed = _changed(session, request, now)
+    _ensure_changeable(session, expected, now)
+    if changed.terms == session.terms:
+        return session  # nothing to change: no write, no new version
+    written = store.change_terms(changed, expected, now)
+    if written is not None:
+        return written
+    current = store.get_session(session_id) or session
+    _ensure_changeable(current, expected, now)
+    raise PreconditionFailed(details={"version": current.terms_rev})
+
+
+def _ensure_changeable(session: SessionRecord, expected: int, now: datetime) -> None:
+    status = session.status_at(now)
+    if status in ("revoked", "expired"):
+        raise InvalidState(f"The session is {status}; its terms can no longer change.", {"status": status})
+    if session.terms_rev != expected:
+        raise PreconditionFailed(
+            f"The session's terms are at version {session.terms_rev}, not {expected}; read it again.",
+            {"version": session.terms_rev},
+        )
+
+
+def _changed(session: SessionRecord, request: UpdateSessionRequest, now: datetime) -> SessionRecord:
+    """The session with the request's changes (validated against its creation and `now`)."""
+    merchants = session.allowed_merchants
+    if "allowed_merchants" in request.model_fields_set:
+        merchants = request.allowed_merchants
+    expires_at = session.expires_at
+    if request.expires_at is not None:
+        expires_at = _checked_expiry(request.expires_at, session, now)
+    return session.with_changes(
+        limits_cents=limits_with(session.limits_cents, request.limits),
+        velocity=velocity_with(session.velocity, request.limits, request.rate_limits),
+        allowed_merchants=merchants,
+        expires_at=expires_at,
+        attested_parameters=session.attestation_parameters(),
+    )
+
+
+def _checked_expiry(text: str, session: SessionRecord, now: datetime) -> datetime:
+    try:
+        expires_at = parse_timestamp(text)
+    except ValueError:
+        raise ValidationFailed({"expires_at": "must be a time like 2026-11-24T10:00:00Z"}) from None
+    latest = session.created_at + MAX_LIFETIME
+    if expires_at > latest:
+        raise ValidationFailed(
+            {"expires_at": f"must be at most {MAX_DURATION_HOURS} hours after created_at ({format_timestamp(latest)})"}
+        )
+    if expires_at <= now:
+        raise ValidationFailed({"expires_at": "must be in the future (revoke the session to end it now)"})
+    return expires_at
