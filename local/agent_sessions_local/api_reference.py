@@ -19,6 +19,7 @@ token (`zai_session_…`). Amounts are JSON numbers of dollars with at most two 
 {errors}
 
 Webhook events: `agent.session.created`, `agent.session.revoked`, `agent.session.expired`,
+`agent.session.updated` (with `changes.before` and `changes.after`),
 `agent.session.limit_reached`, `agent.payment.authorized`, `agent.payment.pending_approval`,
 `agent.payment.approved`, `agent.payment.rejected`, `agent.payment.expired`; each body is
 `{"id", "event", "timestamp", "merchant_id", "data"}`, signed (see the README).
@@ -40,9 +41,16 @@ _ERRORS = [
     ),
     ("404", "`NOT_FOUND`", "no such object for this credential (another account's included)"),
     ("405", "`METHOD_NOT_ALLOWED`", "a known path with a method it does not take (`Allow` lists those it does)"),
-    ("409", "`INVALID_STATE`", "approve or reject of a payment that is not awaiting approval"),
+    ("409", "`INVALID_STATE`", "approve or reject of a payment not awaiting approval; PATCH of an ended session"),
+    ("412", "`PRECONDITION_FAILED`", "PATCH with an `If-Match` that is not the session's `version` (`details.version`)"),
     ("422", "`VALIDATION_ERROR`, `IDEMPOTENCY_KEY_REUSED`", "`details.fields` names each invalid field"),
-    ("429", "`RATE_LIMITED`", "throttled, busy, or too many payments awaiting approval (retry later)"),
+    ("428", "`PRECONDITION_REQUIRED`", "PATCH without `If-Match`"),
+    (
+        "429",
+        "`RATE_LIMITED`, `VELOCITY_LIMIT`",
+        "throttled, busy, too many payments awaiting approval, or a session's payments per minute, hour or "
+        "day used up (`details`: `limit`, `limit_count`, `resets_at`; `Retry-After` header)",
+    ),
     ("500", "`INTERNAL`", "never with a stack trace"),
 ]
 

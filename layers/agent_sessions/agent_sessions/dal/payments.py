@@ -217,7 +217,11 @@ class DynamoPayments(TableAccess):
 
 
 def _count_payment(
-    checks: tuple[VelocityCheck, ...], names: dict[str, str], values: dict[str, Any], updates: list[str], conditions: list[str]
+    checks: tuple[VelocityCheck, ...],
+    names: dict[str, str],
+    values: dict[str, Any],
+    updates: list[str],
+    conditions: list[str],
 ) -> None:
     """For each velocity limit: count the payment in its current window, which must have room for it."""
     if not checks:

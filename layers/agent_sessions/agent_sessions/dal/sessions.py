@@ -10,18 +10,17 @@ from agent_sessions.dal.codec import (
     OWNER_INDEX,
     decode_cursor,
     due_attributes,
-    to_attribute,
     encode_cursor,
     owner_partition,
     session_item,
     session_key,
     session_record,
+    to_attribute,
 )
 from agent_sessions.dal.ports import SessionFilter
 from agent_sessions.dal.table import NOT_DUE, TableAccess, session_write_marks
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.records import SessionRecord, format_timestamp
-
 
 # A filtered listing reads on until its page is full, at most this many queries per page.
 MAX_LISTING_READS = 10
@@ -181,13 +180,15 @@ class DynamoSessions(TableAccess):
         removals = [name for name in ("velocity", "allowed_merchants") if name not in sets]
         names.update({"#status": "status", **{f"#drop{i}": name for i, name in enumerate(removals)}})
         rev_condition = "attribute_not_exists(terms_rev)" if expected_rev == 0 else "terms_rev = :rev"
+        condition = f"account_id = :account AND #status = :active AND expires_epoch > :now AND {rev_condition}"
         try:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=session_key(changed.id),
-                UpdateExpression="SET " + ", ".join(clauses)
+                UpdateExpression="SET "
+                + ", ".join(clauses)
                 + (" REMOVE " + ", ".join(f"#drop{i}" for i in range(len(removals))) if removals else ""),
-                ConditionExpression=f"account_id = :account AND #status = :active AND expires_epoch > :now AND {rev_condition}",
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues={
                     **values,

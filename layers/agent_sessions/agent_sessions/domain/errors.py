@@ -145,7 +145,8 @@ def retry_after_seconds(error: DomainError) -> int | None:
 
 # The refusals a payment can meet, by code: a replayed Idempotency-Key re-raises the stored one.
 PAYMENT_REFUSALS: dict[str, type[DomainError]] = {
-    error.code: error for error in (
+    error.code: error
+    for error in (
         LimitExceeded,
         MerchantNotAllowed,
         SessionRevoked,

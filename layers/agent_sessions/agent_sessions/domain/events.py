@@ -8,6 +8,7 @@ EventName = Literal[
     "agent.session.created",
     "agent.session.revoked",
     "agent.session.expired",
+    "agent.session.updated",
     "agent.session.limit_reached",
     "agent.payment.authorized",
     "agent.payment.pending_approval",

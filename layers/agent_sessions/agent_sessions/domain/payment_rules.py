@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from agent_sessions.domain.errors import (
     DomainError,
@@ -248,6 +249,18 @@ def _too_many_holds(session: SessionRecord, payment: PaymentRecord, now: datetim
         f"This session already has {MAX_PENDING_APPROVALS} payments awaiting approval; decide some first.",
         {"limit": "pending_approvals", "limit_amount": MAX_PENDING_APPROVALS},
     )
+
+
+Verdict = Literal["authorize", "hold_for_approval", "decline"]
+
+
+@dataclass(frozen=True)
+class PaymentCheck:
+    """A dry run's answer: the verdict, the refusal if any, and the session as the payment would leave it."""
+
+    would: Verdict
+    session_after: SessionRecord
+    refusal: DomainError | None = None
 
 
 def session_after_payment(session: SessionRecord, payment: PaymentRecord, checks: PaymentChecks) -> SessionRecord:

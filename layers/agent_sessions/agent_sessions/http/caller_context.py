@@ -47,7 +47,9 @@ def _terms_of(context: dict[str, Any]) -> SessionTerms | None:
             limits_cents=limits,
             created_at=parse_timestamp(str(context["created_at"])),
             expires_at=parse_timestamp(str(context["expires_at"])),
-            velocity={name: int(context[f"velocity_{name}"]) for name in VELOCITY_NAMES if f"velocity_{name}" in context},
+            velocity={
+                name: int(context[f"velocity_{name}"]) for name in VELOCITY_NAMES if f"velocity_{name}" in context
+            },
             terms_rev=int(context.get("terms_rev", 0)),
         )
     except (KeyError, ValueError, TypeError):

@@ -124,6 +124,9 @@ def _session_events(change_id: str, old: SessionRecord | None, new: SessionRecor
     if old.stored_status == "active" and new.stored_status in ("revoked", "expired"):
         name = f"agent.session.{new.stored_status}"
         events.append((name, (change_id, name), body))
+    if old.terms_rev != new.terms_rev:
+        name = "agent.session.updated"
+        events.append((name, (change_id, name), {**body, "changes": terms_changes(old, new, at)}))
     for kind in WINDOW_KINDS:
         before, after = old.window(kind, at), new.window(kind, at)
         if before.remaining_cents > 0 and after.remaining_cents == 0:
@@ -135,6 +138,21 @@ def _session_events(change_id: str, old: SessionRecord | None, new: SessionRecor
             window_id = (new.id, f"{kind}:{after.resets_at.isoformat()}")  # once per window, whatever filled it
             events.append(("agent.session.limit_reached", window_id, {**body, "limit_reached": reached}))
     return events
+
+
+_TERMS = ("limits", "rate_limits", "allowed_merchants", "expires_at")
+
+
+def terms_changes(old: SessionRecord, new: SessionRecord, at: datetime) -> dict[str, Any]:
+    """What a change of terms changed: `before` and `after` of each term that differs, and both versions."""
+    before, after = session_body(old, at), session_body(new, at)
+    changed = [term for term in _TERMS if before[term] != after[term]]
+    return {
+        "before": {term: before[term] for term in changed},
+        "after": {term: after[term] for term in changed},
+        "version_before": old.terms_rev,
+        "version_after": new.terms_rev,
+    }
 
 
 _PAYMENT_EVENTS: dict[PaymentChangeKind, tuple[str, PaymentStatus]] = {

@@ -26,4 +26,3 @@ def velocity_with(
     merged = dict(base)
     merged.update({name: count for name, count in given.items() if count is not None})
     return merged
-

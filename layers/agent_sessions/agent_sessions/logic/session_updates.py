@@ -17,7 +17,6 @@ from agent_sessions.logic.session_terms import limits_with, velocity_with
 from agent_sessions.logic.sessions import require_api_key
 from agent_sessions.wire.models import MAX_DURATION_HOURS, UpdateSessionRequest
 
-
 # A session never lasts past this long after its creation, whatever a PATCH asks.
 MAX_LIFETIME = timedelta(hours=MAX_DURATION_HOURS)
 
@@ -34,7 +33,7 @@ def parse_if_match(header: str | None) -> int:
 
 def update_session(
     store: SessionTermsChanger,
-    caller: Caller,
+    caller: Caller | None,
     session_id: str,
     request: UpdateSessionRequest,
     if_match: str | None,
@@ -46,7 +45,7 @@ def update_session(
     after the write (their conditions check the terms' revision); what is already authorized
     stays. A window that has spent more than its new limit simply has nothing left.
     """
-    require_api_key(caller)
+    caller = require_api_key(caller)
     expected = parse_if_match(if_match)
     session = store.get_session(session_id)
     if session is None or session.account_id != caller.account_id:

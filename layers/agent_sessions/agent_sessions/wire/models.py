@@ -319,6 +319,26 @@ class PaymentOut(BaseModel):
     metadata: dict[str, Any]
 
 
+class RemainingOut(BaseModel):
+    """What each window would have left."""
+
+    remaining_today: Dollars
+    remaining_this_week: Dollars
+    remaining_this_month: Dollars
+
+
+class PaymentCheckOut(BaseModel):
+    """What POST /api/v1/payments would answer now for the same body (nothing was written)."""
+
+    would: Literal["authorize", "hold_for_approval", "decline"]
+    rule: str | None = Field(description="What would refuse it: the limit's name, or the refusal's code in lower case.")
+    code: str | None = Field(description="The error code the payment would get (LIMIT_EXCEEDED, VELOCITY_LIMIT, ...).")
+    message: str | None
+    details: dict[str, Any] | None
+    remaining_after: RemainingOut
+    resets_at: str | None = Field(description="When the deciding window resets: the refusing one, else the day.")
+
+
 class PaymentListOut(BaseModel):
     """A page of a session's payments, newest first."""
 

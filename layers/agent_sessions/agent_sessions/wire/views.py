@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from agent_sessions.domain.events import EVENT_NAMES
 from agent_sessions.domain.money import cents_to_dollars
+from agent_sessions.domain.payment_rules import PaymentCheck
 from agent_sessions.domain.records import (
     LIVE_STATUSES,
     PaymentRecord,
@@ -17,9 +18,11 @@ from agent_sessions.domain.records import (
 )
 from agent_sessions.wire.models import (
     LimitsOut,
+    PaymentCheckOut,
     PaymentOut,
     PaymentRatesOut,
     RateLimitsOut,
+    RemainingOut,
     SessionOut,
     SmartPaymentOut,
     WindowOut,
@@ -159,4 +162,29 @@ def webhook_body(webhook: WebhookRecord, secret: str | None = None) -> dict[str,
     }
     if secret is not None:
         body["secret"] = secret
+    return body
+
+
+def payment_check_body(check: PaymentCheck, now: datetime) -> dict[str, Any]:
+    """The JSON-ready answer of a dry-run check."""
+    windows = check.session_after.windows(now)
+    refusal = check.refusal
+    rule = None
+    resets_at: str | None = format_timestamp(windows["day"].resets_at)
+    if refusal is not None:
+        rule = str(refusal.details.get("limit") or refusal.code.lower())
+        resets_at = refusal.details.get("resets_at")
+    body: dict[str, Any] = PaymentCheckOut(
+        would=check.would,
+        rule=rule,
+        code=refusal.code if refusal else None,
+        message=refusal.message if refusal else None,
+        details=refusal.details if refusal else None,
+        remaining_after=RemainingOut(
+            remaining_today=cents_to_dollars(windows["day"].remaining_cents),
+            remaining_this_week=cents_to_dollars(windows["week"].remaining_cents),
+            remaining_this_month=cents_to_dollars(windows["month"].remaining_cents),
+        ),
+        resets_at=resets_at,
+    ).model_dump()
     return body
