@@ -52,7 +52,7 @@ def update_session(
         raise NotFound()
     changed = _changed(session, request, now)
     _ensure_changeable(session, expected, now)
-    if changed.terms == session.terms:
+    if (changed.terms, changed.allowed_merchants) == (session.terms, session.allowed_merchants):
         return session  # nothing to change: no write, no new version
     written = store.change_terms(changed, expected, now)
     if written is not None:
