@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent_sessions.dal.dynamo import default_store
+from agent_sessions.domain.jsonio import encode_json
 from agent_sessions.infra.identity import Attestation, verify_attestation
 from agent_sessions.logic.outbox import Change, events_for
 from tests.conftest import Invoke, load_event, with_body, with_caller, with_credential, with_session_id
-from agent_sessions.domain.jsonio import encode_json
 from tests.integration.test_payment_handlers import open_session
 
 
@@ -147,9 +147,11 @@ def test_a_check_names_the_rule_and_writes_nothing(invoke: Invoke) -> None:
     over = check(invoke, session, "60.01")["json"]
     assert (over["would"], over["rule"]) == ("decline", "max_per_transaction")
     held = check(invoke, session, "30.00")["json"]
-    assert held["would"] == "hold_for_approval" and held["remaining_after"]["remaining_today"] == Decimal("170.00")
+    assert held["would"] == "hold_for_approval"
+    assert held["remaining_after"]["remaining_today"] == Decimal("170.00")
     after = get_session(invoke, session["id"])
-    assert after["windows"]["day"]["spent"] == 0 and after["windows"]["day"]["held"] == 0
+    assert after["windows"]["day"]["spent"] == 0
+    assert after["windows"]["day"]["held"] == 0
 
 
 def test_a_check_costs_one_read_and_no_write(invoke: Invoke) -> None:
@@ -189,7 +191,8 @@ def test_patch_needs_if_match_and_refuses_a_stale_one(invoke: Invoke) -> None:
     assert (missing["statusCode"], missing["json"]["error"]["code"]) == (428, "PRECONDITION_REQUIRED")
     first = patch(invoke, session["id"], {"limits": {"max_per_day": 50}}, '"0"')
     assert first["statusCode"] == 200, first["body"]
-    assert first["json"]["version"] == 1 and first["headers"]["ETag"] == '"1"'
+    assert first["json"]["version"] == 1
+    assert first["headers"]["ETag"] == '"1"'
     stale = patch(invoke, session["id"], {"limits": {"max_per_day": 40}}, "0")
     assert (stale["statusCode"], stale["json"]["error"]["code"]) == (412, "PRECONDITION_FAILED")
     assert stale["json"]["error"]["details"]["version"] == 1
@@ -204,7 +207,8 @@ def test_lowering_below_what_is_spent_leaves_nothing_and_cancels_nothing(invoke:
         assert pay(invoke, session, "24.15")["statusCode"] == 201  # at most require_approval_above (25)
     lowered = patch(invoke, session["id"], {"limits": {"max_per_day": 100}}, '"0"')["json"]
     assert lowered["windows"]["day"]["spent"] == Decimal("120.75")
-    assert lowered["remaining_today"] == 0 and lowered["status"] == "paused"
+    assert lowered["remaining_today"] == 0
+    assert lowered["status"] == "paused"
     refused = pay(invoke, session, "0.01")
     assert refused["json"]["error"]["details"]["limit"] == "max_per_day"
     raised = patch(invoke, session["id"], {"limits": {"max_per_day": 150}}, '"1"')["json"]
@@ -244,7 +248,8 @@ def test_merchants_and_expiry_change_and_are_checked(invoke: Invoke) -> None:
         assert refused["statusCode"] == 422
         assert "expires_at" in refused["json"]["error"]["details"]["fields"]
     longest = patch(invoke, session["id"], {"expires_at": f"{latest:%Y-%m-%dT%H:%M:%SZ}"}, '"2"')["json"]
-    assert longest["expires_at"] == f"{latest:%Y-%m-%dT%H:%M:%SZ}" and longest["version"] == 3
+    assert longest["expires_at"] == f"{latest:%Y-%m-%dT%H:%M:%SZ}"
+    assert longest["version"] == 3
 
 
 def test_an_ended_session_cannot_change_and_a_token_cannot_patch(invoke: Invoke) -> None:
@@ -271,13 +276,13 @@ def test_the_change_is_announced_with_before_and_after_and_the_attestation_still
     before = store.get_session(session["id"])
     patch(invoke, session["id"], {"limits": {"max_per_day": 75.5}, "rate_limits": {"payments": {"per_hour": 7}}}, '"0"')
     after = store.get_session(session["id"])
-    assert before is not None and after is not None
+    assert before is not None
+    assert after is not None
     (event,) = events_for(Change("change-1", before, after, before.created_at), store.get_payment)
     assert event.name == "agent.session.updated"
     changes = event.data["changes"]
-    assert changes["before"]["limits"]["max_per_day"] == 200 and changes["after"]["limits"]["max_per_day"] == Decimal(
-        "75.5"
-    )
+    assert changes["before"]["limits"]["max_per_day"] == 200
+    assert changes["after"]["limits"]["max_per_day"] == Decimal("75.5")
     assert changes["after"]["rate_limits"] == {"payments": {"per_minute": None, "per_hour": 7}}
     assert (changes["version_before"], changes["version_after"]) == (0, 1)
     attested = invoke("get_attestation", with_session_id(load_event("get_attestation"), session["id"]))["json"]
