@@ -18,7 +18,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import requests
 
 from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.records import Caller, utc_now
@@ -26,7 +25,7 @@ from agent_sessions.logic import payments as payment_service
 from agent_sessions.logic import sessions as service
 from agent_sessions.wire.models import CreatePaymentRequest, CreateSessionRequest
 from agent_sessions_local.instances import Handler
-from agent_sessions_local.template import functions, load_template, table_definition
+from agent_sessions_local.template import functions, load_template
 from tests.conftest import EVENTS_ACCOUNT_ID, TABLE_NAME, load_event, with_body
 from tests.support.inprocess_pool import InProcessPool as FunctionPool
 
@@ -48,24 +47,6 @@ class ClockedPool(FunctionPool):
         handler = super()._new_instance()
         inspect.unwrap(handler).__globals__["utc_now"] = self._clock
         return handler
-
-
-@pytest.fixture
-def fresh_table(serialised_dynamodb: Any) -> Callable[[], Any]:
-    """Empty the serialised server and recreate the table (call once per round)."""
-    endpoint = serialised_dynamodb.meta.endpoint_url
-
-    def reset() -> Any:
-        requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
-        # The template's table without its stream: moto copies the whole stream on every
-        # transaction (to roll back), which would make each round minutes long; atomicity,
-        # the thing measured here, does not involve the stream.
-        definition = table_definition(load_template(), TABLE_NAME)
-        definition.pop("StreamSpecification", None)
-        serialised_dynamodb.create_table(**definition)
-        return serialised_dynamodb
-
-    return reset
 
 
 def open_session(created_at: datetime, hours: int = 48, **limits: int) -> tuple[str, Caller]:
