@@ -1,9 +1,14 @@
-"""A hypothesis state machine over payments, approvals, rejections, lapses, revokes and clock moves.
+"""A hypothesis state machine over payments, checks, approvals, rejections, lapses, PATCHes of the
+limits, revokes and clock moves.
 
 After every step, against the real store on moto:
-- in every window, what is authorized plus what is held never exceeds the window's limit;
+- every payment, when it commits, leaves each window within the limit in force at that moment,
+  and no window's counter ever exceeds the highest limit it was under;
 - the session's stored counters equal the sums over its payment records;
-- the holds the session keeps are exactly its payments still awaiting approval.
+- each payment count (per minute, hour, day) equals the payments committed in that window, and
+  never exceeds its limit;
+- the holds the session keeps are exactly its payments still awaiting approval;
+- a dry-run check answers exactly what the payment right after it gets.
 """
 
 from collections.abc import Iterator
@@ -19,17 +24,20 @@ from moto import mock_aws
 from agent_sessions.dal import codec, dynamo
 from agent_sessions.domain.errors import DomainError
 from agent_sessions.domain.records import Caller, PaymentRecord, SessionRecord, utc_now
-from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME
+from agent_sessions.domain.windows import VELOCITY_NAMES, WINDOW_KINDS, WINDOW_LIMIT_NAME, velocity_position
 from agent_sessions.logic import payments as payment_service
 from agent_sessions.logic import sessions as service
-from agent_sessions.wire.models import CreatePaymentRequest, CreateSessionRequest
+from agent_sessions.logic.payment_checks import check_payment
+from agent_sessions.logic.session_updates import update_session
+from agent_sessions.wire.models import CreatePaymentRequest, CreateSessionRequest, UpdateSessionRequest
 from agent_sessions_local.template import load_template, table_definition
 from tests.conftest import TABLE_NAME
 
 OWNER = Caller(kind="api_key", account_id="acct_statemachine00000000000")
 LIMITS = {"max_per_transaction": 60, "max_per_day": 100, "max_per_week": 250, "max_per_month": 400}
 APPROVAL_ABOVE = 30
-LIMIT_BY_PREFIX = {"d": 100_00, "w": 250_00, "m": 400_00}
+VELOCITY = {"rate_limits": {"payments": {"per_minute": 4, "per_hour": 9}}}
+PREFIX_OF_LIMIT = {"max_per_day": "d", "max_per_week": "w", "max_per_month": "m"}
 
 
 class PaymentLedger(RuleBasedStateMachine):
@@ -49,6 +57,9 @@ class PaymentLedger(RuleBasedStateMachine):
         self.now = utc_now()
         self.pending_ids: list[str] = []  # as of the last invariant check
         self.steps = 0
+        # The highest limit each kind of window has been under (a PATCH may lower it below what is spent).
+        self.highest_limit = {"d": 100_00, "w": 250_00, "m": 400_00}
+        self.highest_per_minute = 4
 
     @initialize()
     def open_session(self) -> None:
@@ -58,6 +69,7 @@ class PaymentLedger(RuleBasedStateMachine):
                 "user_wallet": "w",
                 "duration_hours": 168,
                 "limits": {**LIMITS, "require_approval_above": APPROVAL_ABOVE},
+                **VELOCITY,
             }
         )
         created = service.create_session(self.store, OWNER, request, self.now)
@@ -82,14 +94,65 @@ class PaymentLedger(RuleBasedStateMachine):
             refusal = raised
         else:
             if not created.replayed:  # the session it answers with is the stored one, read or computed
-                assert created.answer.session == self.session()
+                after = self.session()
+                assert created.answer.session == after
+                for kind in WINDOW_KINDS:  # within the limit in force when it committed
+                    window = after.window(kind, self.now)
+                    assert window.spent_cents + window.held_cents <= window.limit_cents
         assert refusal is None or refusal.code in {
             "LIMIT_EXCEEDED",
             "SESSION_REVOKED",
             "SESSION_EXPIRED",
             "IDEMPOTENCY_KEY_REUSED",
             "RATE_LIMITED",
+            "VELOCITY_LIMIT",
         }
+
+    @rule(cents=st.sampled_from([1, 10_00, 30_01, 45_50, 60_01]))
+    def check_then_pay(self, cents: int) -> None:
+        """A check answers what the payment right after it gets (nothing happens in between)."""
+        body = CreatePaymentRequest.model_validate({"amount": 1, "merchant_id": "m"}).model_copy(
+            update={"amount": cents}
+        )
+        if not self.session().is_active_at(self.now):
+            with pytest.raises(DomainError, match="session has"):  # revoked or expired: 403, as a payment
+                check_payment(self.store, self.agent, None, body, self.now)
+            return
+        verdict = check_payment(self.store, self.agent, None, body, self.now)
+        event(f"checked: {verdict.would}")
+        if verdict.would == "decline":
+            assert verdict.refusal is not None
+            with pytest.raises(DomainError) as refused:
+                payment_service.create_payment(self.store, self.agent, body, None, self.now)
+            assert (verdict.refusal.code, verdict.refusal.details) == (refused.value.code, refused.value.details)
+            return
+        created = payment_service.create_payment(self.store, self.agent, body, None, self.now)
+        expected = "hold_for_approval" if created.http_status == 202 else "authorize"
+        assert verdict.would == expected
+        assert verdict.session_after.windows(self.now) == created.answer.session.windows(self.now)
+
+    @rule(
+        day=st.sampled_from([40_00, 100_00, 150_00]),
+        per_minute=st.sampled_from([1, 4, 20]),
+        approval=st.sampled_from([10_00, 30_00]),
+    )
+    def patch_limits(self, day: int, per_minute: int, approval: int) -> None:
+        """Lower or raise the day's limit, the payments per minute and the approval threshold."""
+        request = UpdateSessionRequest.model_validate(
+            {"limits": {"max_per_day": 1}, "rate_limits": {"payments": {"per_minute": per_minute}}}
+        )
+        assert request.limits is not None
+        request.limits.max_per_day, request.limits.require_approval_above = day, approval  # cents, as validated
+        session = self.session()
+        if not session.is_active_at(self.now):
+            with pytest.raises(DomainError, match="no longer change"):  # 409: only an ended session refuses
+                update_session(self.store, OWNER, self.session_id, request, str(session.terms_rev), self.now)
+            return
+        changed = update_session(self.store, OWNER, self.session_id, request, str(session.terms_rev), self.now)
+        assert changed.limits_cents["max_per_day"] == day
+        assert changed.velocity["per_minute"] == per_minute
+        self.highest_limit["d"] = max(self.highest_limit["d"], day)
+        self.highest_per_minute = max(self.highest_per_minute, per_minute)
 
     @precondition(lambda self: bool(self.pending_ids))
     @rule(data=st.data(), approve=st.booleans())
@@ -155,11 +218,30 @@ class PaymentLedger(RuleBasedStateMachine):
         assert {k: v for k, v in session.held_cents.items() if v} == held
         assert sorted(session.holds) == self.pending_ids
         for key, cents in session.committed_cents.items():
-            assert 0 <= cents <= LIMIT_BY_PREFIX[key[0]]
+            assert 0 <= cents <= self.highest_limit[key[0]]
         for kind in WINDOW_KINDS:
             window = session.window(kind, self.now)
-            assert window.spent_cents + window.held_cents <= session.limits_cents[WINDOW_LIMIT_NAME[kind]]
+            assert (
+                window.spent_cents + window.held_cents <= self.highest_limit[PREFIX_OF_LIMIT[WINDOW_LIMIT_NAME[kind]]]
+            )
             assert window.held_cents >= 0
+        self.counts_match_the_ledger(session, ledger)
+
+    def counts_match_the_ledger(self, session: SessionRecord, ledger: list[PaymentRecord]) -> None:
+        """Each stored payment count is the number of payments committed in its window, within its limit."""
+        expected: dict[str, int] = {}
+        for payment in ledger:
+            if payment.stored_status == "declined":
+                continue
+            for name in VELOCITY_NAMES:
+                if name in session.velocity:
+                    key = velocity_position(name, session.created_at, payment.created_at).counter_key
+                    expected[key] = expected.get(key, 0) + 1
+        for key, count in session.payment_counts.items():
+            assert count == expected.get(key, 0)
+        highest = {"per_minute": self.highest_per_minute, "per_hour": 9}  # a PATCH may lower per_minute
+        for state in session.velocity_states(self.now).values():
+            assert state.used <= highest[state.name]
 
 
 @pytest.fixture(autouse=True, scope="module")
