@@ -39,7 +39,7 @@ def json_object(text: str) -> dict[str, Any]:
     return value
 
 
-def _needs(value: str | None, what: str) -> str:
+def needs(value: str | None, what: str) -> str:
     if not value:
         raise ApiError(0, "NO_CREDENTIAL", f"no {what}: {_CREDENTIAL_HINTS[what]}")
     return value
@@ -55,20 +55,10 @@ _CREDENTIAL_HINTS = {
 
 
 def create_session(args: argparse.Namespace, api: Connection) -> Any:
-    limits = {
-        name: value
-        for name, value in (
-            ("max_per_transaction", args.max_per_transaction),
-            ("max_per_day", args.max_per_day),
-            ("max_per_week", args.max_per_week),
-            ("max_per_month", args.max_per_month),
-            ("require_approval_above", args.require_approval_above),
-        )
-        if value is not None
-    }
+    from agent_sessions_cli.limit_commands import limit_fields  # it imports this module
+
     body: dict[str, Any] = {"agent_id": args.agent_id, "user_wallet": args.wallet, "duration_hours": args.duration}
-    if limits:
-        body["limits"] = limits
+    body.update(limit_fields(args))
     if args.allowed_merchant:
         body["allowed_merchants"] = args.allowed_merchant
     if args.mint_pkp:
@@ -77,7 +67,7 @@ def create_session(args: argparse.Namespace, api: Connection) -> Any:
         body["agent_name"] = args.agent_name
     if args.metadata is not None:
         body["metadata"] = args.metadata
-    return api.request("POST", "/api/v1/ai/sessions", body, _needs(api.api_key, "API key"))
+    return api.request("POST", "/api/v1/ai/sessions", body, needs(api.api_key, "API key"))
 
 
 def list_sessions(args: argparse.Namespace, api: Connection) -> Any:
@@ -88,12 +78,12 @@ def list_sessions(args: argparse.Namespace, api: Connection) -> Any:
         query["user_wallet"] = args.wallet
     if args.cursor:
         query["cursor"] = args.cursor
-    return api.request("GET", f"/api/v1/ai/sessions?{urlencode(query)}", None, _needs(api.api_key, "API key"))
+    return api.request("GET", f"/api/v1/ai/sessions?{urlencode(query)}", None, needs(api.api_key, "API key"))
 
 
 def get_session(args: argparse.Namespace, api: Connection) -> Any:
     credential = api.session_token if args.token else api.api_key
-    return api.request("GET", f"/api/v1/ai/sessions/{args.session_id}", None, _needs(credential, _who(args)))
+    return api.request("GET", f"/api/v1/ai/sessions/{args.session_id}", None, needs(credential, _who(args)))
 
 
 def verify_session(args: argparse.Namespace, api: Connection) -> Any:
@@ -107,7 +97,7 @@ def verify_session(args: argparse.Namespace, api: Connection) -> Any:
 
     credential = api.session_token if args.token else api.api_key
     path = f"/api/v1/ai/sessions/{args.session_id}/attestation"
-    answer = api.request("GET", path, None, _needs(credential, _who(args)))
+    answer = api.request("GET", path, None, needs(credential, _who(args)))
     if answer.get("address") is None:
         raise ApiError(0, "NO_IDENTITY", "this session was created without mint_pkp: no identity signed its parameters")
     attestation = Attestation(
@@ -124,13 +114,13 @@ def verify_session(args: argparse.Namespace, api: Connection) -> Any:
 
 def revoke_session(args: argparse.Namespace, api: Connection) -> Any:
     path = f"/api/v1/ai/sessions/{args.session_id}/revoke"
-    return api.request("POST", path, None, _needs(api.api_key, "API key"))
+    return api.request("POST", path, None, needs(api.api_key, "API key"))
 
 
 def list_session_payments(args: argparse.Namespace, api: Connection) -> Any:
     query = {"limit": args.limit, **({"cursor": args.cursor} if args.cursor else {})}
     path = f"/api/v1/ai/sessions/{args.session_id}/payments?{urlencode(query)}"
-    return api.request("GET", path, None, _needs(api.api_key, "API key"))
+    return api.request("GET", path, None, needs(api.api_key, "API key"))
 
 
 def _who(args: argparse.Namespace) -> str:
@@ -148,18 +138,18 @@ def create_payment(args: argparse.Namespace, api: Connection) -> Any:
     if args.metadata is not None:
         body["metadata"] = args.metadata
     headers = {"Idempotency-Key": args.idempotency_key} if args.idempotency_key else None
-    return api.request("POST", "/api/v1/payments", body, _needs(api.session_token, "session token"), headers)
+    return api.request("POST", "/api/v1/payments", body, needs(api.session_token, "session token"), headers)
 
 
 def get_payment(args: argparse.Namespace, api: Connection) -> Any:
     credential = api.session_token if args.token else api.api_key
-    return api.request("GET", f"/api/v1/payments/{args.payment_id}", None, _needs(credential, _who(args)))
+    return api.request("GET", f"/api/v1/payments/{args.payment_id}", None, needs(credential, _who(args)))
 
 
 def decide_payment(verb: str) -> Command:
     def decide(args: argparse.Namespace, api: Connection) -> Any:
         path = f"/api/v1/payments/{args.payment_id}/{verb}"
-        return api.request("POST", path, None, _needs(api.api_key, "API key"))
+        return api.request("POST", path, None, needs(api.api_key, "API key"))
 
     return decide
 
@@ -171,15 +161,15 @@ def add_webhook(args: argparse.Namespace, api: Connection) -> Any:
     body: dict[str, Any] = {"url": args.url_to_call}
     if args.event:
         body["events"] = args.event
-    return api.request("POST", "/api/v1/webhooks", body, _needs(api.api_key, "API key"))
+    return api.request("POST", "/api/v1/webhooks", body, needs(api.api_key, "API key"))
 
 
 def list_webhooks(args: argparse.Namespace, api: Connection) -> Any:
-    return api.request("GET", "/api/v1/webhooks", None, _needs(api.api_key, "API key"))
+    return api.request("GET", "/api/v1/webhooks", None, needs(api.api_key, "API key"))
 
 
 def remove_webhook(args: argparse.Namespace, api: Connection) -> Any:
-    return api.request("DELETE", f"/api/v1/webhooks/{args.webhook_id}", None, _needs(api.api_key, "API key"))
+    return api.request("DELETE", f"/api/v1/webhooks/{args.webhook_id}", None, needs(api.api_key, "API key"))
 
 
 # ---- login ------------------------------------------------------------------------------------
@@ -208,6 +198,7 @@ def show_session(session: dict[str, Any]) -> None:
             ("Expires", f"{relative(session['expires_at'])} ({session['expires_at']})"),
             ("Per transaction", dollars(limits["max_per_transaction"])),
             ("Approval above", dollars(limits["require_approval_above"])),
+            ("Max payments", _velocity(session)),
             ("Merchants", ", ".join(session["allowed_merchants"]) if session.get("allowed_merchants") else "any"),
             ("PKP address", session.get("pkp_address")),
         ]
@@ -232,6 +223,15 @@ def show_session(session: dict[str, Any]) -> None:
     )
     if session.get("session_token"):
         print(f"\nSession token (shown once, give it to the agent):\n{session['session_token']}")
+
+
+def _velocity(session: dict[str, Any]) -> str | None:
+    """`10/minute, 100/hour, 500/day`, or None without velocity limits."""
+    rates = session.get("rate_limits", {}).get("payments", {})
+    counts = [(rates.get("per_minute"), "minute"), (rates.get("per_hour"), "hour")]
+    counts.append((session["limits"].get("max_payments_per_day"), "day"))
+    shown = [f"{n}/{span}" for n, span in counts if n is not None]
+    return ", ".join(shown) if shown else None
 
 
 def show_sessions(page: dict[str, Any]) -> None:

@@ -32,6 +32,8 @@ def _client_command(
 def build_parser() -> argparse.ArgumentParser:
     """The command tree."""
     from agent_sessions_cli import commands as c
+    from agent_sessions_cli import limit_commands as limits
+    from agent_sessions_cli.limit_commands import add_limit_flags
 
     parser = argparse.ArgumentParser(prog="agent-sessions", description="Spending sessions for AI agents.")
     tree = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -48,8 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--agent-id", required=True)
     create.add_argument("--wallet", required=True, help="the user's wallet (user_wallet)")
     create.add_argument("--duration", type=c.amount, default=Decimal(24), help="hours, up to 168 (default 24)")
-    for limit in ("max-per-transaction", "max-per-day", "max-per-week", "max-per-month", "require-approval-above"):
-        create.add_argument(f"--{limit}", type=c.amount, metavar="DOLLARS")
+    add_limit_flags(create)
     create.add_argument("--allowed-merchant", action="append", metavar="MERCHANT", help="repeat for each merchant")
     create.add_argument("--mint-pkp", action="store_true", help="give the session its own signed identity")
     create.add_argument("--agent-name")
@@ -79,6 +80,22 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("session_id", metavar="SESSION_ID")
     verify.add_argument("--token", help="read with this session token instead of the API key")
 
+    update = _client_command(
+        session_tree,
+        "update",
+        "change a live session's limits, merchants or expiry (lowering binds at once)",
+        limits.update_session,
+        c.show_session,
+        options,
+    )
+    update.add_argument("session_id", metavar="SESSION_ID")
+    add_limit_flags(update)
+    merchants = update.add_mutually_exclusive_group()
+    merchants.add_argument("--allowed-merchant", action="append", metavar="MERCHANT", help="the new list (repeat)")
+    merchants.add_argument("--any-merchant", action="store_true", help="lift the merchant list")
+    update.add_argument("--expires-at", metavar="TIME", help="e.g. 2026-11-24T10:00:00Z (at most 168 h after creation)")
+    update.add_argument("--version", type=int, help="the version it applies to (If-Match); else the one read now")
+
     revoke = _client_command(session_tree, "revoke", "end a session at once", c.revoke_session, c.show_revoked, options)
     revoke.add_argument("session_id", metavar="SESSION_ID")
 
@@ -104,6 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
     pay.add_argument("--description")
     pay.add_argument("--metadata", type=c.json_object, metavar="JSON")
     pay.add_argument("--idempotency-key", help="retry safely: the same key answers the first result again")
+    check = _client_command(
+        payment_tree,
+        "check",
+        "what a payment would get now (writes nothing)",
+        limits.check_payment,
+        limits.show_check,
+        options,
+    )
+    check.add_argument("--token", help="the session token (else $AGENT_SESSIONS_SESSION_TOKEN)")
+    check.add_argument("--amount", type=c.amount, required=True, metavar="DOLLARS")
+    check.add_argument("--currency", default="USD")
+    check.add_argument("--merchant", dest="merchant_id")
     read = _client_command(payment_tree, "get", "show a payment", c.get_payment, c.show_payment, options)
     read.add_argument("payment_id", metavar="PAYMENT_ID")
     read.add_argument("--token", help="read with the session token instead of the API key")

@@ -175,3 +175,37 @@ def test_login_saves_the_url_and_key_for_later_commands(cli: Cli, local_service:
     listed = cli("agent", "sessions", "list", "--json", env=bare)
     assert listed.returncode == 0
     assert "sessions" in json.loads(listed.stdout)
+
+
+def test_velocity_flags_check_and_update(cli: Cli) -> None:
+    created = cli.json(
+        "agent", "sessions", "create", "--agent-id", "fast-bot", "--wallet", "w",
+        "--per-minute", "2", "--per-hour", "30", "--max-payments-per-day", "40", "--max-per-day", "50",
+    )  # fmt: skip
+    assert created["rate_limits"] == {"payments": {"per_minute": 2, "per_hour": 30}}
+    assert created["limits"]["max_payments_per_day"] == 40
+    token, session_id = created["session_token"], created["id"]
+    shown = cli("agent", "sessions", "get", session_id)
+    assert "Max payments:     2/minute, 30/hour, 40/day" in shown.stdout
+
+    checked = cli("payments", "check", "--token", token, "--amount", "12.34")
+    assert checked.returncode == 0, checked.stderr
+    assert "Would:                  authorize" in checked.stdout
+    assert "Left today after:       $37.66" in checked.stdout
+    for _ in range(2):
+        assert cli("payments", "create", "--token", token, "--amount", "12.34").returncode == 0
+    refused = cli("payments", "create", "--token", token, "--amount", "1")
+    assert refused.returncode != 0
+    assert "VELOCITY_LIMIT" in refused.stderr
+    too_fast = cli.json("payments", "check", "--token", token, "--amount", "1")
+    assert (too_fast["would"], too_fast["rule"]) == ("decline", "rate_limits.payments.per_minute")
+
+    lowered = cli.json("agent", "sessions", "update", session_id, "--max-per-day", "20", "--per-minute", "5")
+    assert lowered["version"] == 1
+    assert lowered["remaining_today"] == 0  # 24.68 spent, 20 allowed: nothing left, nothing cancelled
+    assert lowered["status"] == "paused"
+    stale = cli("agent", "sessions", "update", session_id, "--max-per-day", "30", "--version", "0")
+    assert stale.returncode != 0
+    assert "PRECONDITION_FAILED" in stale.stderr
+    raised = cli.json("agent", "sessions", "update", session_id, "--max-per-day", "30", "--version", "1")
+    assert raised["remaining_today"] == 5.32
