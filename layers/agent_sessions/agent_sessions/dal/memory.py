@@ -11,10 +11,11 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from agent_sessions.dal.codec import checked_cursor, due_attributes
+from agent_sessions.dal.codec import checked_cursor
+from agent_sessions.dal.memory_conditions import admits, debited, due_entry, epoch, kept, released, to_second
 from agent_sessions.dal.ports import (
     CommitOutcome,
     DueItem,
@@ -25,8 +26,8 @@ from agent_sessions.dal.ports import (
     SessionRefused,
 )
 from agent_sessions.domain.pages import Page
-from agent_sessions.domain.payment_rules import PaymentChecks, WindowCheck
-from agent_sessions.domain.records import MAX_PENDING_APPROVALS, Hold, PaymentRecord, SessionRecord, WebhookRecord
+from agent_sessions.domain.payment_rules import PaymentChecks
+from agent_sessions.domain.records import Hold, PaymentRecord, SessionRecord, WebhookRecord
 from agent_sessions.domain.windows import WINDOW_KINDS, window_position
 
 DUE_PAGE_SIZE = 100
@@ -34,10 +35,6 @@ DUE_PAGE_SIZE = 100
 
 class AlreadyExists(Exception):
     """An insert found its key taken (DynamoDB: ConditionalCheckFailedException)."""
-
-
-def _epoch(moment: datetime) -> int:
-    return int(moment.timestamp())
 
 
 def _encode_cursor(position: int, object_id: str) -> str:
@@ -106,7 +103,7 @@ class MemoryStore:
                 (
                     (self._written_at[s.id], s)
                     for s in self._sessions.values()
-                    if s.account_id == account_id and _kept(s, session_filter, now)
+                    if s.account_id == account_id and kept(s, session_filter, now)
                 ),
                 key=lambda entry: -entry[0],
             )
@@ -118,7 +115,7 @@ class MemoryStore:
             session = self._sessions.get(session_id)
             if session is None or session.account_id != account_id:
                 return None
-            if session.stored_status != "active" or _epoch(session.expires_at) <= _epoch(now):
+            if session.stored_status != "active" or epoch(session.expires_at) <= epoch(now):
                 return session
             revoked = replace(session, stored_status="revoked", revoked_at=now, version=session.version + 1)
             self._sessions[session_id] = revoked
@@ -131,7 +128,7 @@ class MemoryStore:
                 session is None
                 or session.account_id != changed.account_id
                 or session.stored_status != "active"
-                or _epoch(session.expires_at) <= _epoch(now)
+                or epoch(session.expires_at) <= epoch(now)
                 or session.terms_rev != expected_rev
             ):
                 return None
@@ -162,9 +159,9 @@ class MemoryStore:
             if existing is not None:
                 return PaymentAlreadyExists(existing)
             session = self._sessions.get(payment.session_id)
-            if session is None or not _admits(session, payment, checks, now, expected_version):
+            if session is None or not admits(session, payment, checks, now, expected_version):
                 return SessionRefused(session)
-            self._sessions[session.id] = _debited(session, payment, checks)
+            self._sessions[session.id] = debited(session, payment, checks)
             self._store_payment(payment)
             return PaymentCommitted()
 
@@ -205,17 +202,17 @@ class MemoryStore:
                 stored is None
                 or stored.stored_status != "pending_approval"
                 or stored.approval_expires_at is None
-                or _epoch(stored.approval_expires_at) <= _epoch(now)
+                or epoch(stored.approval_expires_at) <= epoch(now)
                 or session is None
                 or payment.id not in session.holds
                 or session.stored_status != "active"
-                or _epoch(session.expires_at) <= _epoch(now)
+                or epoch(session.expires_at) <= epoch(now)
             ):
                 return False
             self._payments[payment.id] = replace(
                 stored, stored_status="authorized" if approve else "rejected", decided_at=now
             )
-            self._sessions[session.id] = _released(
+            self._sessions[session.id] = released(
                 session, payment.id, payment.amount_cents, payment.window_keys, release_commitment=not approve
             )
             return True
@@ -233,7 +230,7 @@ class MemoryStore:
             due = sorted(
                 (sort_key, item)
                 for sort_key, item in self._due_entries(shard)
-                if int(sort_key.split("#", 1)[0]) <= _epoch(now)
+                if int(sort_key.split("#", 1)[0]) <= epoch(now)
             )
         after = cursor["gsi2sk"] if cursor else None
         remaining = [(key, item) for key, item in due if after is None or key > after]
@@ -244,7 +241,7 @@ class MemoryStore:
     def expire_session(self, session_id: str, now: datetime) -> bool:
         with self._lock:
             session = self._sessions.get(session_id)
-            if session is None or session.stored_status != "active" or _epoch(session.expires_at) > _epoch(now):
+            if session is None or session.stored_status != "active" or epoch(session.expires_at) > epoch(now):
                 return False
             self._sessions[session_id] = replace(session, stored_status="expired", version=session.version + 1)
             return True
@@ -310,7 +307,7 @@ class MemoryStore:
             ):
                 return False
             self._payments[payment_id] = replace(payment, stored_status="expired", decided_at=lapsed_at)
-            self._sessions[session_id] = _released(
+            self._sessions[session_id] = released(
                 session, payment_id, amount_cents, window_keys, release_commitment=True
             )
             return True
@@ -318,109 +315,16 @@ class MemoryStore:
     def _due_entries(self, shard: int) -> list[tuple[str, DueItem]]:
         """What the due index holds for a shard: live sessions and payments awaiting approval."""
         entries = [
-            _due_entry(f"SESS#{s.id}", DueItem("session", s.id, _at(s.expires_at)))
+            due_entry(f"SESS#{s.id}", DueItem("session", s.id, to_second(s.expires_at)))
             for s in self._sessions.values()
             if s.stored_status == "active"
         ]
         entries += [
-            _due_entry(
+            due_entry(
                 f"PAY#{p.id}",
-                DueItem("payment", p.id, _at(p.approval_expires_at), p.session_id, p.amount_cents, p.window_keys),
+                DueItem("payment", p.id, to_second(p.approval_expires_at), p.session_id, p.amount_cents, p.window_keys),
             )
             for p in self._payments.values()
             if p.stored_status == "pending_approval" and p.approval_expires_at is not None
         ]
         return [(key, item) for key, item, item_shard in entries if item_shard == shard]
-
-
-def _at(moment: datetime) -> datetime:
-    """A moment as the due index keeps it: whole seconds."""
-    return datetime.fromtimestamp(_epoch(moment), UTC)
-
-
-def _due_entry(pk: str, item: DueItem) -> tuple[str, DueItem, int]:
-    attributes = due_attributes(pk, item.due_at)
-    return attributes["gsi2sk"], item, int(attributes["gsi2pk"].removeprefix("DUE#"))
-
-
-def _kept(session: SessionRecord, session_filter: SessionFilter, now: datetime) -> bool:
-    """The listing's FilterExpression."""
-    if session_filter.agent_id is not None and session.agent_id != session_filter.agent_id:
-        return False
-    if session_filter.user_wallet is not None and session.user_wallet != session_filter.user_wallet:
-        return False
-    return not session_filter.active_only or (
-        session.stored_status == "active" and _epoch(session.expires_at) > _epoch(now)
-    )
-
-
-def _admits(
-    session: SessionRecord,
-    payment: PaymentRecord,
-    checks: PaymentChecks,
-    now: datetime,
-    expected_version: int | None,
-) -> bool:
-    """The commit's ConditionExpression on the session."""
-    return (
-        _open_at(session, now, expected_version)
-        and session.limits_cents["max_per_transaction"] >= payment.amount_cents
-        and (session.allowed_merchants is None or (payment.merchant_id or "") in session.allowed_merchants)
-        and (payment.approval_expires_at is None or len(session.holds) < MAX_PENDING_APPROVALS)
-        and _fits(session, payment.amount_cents, checks.windows)
-        and all(session.payment_counts.get(check.counter_key, 0) < check.max_count for check in checks.velocity)
-        and session.terms_rev == checks.terms_rev
-    )
-
-
-def _open_at(session: SessionRecord, now: datetime, expected_version: int | None) -> bool:
-    version_matches = expected_version is None or session.version == expected_version
-    return session.stored_status == "active" and _epoch(session.expires_at) > _epoch(now) and version_matches
-
-
-def _fits(session: SessionRecord, amount: int, checks: tuple[WindowCheck, ...]) -> bool:
-    return all(
-        session.limits_cents[check.limit_name] >= amount
-        and session.committed_cents.get(check.counter_key, 0) <= check.max_committed_before_cents
-        for check in checks
-    )
-
-
-def _debited(session: SessionRecord, payment: PaymentRecord, checks: PaymentChecks) -> SessionRecord:
-    """The commit's UpdateExpression on the session."""
-    amount = payment.amount_cents
-    held = payment.approval_expires_at is not None
-    committed = dict(session.committed_cents)
-    held_cents = dict(session.held_cents)
-    holds = dict(session.holds)
-    counts = {key: count for key, count in session.payment_counts.items() if key not in checks.stale_counts}
-    for velocity in checks.velocity:
-        counts[velocity.counter_key] = counts.get(velocity.counter_key, 0) + 1
-    for check in checks.windows:
-        committed[check.counter_key] = committed.get(check.counter_key, 0) + amount
-        if held:
-            held_cents[check.counter_key] = held_cents.get(check.counter_key, 0) + amount
-    if held:
-        holds[payment.id] = Hold(amount_cents=amount, taken_at=_at(payment.created_at))
-    return replace(
-        session,
-        committed_cents=committed,
-        held_cents=held_cents,
-        holds=holds,
-        payment_counts=counts,
-        version=session.version + 1,
-    )
-
-
-def _released(
-    session: SessionRecord, payment_id: str, amount_cents: int, window_keys: tuple[str, ...], release_commitment: bool
-) -> SessionRecord:
-    """Ending a hold: held (and, unless approved, committed) go down by its amount."""
-    committed = dict(session.committed_cents)
-    held_cents = dict(session.held_cents)
-    for key in window_keys:
-        held_cents[key] = held_cents.get(key, 0) - amount_cents
-        if release_commitment:
-            committed[key] = committed.get(key, 0) - amount_cents
-    holds = {pid: hold for pid, hold in session.holds.items() if pid != payment_id}
-    return replace(session, committed_cents=committed, held_cents=held_cents, holds=holds, version=session.version + 1)

@@ -1,0 +1,108 @@
+"""The conditions and updates of MemoryStore's writes: what each DynamoDB expression means, as functions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from agent_sessions.dal.codec import due_attributes
+from agent_sessions.dal.ports import DueItem, SessionFilter
+from agent_sessions.domain.payment_rules import PaymentChecks, WindowCheck
+from agent_sessions.domain.records import MAX_PENDING_APPROVALS, Hold, PaymentRecord, SessionRecord
+
+
+def epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def to_second(moment: datetime) -> datetime:
+    """A moment as the due index keeps it: whole seconds."""
+    return datetime.fromtimestamp(epoch(moment), UTC)
+
+
+def due_entry(pk: str, item: DueItem) -> tuple[str, DueItem, int]:
+    attributes = due_attributes(pk, item.due_at)
+    return attributes["gsi2sk"], item, int(attributes["gsi2pk"].removeprefix("DUE#"))
+
+
+def kept(session: SessionRecord, session_filter: SessionFilter, now: datetime) -> bool:
+    """The listing's FilterExpression."""
+    if session_filter.agent_id is not None and session.agent_id != session_filter.agent_id:
+        return False
+    if session_filter.user_wallet is not None and session.user_wallet != session_filter.user_wallet:
+        return False
+    return not session_filter.active_only or (
+        session.stored_status == "active" and epoch(session.expires_at) > epoch(now)
+    )
+
+
+def admits(
+    session: SessionRecord,
+    payment: PaymentRecord,
+    checks: PaymentChecks,
+    now: datetime,
+    expected_version: int | None,
+) -> bool:
+    """The commit's ConditionExpression on the session."""
+    return (
+        open_at(session, now, expected_version)
+        and session.limits_cents["max_per_transaction"] >= payment.amount_cents
+        and (session.allowed_merchants is None or (payment.merchant_id or "") in session.allowed_merchants)
+        and (payment.approval_expires_at is None or len(session.holds) < MAX_PENDING_APPROVALS)
+        and fits(session, payment.amount_cents, checks.windows)
+        and all(session.payment_counts.get(check.counter_key, 0) < check.max_count for check in checks.velocity)
+        and session.terms_rev == checks.terms_rev
+    )
+
+
+def open_at(session: SessionRecord, now: datetime, expected_version: int | None) -> bool:
+    version_matches = expected_version is None or session.version == expected_version
+    return session.stored_status == "active" and epoch(session.expires_at) > epoch(now) and version_matches
+
+
+def fits(session: SessionRecord, amount: int, checks: tuple[WindowCheck, ...]) -> bool:
+    return all(
+        session.limits_cents[check.limit_name] >= amount
+        and session.committed_cents.get(check.counter_key, 0) <= check.max_committed_before_cents
+        for check in checks
+    )
+
+
+def debited(session: SessionRecord, payment: PaymentRecord, checks: PaymentChecks) -> SessionRecord:
+    """The commit's UpdateExpression on the session."""
+    amount = payment.amount_cents
+    held = payment.approval_expires_at is not None
+    committed = dict(session.committed_cents)
+    held_cents = dict(session.held_cents)
+    holds = dict(session.holds)
+    counts = {key: count for key, count in session.payment_counts.items() if key not in checks.stale_counts}
+    for velocity in checks.velocity:
+        counts[velocity.counter_key] = counts.get(velocity.counter_key, 0) + 1
+    for check in checks.windows:
+        committed[check.counter_key] = committed.get(check.counter_key, 0) + amount
+        if held:
+            held_cents[check.counter_key] = held_cents.get(check.counter_key, 0) + amount
+    if held:
+        holds[payment.id] = Hold(amount_cents=amount, taken_at=to_second(payment.created_at))
+    return replace(
+        session,
+        committed_cents=committed,
+        held_cents=held_cents,
+        holds=holds,
+        payment_counts=counts,
+        version=session.version + 1,
+    )
+
+
+def released(
+    session: SessionRecord, payment_id: str, amount_cents: int, window_keys: tuple[str, ...], release_commitment: bool
+) -> SessionRecord:
+    """Ending a hold: held (and, unless approved, committed) go down by its amount."""
+    committed = dict(session.committed_cents)
+    held_cents = dict(session.held_cents)
+    for key in window_keys:
+        held_cents[key] = held_cents.get(key, 0) - amount_cents
+        if release_commitment:
+            committed[key] = committed.get(key, 0) - amount_cents
+    holds = {pid: hold for pid, hold in session.holds.items() if pid != payment_id}
+    return replace(session, committed_cents=committed, held_cents=held_cents, holds=holds, version=session.version + 1)
