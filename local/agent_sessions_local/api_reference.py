@@ -42,7 +42,7 @@ _ERRORS = [
     ("404", "`NOT_FOUND`", "no such object for this credential (another account's included)"),
     ("405", "`METHOD_NOT_ALLOWED`", "a known path with a method it does not take (`Allow` lists those it does)"),
     ("409", "`INVALID_STATE`", "approve or reject of a payment not awaiting approval; PATCH of an ended session"),
-    ("412", "`PRECONDITION_FAILED`", "PATCH with an `If-Match` that is not the session's `version` (`details.version`)"),
+    ("412", "`PRECONDITION_FAILED`", "PATCH whose `If-Match` is not the session's `version` (`details.version`)"),
     ("422", "`VALIDATION_ERROR`, `IDEMPOTENCY_KEY_REUSED`", "`details.fields` names each invalid field"),
     ("428", "`PRECONDITION_REQUIRED`", "PATCH without `If-Match`"),
     (

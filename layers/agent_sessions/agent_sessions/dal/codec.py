@@ -35,6 +35,7 @@ from agent_sessions.dal.ports import DUE_SHARDS, DueItem
 from agent_sessions.domain.errors import ValidationFailed
 from agent_sessions.domain.jsonio import encode_json
 from agent_sessions.domain.records import (
+    DEFAULT_WARN_AT_PERCENT,
     LIMIT_NAMES,
     Decline,
     Hold,
@@ -147,6 +148,9 @@ def session_item(session: SessionRecord) -> dict[str, Any]:
                 for payment_id, hold in session.holds.items()
             },
             "version": session.version,
+            "warn_at": session.warn_at_percent,
+            "warned": dict(session.warned),
+            "resumed": dict(session.resumed),
             "velocity": dict(session.velocity) or None,
             "payment_counts": dict(session.payment_counts),
             "terms_rev": session.terms_rev or None,
@@ -178,22 +182,44 @@ def session_record(item: Mapping[str, Any]) -> SessionRecord:
         revoked_at=parse_timestamp(values["revoked_at"]) if values.get("revoked_at") else None,
         pkp_address=values.get("pkp_address"),
         metadata=json.loads(values.get("metadata") or "{}", parse_float=Decimal),
-        committed_cents={k: int(v) for k, v in values.get("committed", {}).items()},
-        held_cents={k: int(v) for k, v in values.get("held", {}).items()},
-        holds={
-            payment_id: Hold(amount_cents=int(hold["a"]), taken_at=datetime.fromtimestamp(int(hold["t"]), UTC))
-            for payment_id, hold in values.get("holds", {}).items()
-        },
-        version=int(values.get("version", 0)),
-        velocity=cast(dict[VelocityName, int], {k: int(v) for k, v in (values.get("velocity") or {}).items()}),
-        payment_counts={k: int(v) for k, v in values.get("payment_counts", {}).items()},
-        terms_rev=int(values.get("terms_rev") or 0),
-        attested_parameters=_attested(values.get("attested")),
+        **_session_counters(values),
+        **_session_terms(values),
         attestation_signature=values.get("attestation_signature"),
         request_fingerprint=values.get("fingerprint"),
         changed_at_ns=int(values["changed_ns"]) if "changed_ns" in values else None,
         last_payment_change=_payment_change(values.get("last_payment")),
     )
+
+
+def _counts(value: Any) -> dict[str, int]:
+    """A stored map of counters (`{"d3": 1250}`), as ints; absent is empty."""
+    return {str(key): int(count) for key, count in (value or {}).items()}
+
+
+def _session_counters(values: Mapping[str, Any]) -> dict[str, Any]:
+    """What a session's writes count: committed, held and holds, payments per window, warnings and resumptions."""
+    return {
+        "committed_cents": _counts(values.get("committed")),
+        "held_cents": _counts(values.get("held")),
+        "holds": {
+            payment_id: Hold(amount_cents=int(hold["a"]), taken_at=datetime.fromtimestamp(int(hold["t"]), UTC))
+            for payment_id, hold in values.get("holds", {}).items()
+        },
+        "payment_counts": _counts(values.get("payment_counts")),
+        "warned": _counts(values.get("warned")),
+        "resumed": _counts(values.get("resumed")),
+        "version": int(values.get("version", 0)),
+    }
+
+
+def _session_terms(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The terms beyond the amounts: velocity, their revision, what was attested, the warning threshold."""
+    return {
+        "velocity": cast(dict[VelocityName, int], _counts(values.get("velocity"))),
+        "terms_rev": int(values.get("terms_rev") or 0),
+        "attested_parameters": _attested(values.get("attested")),
+        "warn_at_percent": int(values.get("warn_at", DEFAULT_WARN_AT_PERCENT)),
+    }
 
 
 def _attested(value: Any) -> dict[str, Any] | None:

@@ -49,9 +49,7 @@ def admits(
         and session.limits_cents["max_per_transaction"] >= payment.amount_cents
         and (session.allowed_merchants is None or (payment.merchant_id or "") in session.allowed_merchants)
         and (payment.approval_expires_at is None or len(session.holds) < MAX_PENDING_APPROVALS)
-        and fits(session, payment.amount_cents, checks.windows)
-        and all(session.payment_counts.get(check.counter_key, 0) < check.max_count for check in checks.velocity)
-        and session.terms_rev == checks.terms_rev
+        and fits(session, payment.amount_cents, checks)
     )
 
 
@@ -60,7 +58,15 @@ def open_at(session: SessionRecord, now: datetime, expected_version: int | None)
     return session.stored_status == "active" and epoch(session.expires_at) > epoch(now) and version_matches
 
 
-def fits(session: SessionRecord, amount: int, checks: tuple[WindowCheck, ...]) -> bool:
+def fits(session: SessionRecord, amount: int, checks: PaymentChecks) -> bool:
+    """Each window has room for `amount`, each count for one more, and the terms are the ones checked against."""
+    counts_have_room = all(
+        session.payment_counts.get(check.counter_key, 0) < check.max_count for check in checks.velocity
+    )
+    return counts_have_room and session.terms_rev == checks.terms_rev and windows_fit(session, amount, checks.windows)
+
+
+def windows_fit(session: SessionRecord, amount: int, checks: tuple[WindowCheck, ...]) -> bool:
     return all(
         session.limits_cents[check.limit_name] >= amount
         and session.committed_cents.get(check.counter_key, 0) <= check.max_committed_before_cents

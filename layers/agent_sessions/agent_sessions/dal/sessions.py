@@ -18,7 +18,7 @@ from agent_sessions.dal.codec import (
     to_attribute,
 )
 from agent_sessions.dal.ports import SessionFilter
-from agent_sessions.dal.table import NOT_DUE, TableAccess, session_write_marks
+from agent_sessions.dal.table import NOT_DUE, TableAccess, session_write_marks, terms_rev_condition
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.records import SessionRecord, format_timestamp
 
@@ -157,51 +157,61 @@ class DynamoSessions(TableAccess):
         are kept the first time they change. Returns the session after the write, or None when
         the condition failed (the caller reads it to say why).
         """
-        marks, mark_values = session_write_marks()
-        pk = f"SESS#{changed.id}"
-        due = due_attributes(pk, changed.expires_at)
-        sets = {
-            "limits": dict(changed.limits_cents),
-            "expires_at": format_timestamp(changed.expires_at),
-            "expires_epoch": int(changed.expires_at.timestamp()),
-            "terms_rev": expected_rev + 1,
-            "gsi2sk": due["gsi2sk"],
-            **({"velocity": dict(changed.velocity)} if changed.velocity else {}),
-            **({"allowed_merchants": changed.allowed_merchants} if changed.allowed_merchants is not None else {}),
-        }
-        names = {f"#set{position}": name for position, name in enumerate(sets)}
-        values = {f":set{position}": to_attribute(value) for position, value in enumerate(sets.values())}
-        clauses = [f"#set{position} = :set{position}" for position in range(len(sets))]
-        clauses += [
-            "attested = if_not_exists(attested, :attested)",
-            "payment_counts = if_not_exists(payment_counts, :no_counts)",
-            marks,
-        ]
-        removals = [name for name in ("velocity", "allowed_merchants") if name not in sets]
-        names.update({"#status": "status", **{f"#drop{i}": name for i, name in enumerate(removals)}})
-        rev_condition = "attribute_not_exists(terms_rev)" if expected_rev == 0 else "terms_rev = :rev"
-        condition = f"account_id = :account AND #status = :active AND expires_epoch > :now AND {rev_condition}"
+        request = _terms_update(changed, expected_rev)
+        request["ExpressionAttributeValues"].update(
+            {
+                ":account": {"S": changed.account_id},
+                ":active": {"S": "active"},
+                ":now": {"N": str(int(now.timestamp()))},
+            }
+        )
         try:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=session_key(changed.id),
-                UpdateExpression="SET "
-                + ", ".join(clauses)
-                + (" REMOVE " + ", ".join(f"#drop{i}" for i in range(len(removals))) if removals else ""),
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={
-                    **values,
-                    **mark_values,
-                    ":attested": to_attribute(changed.attestation_parameters()),
-                    ":no_counts": {"M": {}},
-                    ":account": {"S": changed.account_id},
-                    ":active": {"S": "active"},
-                    ":now": {"N": str(int(now.timestamp()))},
-                    **({":rev": {"N": str(expected_rev)}} if expected_rev else {}),
-                },
+                ConditionExpression="account_id = :account AND #status = :active AND expires_epoch > :now AND "
+                + terms_rev_condition(expected_rev, request["ExpressionAttributeValues"]),
                 ReturnValues="ALL_NEW",
+                **request,
             )
         except self._client.exceptions.ConditionalCheckFailedException:
             return None
         return session_record(response["Attributes"])
+
+
+def _terms_update(changed: SessionRecord, expected_rev: int) -> dict[str, Any]:
+    """The UpdateExpression (with its names and values) that writes a session's new terms, and only those."""
+    marks, mark_values = session_write_marks()
+    written, removed = _new_terms(changed, expected_rev)
+    names = {f"#set{position}": name for position, name in enumerate(written)}
+    names.update({f"#drop{position}": name for position, name in enumerate(removed)})
+    names["#status"] = "status"
+    values = {f":set{position}": to_attribute(value) for position, value in enumerate(written.values())}
+    values.update({**mark_values, ":attested": to_attribute(changed.attestation_parameters()), ":no_counts": {"M": {}}})
+    clauses = [f"#set{position} = :set{position}" for position in range(len(written))]
+    clauses += [
+        "attested = if_not_exists(attested, :attested)",
+        "payment_counts = if_not_exists(payment_counts, :no_counts)",
+        marks,
+    ]
+    removals = [f"#drop{position}" for position in range(len(removed))]
+    return {
+        "UpdateExpression": "SET " + ", ".join(clauses) + (" REMOVE " + ", ".join(removals) if removals else ""),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+
+
+def _new_terms(changed: SessionRecord, expected_rev: int) -> tuple[dict[str, Any], list[str]]:
+    """The attributes a change of terms writes, and those it removes (no velocity, no merchant list)."""
+    terms: dict[str, Any] = {
+        "limits": dict(changed.limits_cents),
+        "expires_at": format_timestamp(changed.expires_at),
+        "expires_epoch": int(changed.expires_at.timestamp()),
+        "terms_rev": expected_rev + 1,
+        "gsi2sk": due_attributes(f"SESS#{changed.id}", changed.expires_at)["gsi2sk"],
+        "velocity": dict(changed.velocity) or None,
+        "allowed_merchants": changed.allowed_merchants,
+    }
+    written = {name: value for name, value in terms.items() if value is not None}
+    return written, [name for name in terms if name not in written]

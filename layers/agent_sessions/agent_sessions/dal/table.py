@@ -45,6 +45,14 @@ def session_write_marks(payment_id: str | None = None, payment_change: str | Non
     return ", ".join(clauses), values
 
 
+def terms_rev_condition(terms_rev: int, values: dict[str, Any]) -> str:
+    """The session's terms are still revision `terms_rev` (0: never changed, so not stored); adds its value."""
+    if terms_rev == 0:
+        return "attribute_not_exists(terms_rev)"
+    values[":terms_rev"] = {"N": str(terms_rev)}
+    return "terms_rev = :terms_rev"
+
+
 _RETRYABLE_CANCELLATIONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 
 

@@ -35,6 +35,8 @@ StoredSessionStatus = Literal["active", "revoked", "expired"]
 # A payment above require_approval_above holds its amount until approved, rejected, or this
 # long after it was taken (or the session's end, whichever is first).
 HOLD_LIFETIME = timedelta(minutes=60)
+# A window's limit_warning is announced when what it has committed first reaches this percent.
+DEFAULT_WARN_AT_PERCENT = 80
 # At most this many payments may await approval in one session at a time.
 MAX_PENDING_APPROVALS = 50
 
@@ -168,6 +170,11 @@ class SessionRecord:
     terms_rev: int = 0
     # What the identity signed at creation, kept once the terms change (the signature covers these).
     attested_parameters: dict[str, Any] | None = None
+    # agent.session.limit_warning when a window's commitments first reach this percent of its limit;
+    # the windows (counter keys) warned about and resumed after a reset, with when (epoch seconds).
+    warn_at_percent: int = DEFAULT_WARN_AT_PERCENT
+    warned: dict[str, int] = field(default_factory=dict)
+    resumed: dict[str, int] = field(default_factory=dict)
     # Created with an Idempotency-Key: the fingerprint of that request, to tell a replay from reuse.
     request_fingerprint: str | None = None
     # What the last write to the item was (read from the table's stream by the outbox; not part of
@@ -287,6 +294,8 @@ class SessionRecord:
             held_cents={},
             holds={},
             payment_counts={},
+            warned={},
+            resumed={},
             version=0,
         )
 

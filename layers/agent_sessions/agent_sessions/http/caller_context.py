@@ -32,11 +32,18 @@ def authorizer_context(caller: Caller | None) -> dict[str, str]:
     if caller.session_id:
         context["session_id"] = caller.session_id
     if caller.terms:
-        context["created_at"] = format_timestamp(caller.terms.created_at)
-        context["expires_at"] = format_timestamp(caller.terms.expires_at)
-        context.update({f"limit_{name}": str(cents) for name, cents in caller.terms.limits_cents.items()})
-        context.update({f"velocity_{name}": str(count) for name, count in caller.terms.velocity.items()})
-        context["terms_rev"] = str(caller.terms.terms_rev)
+        context.update(_terms_context(caller.terms))
+    return context
+
+
+def _terms_context(terms: SessionTerms) -> dict[str, str]:
+    context = {
+        "created_at": format_timestamp(terms.created_at),
+        "expires_at": format_timestamp(terms.expires_at),
+        "terms_rev": str(terms.terms_rev),
+    }
+    context.update({f"limit_{name}": str(cents) for name, cents in terms.limits_cents.items()})
+    context.update({f"velocity_{name}": str(count) for name, count in terms.velocity.items()})
     return context
 
 

@@ -50,13 +50,16 @@ def check_payment(
 def _paying_session(store: PaymentStore, caller: Caller | None, session_token: str | None) -> SessionRecord:
     """The session that would pay: the bearer token's, or with an API key the X-Session-Token's (one read)."""
     if caller is not None and caller.kind == "api_key":
-        if session_token is None:
-            raise Forbidden("Send the session's token as the bearer, or the API key as the bearer and X-Session-Token.")
-        _, session = session_for_token(store, caller, session_token)
-        return session
+        return _platforms_session(store, caller, session_token)
     agent = require_session_token(caller)
-    assert agent.session_id is not None  # require_session_token guarantees it
-    found = store.get_session(agent.session_id)
+    found = store.get_session(agent.session_id or "")
     if found is None or found.account_id != agent.account_id:
         raise NotFound()
     return found
+
+
+def _platforms_session(store: PaymentStore, platform: Caller, session_token: str | None) -> SessionRecord:
+    if session_token is None:
+        raise Forbidden("Send the session's token as the bearer, or the API key as the bearer and X-Session-Token.")
+    _, session = session_for_token(store, platform, session_token)
+    return session

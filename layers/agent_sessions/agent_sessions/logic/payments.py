@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from agent_sessions.dal.ports import (
+    CommitOutcome,
     PaymentAlreadyExists,
     PaymentCommitted,
     PaymentStore,
@@ -190,25 +191,39 @@ def _commit_until_decided(
     read: the payment is then checked again against the terms the refusal showed.
     """
     known = known_sessions.pinnable(payment.session_id)
-    if known is not None and known.terms_rev != checks.terms_rev:
-        payment, checks = checked_against(payment, known.terms, now)
+    payment, checks = _against_terms_of(known, payment, checks, now)
     for _ in range(MAX_COMMIT_ATTEMPTS):
         checks = with_stale_counts(checks, known, now)
-        try:
-            outcome = store.commit_payment(payment, checks, now, known.version if known else None)
-        except TransactionContended as exc:
-            raise RateLimited(_BUSY) from exc
+        outcome = _attempt(store, payment, checks, known, now)
         if isinstance(outcome, PaymentCommitted):
             return _committed(store, payment, checks, known)
         if isinstance(outcome, PaymentAlreadyExists):
             return _replay(store, outcome.payment, payment)
-        if outcome.session is not None and outcome.session.terms_rev != checks.terms_rev:
-            payment, checks = checked_against(payment, outcome.session.terms, now)
+        payment, checks = _against_terms_of(outcome.session, payment, checks, now)
         decided = _after_refusal(store, payment, outcome, known, now)
         if decided is not None:
             return decided
         known = None  # retries are not pinned
     raise RateLimited(_BUSY)
+
+
+def _attempt(
+    store: PaymentStore, payment: PaymentRecord, checks: PaymentChecks, known: SessionRecord | None, now: datetime
+) -> CommitOutcome:
+    """One commit, pinned to `known`'s version when there is one; contention that never ends is a 429."""
+    try:
+        return store.commit_payment(payment, checks, now, known.version if known else None)
+    except TransactionContended as exc:
+        raise RateLimited(_BUSY) from exc
+
+
+def _against_terms_of(
+    session: SessionRecord | None, payment: PaymentRecord, checks: PaymentChecks, now: datetime
+) -> tuple[PaymentRecord, PaymentChecks]:
+    """The payment checked again if `session` shows other terms than its checks were made from (a PATCH)."""
+    if session is None or session.terms_rev == checks.terms_rev:
+        return payment, checks
+    return checked_against(payment, session.terms, now)
 
 
 _BUSY = "The session is busy; retry with the same Idempotency-Key."

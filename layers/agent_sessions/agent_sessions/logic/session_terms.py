@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agent_sessions.domain.records import LIMIT_NAMES, LimitName
 from agent_sessions.domain.windows import VelocityName
-from agent_sessions.wire.models import LimitsIn, RateLimitsIn
+from agent_sessions.wire.models import LimitsIn, PaymentRatesIn, RateLimitsIn
 
 
 def limits_with(base: dict[LimitName, int], given: LimitsIn | None) -> dict[LimitName, int]:
@@ -17,12 +17,10 @@ def velocity_with(
     base: dict[VelocityName, int], limits: LimitsIn | None, rate_limits: RateLimitsIn | None
 ) -> dict[VelocityName, int]:
     """`base` with each velocity limit the request names replaced: per minute, per hour, per day."""
-    rates = rate_limits.payments if rate_limits and rate_limits.payments else None
+    rates = (rate_limits.payments if rate_limits else None) or PaymentRatesIn()
     given: dict[VelocityName, int | None] = {
-        "per_minute": rates.per_minute if rates else None,
-        "per_hour": rates.per_hour if rates else None,
-        "per_day": limits.max_payments_per_day if limits else None,
+        "per_minute": rates.per_minute,
+        "per_hour": rates.per_hour,
+        "per_day": (limits or LimitsIn()).max_payments_per_day,
     }
-    merged = dict(base)
-    merged.update({name: count for name, count in given.items() if count is not None})
-    return merged
+    return {**base, **{name: count for name, count in given.items() if count is not None}}
