@@ -22,7 +22,8 @@ from agent_sessions.http.resolver import (
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic.payment_checks import check_payment
-from agent_sessions.wire.models import CreatePaymentRequest, PaymentCheckOut
+from agent_sessions.wire.answers import PaymentCheckOut
+from agent_sessions.wire.models import CreatePaymentRequest
 from agent_sessions.wire.views import payment_check_body
 
 require_settings()  # a missing or invalid variable stops the function at init

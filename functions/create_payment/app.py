@@ -24,7 +24,8 @@ from agent_sessions.http.resolver import (
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import payments, platform_payments
-from agent_sessions.wire.models import CreatePaymentRequest, PaymentOut
+from agent_sessions.wire.answers import PaymentOut
+from agent_sessions.wire.models import CreatePaymentRequest
 from agent_sessions.wire.views import payment_body
 
 require_settings()  # a missing or invalid variable stops the function at init

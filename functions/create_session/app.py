@@ -22,7 +22,8 @@ from agent_sessions.http.resolver import (
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import sessions
-from agent_sessions.wire.models import CreateSessionRequest, SessionOut
+from agent_sessions.wire.answers import SessionOut
+from agent_sessions.wire.models import CreateSessionRequest
 from agent_sessions.wire.views import session_body
 
 require_settings()  # a missing or invalid variable stops the function at init

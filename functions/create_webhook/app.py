@@ -23,7 +23,8 @@ from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.secret_box import default_secret_box
 from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import sessions, webhooks
-from agent_sessions.wire.models import CreateWebhookRequest, WebhookOut
+from agent_sessions.wire.answers import WebhookOut
+from agent_sessions.wire.models import CreateWebhookRequest
 from agent_sessions.wire.views import webhook_body
 
 require_settings("webhook_key_id")  # a missing or invalid variable stops the function at init

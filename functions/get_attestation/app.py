@@ -21,7 +21,8 @@ from agent_sessions.http.resolver import (
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import sessions
-from agent_sessions.wire.models import SESSION_ID_PATTERN, AttestationOut
+from agent_sessions.wire.answers import AttestationOut
+from agent_sessions.wire.models import SESSION_ID_PATTERN
 
 require_settings()  # a missing or invalid variable stops the function at init
 

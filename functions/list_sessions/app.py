@@ -23,7 +23,8 @@ from agent_sessions.http.resolver import (
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import sessions
-from agent_sessions.wire.models import MAX_ID_CHARS, MAX_PAGE_SIZE, SessionListOut
+from agent_sessions.wire.answers import SessionListOut
+from agent_sessions.wire.models import MAX_ID_CHARS, MAX_PAGE_SIZE
 from agent_sessions.wire.views import session_body
 
 require_settings()  # a missing or invalid variable stops the function at init

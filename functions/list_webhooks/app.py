@@ -19,7 +19,7 @@ from agent_sessions.http.resolver import (
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import sessions, webhooks
-from agent_sessions.wire.models import WebhookListOut
+from agent_sessions.wire.answers import WebhookListOut
 from agent_sessions.wire.views import webhook_body
 
 require_settings("webhook_key_id")  # a missing or invalid variable stops the function at init

@@ -21,7 +21,8 @@ from agent_sessions.http.resolver import (
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import sessions
-from agent_sessions.wire.models import SESSION_ID_PATTERN, RevokeOut
+from agent_sessions.wire.answers import RevokeOut
+from agent_sessions.wire.models import SESSION_ID_PATTERN
 from agent_sessions.wire.views import session_body
 
 require_settings()  # a missing or invalid variable stops the function at init

@@ -23,7 +23,8 @@ from agent_sessions.http.resolver import (
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import platform_payments
-from agent_sessions.wire.models import SmartPaymentOut, SmartPaymentRequest
+from agent_sessions.wire.answers import SmartPaymentOut
+from agent_sessions.wire.models import SmartPaymentRequest
 from agent_sessions.wire.views import smart_payment_body
 
 require_settings()  # a missing or invalid variable stops the function at init

@@ -22,7 +22,8 @@ from agent_sessions.http.resolver import (
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic.session_updates import update_session
-from agent_sessions.wire.models import SESSION_ID_PATTERN, SessionOut, UpdateSessionRequest
+from agent_sessions.wire.answers import SessionOut
+from agent_sessions.wire.models import SESSION_ID_PATTERN, UpdateSessionRequest
 from agent_sessions.wire.views import session_body
 
 require_settings()  # a missing or invalid variable stops the function at init

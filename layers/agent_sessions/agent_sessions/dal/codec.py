@@ -46,7 +46,6 @@ from agent_sessions.domain.records import (
     PaymentStatus,
     SessionRecord,
     StoredSessionStatus,
-    WebhookRecord,
     format_timestamp,
     parse_timestamp,
 )
@@ -313,44 +312,6 @@ def parse_or_none(text: str | None) -> datetime | None:
     return parse_timestamp(text) if text else None
 
 
-def webhooks_partition(account_id: str) -> str:
-    return f"ACCT#{account_id}#WH"
-
-
-def webhook_item(webhook: WebhookRecord) -> dict[str, Any]:
-    item = to_item(
-        {
-            "pk": f"WH#{webhook.id}",
-            "type": "webhook",
-            "id": webhook.id,
-            "account_id": webhook.account_id,
-            "url": webhook.url,
-            "events": list(webhook.events) if webhook.events is not None else None,
-            "created_at": format_timestamp(webhook.created_at),
-            "fingerprint": webhook.request_fingerprint,
-            "gsi1pk": webhooks_partition(webhook.account_id),
-            "gsi1sk": newest_first_key(webhook.id),
-        }
-    )
-    item["sealed_secret"] = {"B": webhook.sealed_secret}
-    return item
-
-
-def webhook_record(item: Mapping[str, Any]) -> WebhookRecord:
-    values = {name: from_attribute(value) for name, value in item.items() if name != "sealed_secret"}
-    return WebhookRecord(
-        id=values["id"],
-        account_id=values["account_id"],
-        url=values["url"],
-        events=tuple(values["events"]) if values.get("events") is not None else None,
-        sealed_secret=bytes(item["sealed_secret"]["B"]),
-        created_at=parse_timestamp(values["created_at"]),
-        disabled_at=parse_or_none(values.get("disabled_at")),
-        request_fingerprint=values.get("fingerprint"),
-        deleted_at=parse_or_none(values.get("deleted_at")),
-    )
-
-
 def record_from_image(image: Mapping[str, Any] | None) -> SessionRecord | PaymentRecord | None:
     """A stream image (DynamoDB's attribute-value form) as the record it stores; None for others."""
     if not image:
@@ -388,14 +349,6 @@ def decode_cursor(cursor: str, partition: str, pk_prefix: str) -> dict[str, Any]
 
 def api_key_key(key_hash: str) -> dict[str, Any]:
     return {"pk": {"S": f"APIKEY#{key_hash}"}}
-
-
-def webhook_key(webhook_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"WH#{webhook_id}"}}
-
-
-def delivery_key(event_id: str, webhook_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"DLV#{event_id}#{webhook_id}"}}
 
 
 def due_sort_key_bound(now: datetime) -> str:

@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from agent_sessions.dal.codec import (
-    OWNER_INDEX,
+from agent_sessions.dal.codec import OWNER_INDEX, to_item
+from agent_sessions.dal.table import TableAccess
+from agent_sessions.dal.webhook_codec import (
     delivery_key,
-    to_item,
     webhook_item,
     webhook_key,
     webhook_record,
     webhooks_partition,
 )
-from agent_sessions.dal.table import TableAccess
 from agent_sessions.domain.records import WebhookRecord, format_timestamp
 
 if TYPE_CHECKING:

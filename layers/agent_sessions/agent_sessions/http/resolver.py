@@ -34,7 +34,7 @@ from agent_sessions.domain.jsonio import (
 from agent_sessions.domain.records import Caller
 from agent_sessions.http.caller_context import caller_from_context
 from agent_sessions.infra.observability import logger, metrics
-from agent_sessions.wire.models import ErrorOut
+from agent_sessions.wire.answers import ErrorOut
 
 # Pydantic's names for the branch of a union or validator an error came from; not fields.
 _NON_FIELD_LOC_PARTS = {"str", "int", "bool", "none", "dict", "list", "float", "decimal", "is-instance"}

@@ -16,7 +16,7 @@ from agent_sessions.domain.records import (
     WindowState,
     format_timestamp,
 )
-from agent_sessions.wire.models import (
+from agent_sessions.wire.answers import (
     LimitsOut,
     PaymentCheckOut,
     PaymentOut,
@@ -27,8 +27,8 @@ from agent_sessions.wire.models import (
     SmartPaymentOut,
     WindowOut,
     WindowsOut,
-    WirePaymentStatus,
 )
+from agent_sessions.wire.models import WirePaymentStatus
 
 
 def _window_out(window: WindowState) -> WindowOut:

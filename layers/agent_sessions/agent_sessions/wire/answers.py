@@ -1,0 +1,208 @@
+"""The API's answers: what each route returns, amounts in exact dollars (built by wire.views)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from agent_sessions.domain.records import SessionStatus
+from agent_sessions.wire.models import Dollars, WirePaymentStatus
+
+
+class LimitsOut(BaseModel):
+    """All five amount limits, in dollars, and the count of payments a day (null: none)."""
+
+    max_per_transaction: Dollars
+    max_per_day: Dollars
+    max_per_week: Dollars
+    max_per_month: Dollars
+    require_approval_above: Dollars
+    max_payments_per_day: int | None = None
+
+
+class PaymentRatesOut(BaseModel):
+    """Payments a session may make per minute and per hour (null: no limit)."""
+
+    per_minute: int | None
+    per_hour: int | None
+
+
+class RateLimitsOut(BaseModel):
+    """`rate_limits` as set."""
+
+    payments: PaymentRatesOut
+
+
+class WindowOut(BaseModel):
+    """One spending window as it stands now."""
+
+    limit: Dollars
+    spent: Dollars
+    held: Dollars
+    remaining: Dollars
+    resets_at: str
+
+
+class WindowsOut(BaseModel):
+    """The day, week and month windows."""
+
+    day: WindowOut
+    week: WindowOut
+    month: WindowOut
+
+
+class SessionOut(BaseModel):
+    """A session as the API shows it; `session_token` only in the answer to create."""
+
+    id: str
+    session_token: str | None = Field(default=None, description="Only in the response to create.")
+    agent_id: str
+    agent_name: str | None
+    user_wallet: str
+    limits: LimitsOut
+    rate_limits: RateLimitsOut
+    allowed_merchants: list[str] | None
+    status: SessionStatus
+    is_active: bool
+    created_at: str
+    expires_at: str
+    revoked_at: str | None
+    remaining_today: Dollars
+    remaining_this_week: Dollars
+    remaining_this_month: Dollars
+    windows: WindowsOut
+    pkp_address: str | None
+    metadata: dict[str, Any]
+    version: int = Field(description="The version of the session's terms: send it as If-Match to PATCH it.")
+
+
+class SessionListOut(BaseModel):
+    """A page of sessions, newest first."""
+
+    sessions: list[SessionOut]
+    next_cursor: str | None
+
+
+class RevokeOut(BaseModel):
+    """The answer to revoke."""
+
+    success: bool
+    session: SessionOut
+
+
+class PaymentOut(BaseModel):
+    """A payment as the API shows it; remaining_* are its session's amounts as of this answer."""
+
+    id: str
+    session_id: str
+    amount: Dollars
+    currency: str
+    merchant_id: str | None
+    description: str | None
+    status: WirePaymentStatus
+    created_at: str
+    decided_at: str | None
+    approval_expires_at: str | None
+    remaining_today: Dollars
+    remaining_this_week: Dollars
+    remaining_this_month: Dollars
+    metadata: dict[str, Any]
+
+
+class RemainingOut(BaseModel):
+    """What each window would have left."""
+
+    remaining_today: Dollars
+    remaining_this_week: Dollars
+    remaining_this_month: Dollars
+
+
+class PaymentCheckOut(BaseModel):
+    """What POST /api/v1/payments would answer now for the same body (nothing was written)."""
+
+    would: Literal["authorize", "hold_for_approval", "decline"]
+    rule: str | None = Field(description="What would refuse it: the limit's name, or the refusal's code in lower case.")
+    code: str | None = Field(description="The error code the payment would get (LIMIT_EXCEEDED, VELOCITY_LIMIT, ...).")
+    message: str | None
+    details: dict[str, Any] | None
+    remaining_after: RemainingOut
+    resets_at: str | None = Field(description="When the deciding window resets: the refusing one, else the day.")
+
+
+class PaymentListOut(BaseModel):
+    """A page of a session's payments, newest first."""
+
+    payments: list[PaymentOut]
+    next_cursor: str | None
+
+
+class WebhookOut(BaseModel):
+    """A webhook endpoint; `secret` only in the answer to create."""
+
+    id: str
+    url: str
+    events: list[str]
+    secret: str | None = Field(default=None, description="Only in the response to create.")
+    created_at: str
+    disabled_at: str | None
+
+
+class WebhookListOut(BaseModel):
+    """An account's webhook endpoints, newest first."""
+
+    webhooks: list[WebhookOut]
+
+
+class DeletedOut(BaseModel):
+    """The answer to a delete."""
+
+    success: bool
+    id: str
+
+
+class AttestationOut(BaseModel):
+    """A session's parameters and their keccak-256; with mint_pkp, recover `signature` over the hash to `address`.
+
+    `address` and `signature` are null for a session created without mint_pkp (no identity signed it).
+    """
+
+    address: str | None
+    parameters: dict[str, Any]
+    parameters_hash: str
+    signature: str | None
+
+
+class ErrorBody(BaseModel):
+    """The inside of every error answer."""
+
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: {"error": {...}}."""
+
+    error: ErrorBody
+
+
+class SmartPaymentOut(BaseModel):
+    """The SDK's SmartPaymentResponse: `confirmed` (authorized) or `pending` (awaiting approval).
+
+    Nothing is signed or settled on a chain here: `requires_signature` and `gasless_used` are
+    always false; `settlement_complete` is true exactly when the payment is authorized.
+    `payment` is the payment as POST /api/v1/payments answers it (exact remaining amounts).
+    """
+
+    payment_id: str
+    status: Literal["confirmed", "pending"]
+    amount_usd: Dollars
+    gasless_used: bool
+    settlement_complete: bool
+    requires_signature: bool
+    receipt_url: str
+    next_steps: str
+    created_at: str
+    session_id: str
+    payment: PaymentOut
