@@ -188,3 +188,18 @@ def with_payment_id(event: dict[str, Any], payment_id: str) -> dict[str, Any]:
     """An events/ payment event retargeted at another payment id."""
     placeholder = event["pathParameters"]["id"]
     return dict(json.loads(json.dumps(event).replace(placeholder, payment_id)))
+
+
+@pytest.fixture
+def bus_queue(dynamodb: Any) -> tuple[Any, str]:
+    """The custom bus, with a rule sending everything from agent-sessions to an SQS queue we read."""
+    events = boto3.client("events")
+    sqs = boto3.client("sqs")
+    events.create_event_bus(Name=EVENT_BUS_NAME)
+    queue_url = sqs.create_queue(QueueName="observed-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name="observe", EventBusName=EVENT_BUS_NAME, EventPattern=json.dumps({"source": ["agent-sessions"]})
+    )
+    events.put_targets(Rule="observe", EventBusName=EVENT_BUS_NAME, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    return sqs, queue_url

@@ -1,4 +1,4 @@
-"""Scheduled every minute: expire sessions past expires_at and lapse holds past their deadline."""
+"""Scheduled every minute: expire sessions, lapse holds past their deadline, resume paused sessions after a reset."""
 
 from dataclasses import asdict
 from typing import Any
@@ -22,9 +22,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     result = expiry.sweep(default_store(), utc_now())
     metrics.add_metric(name="SessionsExpired", unit=MetricUnit.Count, value=result.sessions_expired)
     metrics.add_metric(name="HoldsLapsed", unit=MetricUnit.Count, value=result.holds_lapsed)
+    metrics.add_metric(name="SessionsResumed", unit=MetricUnit.Count, value=result.sessions_resumed)
     logger.info("sweep done", extra={"schedule_time": event.get("time"), **asdict(result)})
     return {
         "items_due": result.items_due,
         "sessions_expired": result.sessions_expired,
         "holds_lapsed": result.holds_lapsed,
+        "sessions_resumed": result.sessions_resumed,
     }

@@ -4,9 +4,6 @@ import json
 import random
 from typing import Any
 
-import boto3
-import pytest
-
 from agent_sessions.dal import dynamo
 from agent_sessions.domain.records import Caller, utc_now
 from agent_sessions.logic import outbox
@@ -14,25 +11,10 @@ from agent_sessions.logic import payments as payment_service
 from agent_sessions.logic import sessions as service
 from agent_sessions.logic.outbox import OutboundEvent
 from agent_sessions.wire.models import CreatePaymentRequest, CreateSessionRequest
-from tests.conftest import EVENT_BUS_NAME, TABLE_NAME, Invoke, load_event, load_handler_module
+from tests.conftest import TABLE_NAME, Invoke, load_event, load_handler_module
 from tests.support.streams import as_lambda_event, stream_records
 
 OWNER = Caller(kind="api_key", account_id="acct_eventsexampleaccount0000")
-
-
-@pytest.fixture
-def bus_queue(dynamodb: Any) -> tuple[Any, str]:
-    """The custom bus, with a rule sending everything from agent-sessions to an SQS queue we read."""
-    events = boto3.client("events")
-    sqs = boto3.client("sqs")
-    events.create_event_bus(Name=EVENT_BUS_NAME)
-    queue_url = sqs.create_queue(QueueName="observed-events")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(
-        Name="observe", EventBusName=EVENT_BUS_NAME, EventPattern=json.dumps({"source": ["agent-sessions"]})
-    )
-    events.put_targets(Rule="observe", EventBusName=EVENT_BUS_NAME, Targets=[{"Id": "queue", "Arn": queue_arn}])
-    return sqs, queue_url
 
 
 def received(sqs: Any, queue_url: str) -> list[dict[str, Any]]:

@@ -323,6 +323,66 @@ def test_the_due_index_lists_what_fell_due_and_the_sweep_writes_end_it_once(stor
     assert not store.expire_session(session(1).id, NOW)  # not yet due
 
 
+# ---- terms, velocity, warnings and resumptions -----------------------------------------------------
+
+
+def test_terms_change_once_per_revision_and_keep_the_counters(store: Store) -> None:
+    original = session(0)
+    store.insert_session(original)
+    commit(store, original, pay(original, 100_00))
+    lowered = original.with_changes(
+        limits_cents={**original.limits_cents, "max_per_day": 50_00},
+        velocity={"per_minute": 2},
+        allowed_merchants=["m"],
+        expires_at=original.expires_at - timedelta(hours=1),
+        attested_parameters=original.attestation_parameters(),
+    )
+    changed = store.change_terms(lowered, 0, NOW)
+    assert changed is not None
+    assert (changed.terms_rev, changed.limits_cents["max_per_day"], changed.velocity) == (1, 50_00, {"per_minute": 2})
+    assert changed.committed_cents["d0"] == 100_00  # what was spent stays
+    assert changed.attestation_parameters() == original.attestation_parameters()
+    assert store.change_terms(lowered, 0, NOW) is None  # a stale revision
+    assert store.change_terms(lowered.with_changes(account_id="acct_other"), 1, NOW) is None
+    raised = {**changed.limits_cents, "max_per_day": 200_00}
+    lifted = store.change_terms(changed.with_changes(allowed_merchants=None, velocity={}, limits_cents=raised), 1, NOW)
+    assert lifted is not None
+    assert (lifted.allowed_merchants, lifted.velocity) == (None, {})
+    # A payment checked against revision 0 is refused; against revision 1 it counts.
+    assert not isinstance(commit(store, original, pay(original, 1_00, n=1)), PaymentCommitted)
+    assert isinstance(commit(store, lifted, pay(lifted, 1_00, n=2)), PaymentCommitted)
+
+
+def test_a_count_limit_admits_exactly_its_count(store: Store) -> None:
+    counted = session(0, velocity={"per_minute": 3})
+    store.insert_session(counted)
+    outcomes = [commit(store, counted, pay(counted, 1_00, n=n)) for n in range(5)]
+    assert [isinstance(outcome, PaymentCommitted) for outcome in outcomes] == [True, True, True, False, False]
+    stored = store.get_session(counted.id)
+    assert stored is not None
+    assert stored.payment_counts == {"n60": 3}  # minute 60 after creation: NOW is an hour in
+
+
+def test_a_window_is_marked_once_and_a_resumption_task_falls_due_once(store: Store) -> None:
+    store.insert_session(session(0))
+    assert store.mark_window(session(0).id, "warned", "d0", NOW)
+    assert not store.mark_window(session(0).id, "warned", "d0", NOW)
+    assert store.mark_window(session(0).id, "resumed", "d0", NOW)
+    assert not store.mark_window("sess_" + "z" * 24, "warned", "d0", NOW)
+    marked = store.get_session(session(0).id)
+    assert marked is not None
+    assert (marked.warned, marked.resumed) == ({"d0": int(NOW.timestamp())}, {"d0": int(NOW.timestamp())})
+    due_at = NOW + timedelta(hours=2)
+    store.schedule_resume(session(0).id, "d0", due_at)
+    store.schedule_resume(session(0).id, "d0", due_at + timedelta(hours=5))  # a redelivery changes nothing
+    assert ("resume", "d0") not in all_due(store, due_at - timedelta(seconds=1))
+    assert ("resume", "d0") in all_due(store, due_at)
+    store.reschedule_resume(session(0).id, "d0", due_at + timedelta(hours=1))
+    assert ("resume", "d0") not in all_due(store, due_at)
+    store.drop_resume(session(0).id, "d0")
+    assert ("resume", "d0") not in all_due(store, due_at + timedelta(hours=2))
+
+
 # ---- webhooks --------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from agent_sessions.dal.alerts import DynamoWindowAlerts
 from agent_sessions.dal.due import DynamoDue
 from agent_sessions.dal.keys import DynamoApiKeys
 from agent_sessions.dal.payments import DynamoPayments
@@ -11,7 +12,7 @@ from agent_sessions.dal.sessions import DynamoSessions
 from agent_sessions.dal.webhooks import DynamoWebhooks
 
 
-class DynamoStore(DynamoApiKeys, DynamoSessions, DynamoPayments, DynamoDue, DynamoWebhooks):
+class DynamoStore(DynamoApiKeys, DynamoSessions, DynamoPayments, DynamoDue, DynamoWindowAlerts, DynamoWebhooks):
     """Every store Protocol over one table (each service still sees only its own Protocol)."""
 
 

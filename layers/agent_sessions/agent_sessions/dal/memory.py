@@ -64,6 +64,7 @@ class MemoryStore:
         self._sequence = itertools.count(1)
         self._api_keys: dict[str, str] = {}
         self._sessions: dict[str, SessionRecord] = {}
+        self._resume_tasks: dict[tuple[str, str], datetime] = {}
         self._payments: dict[str, PaymentRecord] = {}
         self._webhooks: dict[str, WebhookRecord] = {}
         self._deliveries: set[tuple[str, str]] = set()
@@ -250,6 +251,32 @@ class MemoryStore:
         assert item.session_id is not None
         return self._lapse(item.session_id, item.id, item.amount_cents, item.window_keys, item.due_at)
 
+    # ---- warnings and resumptions --------------------------------------------------------------
+
+    def mark_window(self, session_id: str, record: str, counter_key: str, at: datetime) -> bool:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            marked: dict[str, int] | None = getattr(session, record) if session is not None else None
+            if session is None or marked is None or counter_key in marked:
+                return False
+            marks = {**marked, counter_key: epoch(at)}
+            warned, resumed = (marks, session.resumed) if record == "warned" else (session.warned, marks)
+            self._sessions[session_id] = replace(session, warned=warned, resumed=resumed, version=session.version + 1)
+            return True
+
+    def schedule_resume(self, session_id: str, counter_key: str, due_at: datetime) -> None:
+        with self._lock:
+            self._resume_tasks.setdefault((session_id, counter_key), to_second(due_at))
+
+    def reschedule_resume(self, session_id: str, counter_key: str, due_at: datetime) -> None:
+        with self._lock:
+            if (session_id, counter_key) in self._resume_tasks:
+                self._resume_tasks[(session_id, counter_key)] = to_second(due_at)
+
+    def drop_resume(self, session_id: str, counter_key: str) -> None:
+        with self._lock:
+            self._resume_tasks.pop((session_id, counter_key), None)
+
     # ---- webhooks ------------------------------------------------------------------------------
 
     def insert_webhook(self, webhook: WebhookRecord) -> WebhookRecord | None:
@@ -326,5 +353,9 @@ class MemoryStore:
             )
             for p in self._payments.values()
             if p.stored_status == "pending_approval" and p.approval_expires_at is not None
+        ]
+        entries += [
+            due_entry(f"RESUME#{sid}#{key}", DueItem("resume", key, due_at, sid))
+            for (sid, key), due_at in self._resume_tasks.items()
         ]
         return [(key, item) for key, item, item_shard in entries if item_shard == shard]

@@ -54,7 +54,7 @@ CommitOutcome = PaymentCommitted | PaymentAlreadyExists | SessionRefused
 class DueItem:
     """Something the due index says has fallen due: a session to expire or a hold to lapse."""
 
-    kind: str  # "session" or "payment"
+    kind: str  # "session", "payment" or "resume" (then `id` is the window's counter key)
     id: str
     due_at: datetime
     # For a payment: what releasing its hold needs, projected onto the index.
@@ -177,8 +177,24 @@ class PaymentBatchReader(Protocol):
         """Read payments strongly consistently (batched); those that exist, by id."""
 
 
-class DueStore(Protocol):
-    """The expiry sweep: what has fallen due, and the writes that end it."""
+class WindowAlertStore(SessionReader, Protocol):
+    """Warnings and resumptions: recorded on the session once per window, resumptions as due tasks."""
+
+    def mark_window(self, session_id: str, record: str, counter_key: str, at: datetime) -> bool:
+        """Record `counter_key` in the session's `warned` or `resumed` (once: False if already there)."""
+
+    def schedule_resume(self, session_id: str, counter_key: str, due_at: datetime) -> None:
+        """Put a due task to check, at `due_at`, whether the session can spend again (idempotent)."""
+
+    def reschedule_resume(self, session_id: str, counter_key: str, due_at: datetime) -> None:
+        """Move that task to a later time."""
+
+    def drop_resume(self, session_id: str, counter_key: str) -> None:
+        """Remove that task."""
+
+
+class DueStore(WindowAlertStore, Protocol):
+    """The sweep: what has fallen due (sessions, holds, resumptions), and the writes that end it."""
 
     def due_items(self, shard: int, now: datetime, cursor: dict[str, Any] | None) -> DuePage:
         """One page of a due-index shard: everything due at or before `now`."""

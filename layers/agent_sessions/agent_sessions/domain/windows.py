@@ -99,3 +99,17 @@ def stale_count_keys(keys: list[str], created_at: datetime, now: datetime) -> li
         if name is not None and key[1:].isdigit() and int(key[1:]) < current[name] - 1:
             stale.append(key)
     return stale
+
+
+_KIND_OF_PREFIX: dict[str, WindowKind] = {prefix: kind for kind, prefix in _COUNTER_PREFIX.items()}
+
+
+def window_of_counter(key: str, created_at: datetime) -> WindowPosition | None:
+    """The day, week or month window a counter key (`d3`) stands for; None for any other key."""
+    kind = _KIND_OF_PREFIX.get(key[:1])
+    if kind is None or not key[1:].isdigit():
+        return None
+    index = int(key[1:])
+    length = WINDOW_LENGTH[kind]
+    starts_at = created_at + index * length
+    return WindowPosition(kind=kind, index=index, starts_at=starts_at, resets_at=starts_at + length)

@@ -1,4 +1,4 @@
-"""The expiry sweep: expire sessions past `expires_at` and lapse holds past their deadline.
+"""The sweep: expire sessions past `expires_at`, lapse holds past their deadline, resume paused sessions.
 
 Correctness never depends on it: every read already shows a session past `expires_at` as
 expired and a lapsed hold as released. The sweep makes the stored state (and so the events the
@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from agent_sessions.dal.ports import DUE_SHARDS, DueStore
+from agent_sessions.dal.ports import DUE_SHARDS, DueItem, DueStore
+from agent_sessions.logic.window_alerts import resume_when_due
 
 
 @dataclass(frozen=True)
@@ -22,22 +23,33 @@ class SweepResult:
     items_due: int
     sessions_expired: int
     holds_lapsed: int
+    sessions_resumed: int = 0
 
 
 def sweep(store: DueStore, now: datetime) -> SweepResult:
-    """Expire every session and lapse every hold that is due at `now`."""
-    items_due = sessions_expired = holds_lapsed = 0
+    """Expire every session, lapse every hold and resume every paused session that is due at `now`."""
+    done = {"items_due": 0, "sessions_expired": 0, "holds_lapsed": 0, "sessions_resumed": 0}
     for shard in range(DUE_SHARDS):
         cursor = None
         while True:
             page = store.due_items(shard, now, cursor)
             for item in page.items:
-                items_due += 1
-                if item.kind == "session":
-                    sessions_expired += store.expire_session(item.id, now)
-                elif item.kind == "payment":
-                    holds_lapsed += store.lapse_due_payment(item)
+                done["items_due"] += 1
+                changed = _run(store, item, now)
+                if changed is not None:
+                    done[changed] += 1
             cursor = page.next_cursor
             if cursor is None:
                 break
-    return SweepResult(items_due=items_due, sessions_expired=sessions_expired, holds_lapsed=holds_lapsed)
+    return SweepResult(**done)
+
+
+def _run(store: DueStore, item: DueItem, now: datetime) -> str | None:
+    """Do what a due item asks; the name of what it changed, or None when it had already been done."""
+    if item.kind == "session":
+        return "sessions_expired" if store.expire_session(item.id, now) else None
+    if item.kind == "payment":
+        return "holds_lapsed" if store.lapse_due_payment(item) else None
+    if item.kind == "resume":
+        return "sessions_resumed" if resume_when_due(store, item, now) else None
+    return None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from agent_sessions.domain.money import cents_to_dollars
 from agent_sessions.domain.records import (
     PaymentChangeKind,
     PaymentRecord,
@@ -22,7 +23,7 @@ from agent_sessions.domain.records import (
     SessionRecord,
     format_timestamp,
 )
-from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME
+from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME, window_of_counter
 from agent_sessions.wire.views import payment_body, session_body
 
 Record = SessionRecord | PaymentRecord
@@ -127,6 +128,7 @@ def _session_events(change_id: str, old: SessionRecord | None, new: SessionRecor
     if old.terms_rev != new.terms_rev:
         name = "agent.session.updated"
         events.append((name, (change_id, name), {**body, "changes": terms_changes(old, new, at)}))
+    events += _window_alert_events(old, new, body)
     for kind in WINDOW_KINDS:
         before, after = old.window(kind, at), new.window(kind, at)
         if before.remaining_cents > 0 and after.remaining_cents == 0:
@@ -137,6 +139,28 @@ def _session_events(change_id: str, old: SessionRecord | None, new: SessionRecor
             }
             window_id = (new.id, f"{kind}:{after.resets_at.isoformat()}")  # once per window, whatever filled it
             events.append(("agent.session.limit_reached", window_id, {**body, "limit_reached": reached}))
+    return events
+
+
+def _window_alert_events(old: SessionRecord, new: SessionRecord, body: dict[str, Any]) -> list[FoundEvent]:
+    """A warning or a resumption the write recorded (once per window: the record is keyed by it)."""
+    events: list[FoundEvent] = []
+    for record, name in (("warned", "agent.session.limit_warning"), ("resumed", "agent.session.resumed")):
+        for key in sorted(set(getattr(new, record)) - set(getattr(old, record))):
+            position = window_of_counter(key, new.created_at)
+            if position is None:
+                continue
+            limit = new.limits_cents[WINDOW_LIMIT_NAME[position.kind]]
+            about = {
+                "window": position.kind,
+                "limit": WINDOW_LIMIT_NAME[position.kind],
+                "limit_amount": cents_to_dollars(limit),
+                "committed": cents_to_dollars(new.committed_cents.get(key, 0)),
+                "threshold_percent": new.warn_at_percent,
+                "resets_at": format_timestamp(position.resets_at),
+            }
+            detail = "limit_warning" if record == "warned" else "resumed"
+            events.append((name, (new.id, name, key), {**body, detail: about}))
     return events
 
 

@@ -151,6 +151,7 @@ def create_session(
         metadata=request.metadata or {},
         request_fingerprint=request_fingerprint(request.model_dump()) if idempotency else None,
         velocity=velocity_with({}, request.limits, request.rate_limits),
+        warn_at_percent=request.warn_at_percent,
     )
     if request.mint_pkp:
         from agent_sessions.infra.identity import identity_provider  # the crypto loads only when needed

@@ -74,6 +74,9 @@ class SessionOut(BaseModel):
     windows: WindowsOut
     pkp_address: str | None
     metadata: dict[str, Any]
+    warn_at_percent: int = Field(
+        description="agent.session.limit_warning when a window first reaches this % of its limit."
+    )
     version: int = Field(description="The version of the session's terms: send it as If-Match to PATCH it.")
 
 

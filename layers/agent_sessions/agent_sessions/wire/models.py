@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from agent_sessions.domain.events import EVENT_NAMES, EventName
 from agent_sessions.domain.jsonio import encode_json
 from agent_sessions.domain.money import dollars_to_cents
+from agent_sessions.domain.records import DEFAULT_WARN_AT_PERCENT
 
 # The statuses a Payment shows on the wire (a declined attempt is never shown as a Payment).
 WirePaymentStatus = Literal["authorized", "pending_approval", "rejected", "expired"]
@@ -150,6 +151,7 @@ class CreateSessionRequest(_Strict):
     limits: LimitsIn | None = None
     allowed_merchants: Annotated[list[Identifier], Field(max_length=MAX_ALLOWED_MERCHANTS)] | None = None
     rate_limits: RateLimitsIn | None = None
+    warn_at_percent: Annotated[int, Field(ge=1, le=100)] = DEFAULT_WARN_AT_PERCENT
     duration_hours: DurationHours = Decimal(24)
     mint_pkp: bool = False
     metadata: Metadata = None

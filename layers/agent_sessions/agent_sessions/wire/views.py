@@ -74,6 +74,7 @@ def session_out(session: SessionRecord, now: datetime, session_token: str | None
         ),
         pkp_address=session.pkp_address,
         metadata=session.metadata,
+        warn_at_percent=session.warn_at_percent,
         version=session.terms_rev,
     )
 
