@@ -12,30 +12,34 @@ from datetime import datetime
 
 from agent_sessions.dal.ports import DueItem, WindowAlertStore
 from agent_sessions.domain.records import SessionRecord
-from agent_sessions.domain.window_alerts import alerts_for, resume_decision
+from agent_sessions.domain.window_alerts import WindowAlert, alerts_for, resume_decision
 from agent_sessions.logic.outbox import Change, moment_of
 
 
 def follow_up(store: WindowAlertStore, change: Change) -> None:
     """Record the warnings and schedule the resumptions one session write calls for (idempotent)."""
     old, new = change.old, change.new
-    if not isinstance(old, SessionRecord) or not isinstance(new, SessionRecord):
-        return
-    at = moment_of(new.changed_at_ns) if new.changed_at_ns else change.at
-    for alert in alerts_for(old, new):
-        if alert.kind == "warn":
-            store.mark_window(alert.session_id, "warned", alert.counter_key, at)
-        elif alert.due_at is not None:
-            store.schedule_resume(alert.session_id, alert.counter_key, alert.due_at)
+    if isinstance(old, SessionRecord) and isinstance(new, SessionRecord):
+        at = moment_of(new.changed_at_ns) if new.changed_at_ns else change.at
+        for alert in alerts_for(old, new):
+            _apply(store, alert, at)
+
+
+def _apply(store: WindowAlertStore, alert: WindowAlert, at: datetime) -> None:
+    if alert.kind == "warn":
+        store.mark_window(alert.session_id, "warned", alert.counter_key, at)
+    elif alert.due_at is not None:
+        store.schedule_resume(alert.session_id, alert.counter_key, alert.due_at)
 
 
 def resume_when_due(store: WindowAlertStore, task: DueItem, now: datetime) -> bool:
     """Run a due resumption task: True when the session was resumed now (and so announced)."""
-    session = store.get_session(task.session_id or "")
-    decision = "drop" if session is None else resume_decision(session, task.id, now)
+    session_id = task.session_id or ""
+    session = store.get_session(session_id)
+    decision = resume_decision(session, task.id, now) if session else "drop"
     if isinstance(decision, datetime):
-        store.reschedule_resume(task.session_id or "", task.id, decision)
+        store.reschedule_resume(session_id, task.id, decision)
         return False
-    resumed = decision == "resume" and store.mark_window(task.session_id or "", "resumed", task.id, now)
-    store.drop_resume(task.session_id or "", task.id)
+    resumed = decision == "resume" and store.mark_window(session_id, "resumed", task.id, now)
+    store.drop_resume(session_id, task.id)
     return resumed
