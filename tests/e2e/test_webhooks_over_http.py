@@ -63,3 +63,34 @@ def test_a_session_expires_by_itself_and_says_so(local_service: LocalService, re
     expired = receiver.wait_for("agent.session.expired", session["id"])
     assert expired["data"]["status"] == "expired"
     local_service.call("DELETE", f"/api/v1/webhooks/{added.json()['id']}", key)
+
+
+def test_a_warning_near_the_limit_and_a_change_of_terms_arrive_once(
+    local_service: LocalService, receiver: Receiver
+) -> None:
+    key = local_service.api_keys[1]
+    events = ["agent.session.limit_warning", "agent.session.updated"]
+    added = local_service.call("POST", "/api/v1/webhooks", key, json={"url": receiver.url, "events": events})
+    assert added.status_code == 201
+    body = {"agent_id": "a", "user_wallet": "w", "limits": {"max_per_day": 20}, "warn_at_percent": 50}
+    session = local_service.call("POST", "/api/v1/ai/sessions", key, json=body).json()
+    for amount in (9.99, 0.02, 1.5):  # 49.95 %, then 50.05 %, then more: one warning
+        paid = local_service.call("POST", "/api/v1/payments", session["session_token"], json={"amount": amount})
+        assert paid.status_code == 201
+    warning = receiver.wait_for("agent.session.limit_warning", session["id"])
+    assert warning["data"]["limit_warning"]["window"] == "day"
+    assert warning["data"]["limit_warning"]["threshold_percent"] == 50
+    patched = local_service.call(
+        "PATCH", f"/api/v1/ai/sessions/{session['id']}", key, json={"limits": {"max_per_day": 15}},
+        headers={"If-Match": '"0"'},
+    )  # fmt: skip
+    assert patched.status_code == 200, patched.text
+    updated = receiver.wait_for("agent.session.updated", session["id"])
+    assert updated["data"]["changes"]["before"]["limits"]["max_per_day"] == 20
+    assert updated["data"]["changes"]["after"]["limits"]["max_per_day"] == 15
+    warnings = [
+        raw for headers, raw in receiver.requests
+        if json.loads(raw)["event"] == "agent.session.limit_warning" and json.loads(raw)["data"]["id"] == session["id"]
+    ]  # fmt: skip
+    assert len(warnings) == 1
+    local_service.call("DELETE", f"/api/v1/webhooks/{added.json()['id']}", key)
