@@ -15,8 +15,8 @@ from agent_sessions.http.resolver import (
     answer_errors_per_contract,
     caller_of,
     json_response,
-    payment_responses,
     resolve_json,
+    responses_with_errors,
 )
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings
@@ -33,7 +33,7 @@ answer_errors_per_contract(app)
 
 @app.post(
     "/api/v1/payments/<payment_id>/approve",
-    responses=payment_responses(200, PaymentOut, "The payment, now authorized.", (409,)),
+    responses=responses_with_errors(200, PaymentOut, "The payment, now authorized.", (409,)),
 )
 def approve_payment(payment_id: Annotated[str, Path(pattern=PAYMENT_ID_PATTERN)]):
     caller = sessions.require_api_key(caller_of(app))

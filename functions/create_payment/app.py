@@ -18,8 +18,8 @@ from agent_sessions.http.resolver import (
     answer_errors_per_contract,
     caller_of,
     json_response,
-    payment_responses,
     resolve_json,
+    responses_with_errors,
 )
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings
@@ -36,7 +36,7 @@ answer_errors_per_contract(app)
 
 @app.post(
     "/api/v1/payments",
-    responses=payment_responses(
+    responses=responses_with_errors(
         201, PaymentOut, "Authorized (201) or awaiting approval (202).", (402, 429), also={202: PaymentOut}
     ),
 )

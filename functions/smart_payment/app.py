@@ -16,8 +16,8 @@ from agent_sessions.http.resolver import (
     answer_errors_per_contract,
     caller_of,
     json_response,
-    payment_responses,
     resolve_json,
+    responses_with_errors,
     url_of,
 )
 from agent_sessions.infra.observability import logger, metrics, tracer
@@ -35,7 +35,7 @@ answer_errors_per_contract(app)
 
 @app.post(
     "/api/v1/ai/smart-payment",
-    responses=payment_responses(
+    responses=responses_with_errors(
         201,
         SmartPaymentOut,
         "Confirmed: authorized (201); or pending: awaiting approval (202).",

@@ -17,7 +17,7 @@ from agent_sessions.http.resolver import (
     caller_of,
     json_response,
     resolve_json,
-    responses,
+    responses_with_errors,
 )
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings
@@ -34,7 +34,9 @@ answer_errors_per_contract(app)
 
 @app.patch(
     "/api/v1/ai/sessions/<session_id>",
-    responses=responses(200, SessionOut, "The session with its new terms; `version` (and the ETag) is the new one."),
+    responses=responses_with_errors(
+        200, SessionOut, "The session with its new terms; `version` (and the ETag) is the new one.", (409, 412, 428)
+    ),
 )
 def patch_session(
     session_id: Annotated[str, Path(pattern=SESSION_ID_PATTERN)],

@@ -45,18 +45,22 @@ class LocalGateway:
                 if spec is not None and spec.logical_id not in self._pools:
                     self._pools[spec.logical_id] = FunctionPool(spec)
 
+    def _routes_for(self, path: str) -> list[RouteSpec]:
+        """The routes whose path matches; a literal path (`/payments/check`) hides the templated ones."""
+        matching = [route for route in self._routes if route.pattern.match(path)]
+        literal = [route for route in matching if route.path == path]
+        return literal or matching
+
     def _match(self, method: str, path: str) -> tuple[RouteSpec, dict[str, str]] | None:
-        for route in self._routes:
-            if route.method != method:
-                continue
+        for route in self._routes_for(path):
             found = route.pattern.match(path)
-            if found:
+            if route.method == method and found:
                 return route, found.groupdict()
         return None
 
     def _unmatched(self, path: str) -> Response:
         """404 for an unknown path; 405 with Allow for a known path and an undeclared method."""
-        allowed = sorted({route.method for route in self._routes if route.pattern.match(path)})
+        allowed = sorted({route.method for route in self._routes_for(path)})
         if not allowed:
             return Response(_NOT_FOUND_BODY, status=404, content_type="application/json")
         response = Response(_METHOD_NOT_ALLOWED_BODY, status=405, content_type="application/json")

@@ -159,9 +159,11 @@ _ERROR_DESCRIPTIONS = {
     402: "LIMIT_EXCEEDED: over max_per_transaction or a window's remaining amount.",
     403: "The credential may not do this, the session has ended, or the merchant is not allowed.",
     404: "No such object for this credential.",
-    409: "INVALID_STATE: the payment is not awaiting approval.",
+    409: "INVALID_STATE: the payment is not awaiting approval, or the session has ended.",
+    412: "PRECONDITION_FAILED: If-Match is not the session's version (details.version is).",
     422: "Invalid input (details.fields names each field), or IDEMPOTENCY_KEY_REUSED.",
-    429: "RATE_LIMITED: throttled, or too many payments awaiting approval.",
+    428: "PRECONDITION_REQUIRED: the change needs If-Match.",
+    429: "RATE_LIMITED (throttled, too many payments awaiting approval) or VELOCITY_LIMIT (Retry-After).",
 }
 
 
@@ -182,7 +184,7 @@ def responses(
     return answers
 
 
-def payment_responses(
+def responses_with_errors(
     status: int,
     model: type[BaseModel],
     description: str,
@@ -190,7 +192,7 @@ def payment_responses(
     *,
     also: dict[int, type[BaseModel]] | None = None,
 ) -> dict[int, OpenAPIResponse]:
-    """responses() plus the payment-specific errors a route can answer."""
+    """responses() plus the errors particular to a route (402 and 429 for payments, 412 for PATCH, ...)."""
     answers = responses(status, model, description, also=also)
     error: dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel] = {
         "application/json": {"model": ErrorOut}

@@ -114,8 +114,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+def _whole_number(raw: Any) -> Any:
+    """A JSON number without a fraction (`10`, `10.0`) as an int; anything else is left to fail."""
+    if isinstance(raw, Decimal) and raw.is_finite() and raw == raw.to_integral_value() and abs(raw) < 10**12:
+        return int(raw)
+    return raw
+
+
 # A count of payments a velocity limit allows in its window.
-PaymentCount = Annotated[int, Field(ge=1, le=MAX_PAYMENT_COUNT)]
+PaymentCount = Annotated[
+    int,
+    BeforeValidator(_whole_number),
+    Field(ge=1, le=MAX_PAYMENT_COUNT),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_PAYMENT_COUNT}),
+]
+
+
+# A whole percentage, 1 to 100.
+Percent = Annotated[
+    int,
+    BeforeValidator(_whole_number),
+    Field(ge=1, le=100),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 100}),
+]
 
 
 class LimitsIn(_Strict):
@@ -151,7 +172,7 @@ class CreateSessionRequest(_Strict):
     limits: LimitsIn | None = None
     allowed_merchants: Annotated[list[Identifier], Field(max_length=MAX_ALLOWED_MERCHANTS)] | None = None
     rate_limits: RateLimitsIn | None = None
-    warn_at_percent: Annotated[int, Field(ge=1, le=100)] = DEFAULT_WARN_AT_PERCENT
+    warn_at_percent: Percent = DEFAULT_WARN_AT_PERCENT
     duration_hours: DurationHours = Decimal(24)
     mint_pkp: bool = False
     metadata: Metadata = None
