@@ -125,7 +125,9 @@ def requests_and_write_units() -> dict[str, Any]:
     from agent_sessions.logic import expiry
     from agent_sessions.logic import payments as payment_service
     from agent_sessions.logic import sessions as service
-    from agent_sessions.wire.models import CreatePaymentRequest
+    from agent_sessions.logic.payment_checks import check_payment
+    from agent_sessions.logic.session_updates import update_session
+    from agent_sessions.wire.models import CreatePaymentRequest, UpdateSessionRequest
 
     figures: dict[str, dict[str, int]] = {}
     with moto_table() as client:
@@ -174,6 +176,17 @@ def requests_and_write_units() -> dict[str, Any]:
             "reject",
             lambda: payment_service.decide_payment(session_store, owner, held.id, False, now),
             lambda: [(session_pk, True), (f"PAY#{held.id}", True)],
+        )
+        measure(
+            "check",
+            lambda: check_payment(session_store, caller, None, small, now),
+            lambda: [],
+        )
+        change = UpdateSessionRequest.model_validate({"rate_limits": {"payments": {"per_minute": 100}}})
+        measure(
+            "patch",
+            lambda: update_session(session_store, owner, created.session.id, change, "0", now),
+            lambda: [(session_pk, False)],
         )
         measure(
             "revoke",
