@@ -24,7 +24,8 @@ from agent_sessions.dal.ports import (
 )
 from agent_sessions.domain.errors import ValidationFailed
 from agent_sessions.domain.payment_rules import approval_deadline, payment_checks, window_checks
-from agent_sessions.domain.records import MAX_PENDING_APPROVALS, PaymentRecord, SessionRecord, WebhookRecord
+from agent_sessions.domain.records import MAX_PENDING_APPROVALS, PaymentRecord, SessionRecord
+from agent_sessions.domain.webhook_records import WebhookRecord
 from tests.conftest import moto_table
 from tests.unit.test_records import CREATED, make_payment, make_session
 

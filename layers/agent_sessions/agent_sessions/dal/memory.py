@@ -27,7 +27,8 @@ from agent_sessions.dal.ports import (
 )
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import PaymentChecks
-from agent_sessions.domain.records import Hold, PaymentRecord, SessionRecord, WebhookRecord
+from agent_sessions.domain.records import Hold, PaymentRecord, SessionRecord
+from agent_sessions.domain.webhook_records import WebhookRecord
 from agent_sessions.domain.windows import WINDOW_KINDS, window_position
 
 DUE_PAGE_SIZE = 100

@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import PaymentChecks
-from agent_sessions.domain.records import Hold, PaymentRecord, SessionRecord, WebhookRecord
+from agent_sessions.domain.records import Hold, PaymentRecord, SessionRecord
+from agent_sessions.domain.webhook_records import WebhookRecord
 
 DUE_SHARDS = 16
 

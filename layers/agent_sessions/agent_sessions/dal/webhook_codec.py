@@ -11,7 +11,8 @@ from agent_sessions.dal.codec import (
     parse_or_none,
     to_item,
 )
-from agent_sessions.domain.records import WebhookRecord, format_timestamp, parse_timestamp
+from agent_sessions.domain.records import format_timestamp, parse_timestamp
+from agent_sessions.domain.webhook_records import WebhookRecord
 
 
 def webhooks_partition(account_id: str) -> str:

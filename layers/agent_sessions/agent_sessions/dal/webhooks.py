@@ -14,7 +14,8 @@ from agent_sessions.dal.webhook_codec import (
     webhook_record,
     webhooks_partition,
 )
-from agent_sessions.domain.records import WebhookRecord, format_timestamp
+from agent_sessions.domain.records import format_timestamp
+from agent_sessions.domain.webhook_records import WebhookRecord
 
 if TYPE_CHECKING:
     pass

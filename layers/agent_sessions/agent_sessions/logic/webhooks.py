@@ -15,7 +15,8 @@ from agent_sessions.domain.endpoint_policy import EndpointRefused, check_endpoin
 from agent_sessions.domain.errors import IdempotencyKeyReused, NotFound, ValidationFailed
 from agent_sessions.domain.idempotency import request_fingerprint
 from agent_sessions.domain.jsonio import encode_json
-from agent_sessions.domain.records import Caller, WebhookRecord
+from agent_sessions.domain.records import Caller
+from agent_sessions.domain.webhook_records import WebhookRecord
 from agent_sessions.domain.webhook_signing import new_webhook_secret, signature_headers
 from agent_sessions.infra.secret_box import SecretBox
 from agent_sessions.infra.settings import load_settings

@@ -8,14 +8,8 @@ from typing import Any, cast
 from agent_sessions.domain.events import EVENT_NAMES
 from agent_sessions.domain.money import cents_to_dollars
 from agent_sessions.domain.payment_rules import PaymentCheck
-from agent_sessions.domain.records import (
-    LIVE_STATUSES,
-    PaymentRecord,
-    SessionRecord,
-    WebhookRecord,
-    WindowState,
-    format_timestamp,
-)
+from agent_sessions.domain.records import LIVE_STATUSES, PaymentRecord, SessionRecord, WindowState, format_timestamp
+from agent_sessions.domain.webhook_records import WebhookRecord
 from agent_sessions.wire.answers import (
     LimitsOut,
     PaymentCheckOut,
