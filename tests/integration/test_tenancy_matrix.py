@@ -32,6 +32,8 @@ ENDPOINTS = [
     ("revoke_session", True, True),
     ("update_session", True, True),
     ("get_attestation", False, True),
+    ("get_consent", False, True),
+    ("give_consent", False, True),
     ("list_session_payments", True, True),
     ("create_payment", None, False),  # session token only
     ("check_payment", None, False),  # the same credentials as a payment

@@ -158,9 +158,22 @@ def session_item(session: SessionRecord) -> dict[str, Any]:
             "fingerprint": session.request_fingerprint,
             "gsi1pk": owner_partition(session.account_id),
             "gsi1sk": newest_first_key(session.id),
-            **(due_attributes(f"SESS#{session.id}", session.expires_at) if session.stored_status == "active" else {}),
+            "consent_deadline": timestamp_or_none(session.consent_deadline),
+            "consent_deadline_epoch": epoch_or_none(session.consent_deadline),
+            "consent_signature": session.consent_signature,
+            "mint_pkp_on_consent": session.mint_pkp_on_consent or None,
+            **_session_due(session),
         }
     )
+
+
+def _session_due(session: SessionRecord) -> dict[str, str]:
+    """A live session is due at its expiry; one waiting for consent at its consent deadline."""
+    if session.stored_status == "active":
+        return due_attributes(f"SESS#{session.id}", session.expires_at)
+    if session.stored_status == "pending_consent" and session.consent_deadline is not None:
+        return due_attributes(f"SESS#{session.id}", min(session.consent_deadline, session.expires_at))
+    return {}
 
 
 def session_record(item: Mapping[str, Any]) -> SessionRecord:
@@ -218,6 +231,9 @@ def _session_terms(values: Mapping[str, Any]) -> dict[str, Any]:
         "terms_rev": int(values.get("terms_rev") or 0),
         "attested_parameters": _attested(values.get("attested")),
         "warn_at_percent": int(values.get("warn_at", DEFAULT_WARN_AT_PERCENT)),
+        "consent_deadline": parse_or_none(values.get("consent_deadline")),
+        "consent_signature": values.get("consent_signature"),
+        "mint_pkp_on_consent": bool(values.get("mint_pkp_on_consent", False)),
     }
 
 

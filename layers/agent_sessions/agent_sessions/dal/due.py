@@ -36,18 +36,22 @@ class DynamoDue(TableAccess):
         )
 
     def expire_session(self, session_id: str, now: datetime) -> bool:
-        """Mark a live session past its expiry as expired, in one conditional write."""
+        """Mark a live session past its expiry (or a consent-bound one past its deadline) expired, in one write."""
         marks, mark_values = session_write_marks()
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=session_key(session_id),
                 UpdateExpression=f"SET #status = :expired, {marks} {NOT_DUE}",
-                ConditionExpression="#status = :active AND expires_epoch <= :now",
+                ConditionExpression=(
+                    "(#status = :active AND expires_epoch <= :now) OR (#status = :pending AND "
+                    "(consent_deadline_epoch <= :now OR expires_epoch <= :now))"
+                ),
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
                     ":expired": {"S": "expired"},
                     ":active": {"S": "active"},
+                    ":pending": {"S": "pending_consent"},
                     ":now": {"N": str(int(now.timestamp()))},
                     **mark_values,
                 },

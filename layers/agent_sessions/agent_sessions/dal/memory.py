@@ -15,7 +15,17 @@ from datetime import datetime
 from typing import Any
 
 from agent_sessions.dal.codec import checked_cursor
-from agent_sessions.dal.memory_conditions import admits, debited, due_entry, epoch, kept, released, to_second
+from agent_sessions.dal.memory_conditions import (
+    admits,
+    debited,
+    due_entry,
+    due_to_expire,
+    epoch,
+    kept,
+    released,
+    session_due_at,
+    to_second,
+)
 from agent_sessions.dal.ports import (
     CommitOutcome,
     DueItem,
@@ -117,11 +127,35 @@ class MemoryStore:
             session = self._sessions.get(session_id)
             if session is None or session.account_id != account_id:
                 return None
-            if session.stored_status != "active" or epoch(session.expires_at) <= epoch(now):
+            live = session.stored_status in ("active", "pending_consent")
+            if not live or epoch(session.expires_at) <= epoch(now):
                 return session
             revoked = replace(session, stored_status="revoked", revoked_at=now, version=session.version + 1)
             self._sessions[session_id] = revoked
             return revoked
+
+    def record_consent(self, consented: SessionRecord, now: datetime) -> SessionRecord | None:
+        with self._lock:
+            session = self._sessions.get(consented.id)
+            deadline = session.consent_deadline if session is not None else None
+            if (
+                session is None
+                or session.account_id != consented.account_id
+                or session.stored_status != "pending_consent"
+                or deadline is None
+                or epoch(deadline) <= epoch(now)
+            ):
+                return None
+            updated = replace(
+                session,
+                stored_status="active",
+                consent_signature=consented.consent_signature,
+                pkp_address=consented.pkp_address,
+                attestation_signature=consented.attestation_signature,
+                version=session.version + 1,
+            )
+            self._sessions[session.id] = updated
+            return updated
 
     def change_terms(self, changed: SessionRecord, expected_rev: int, now: datetime) -> SessionRecord | None:
         with self._lock:
@@ -243,7 +277,7 @@ class MemoryStore:
     def expire_session(self, session_id: str, now: datetime) -> bool:
         with self._lock:
             session = self._sessions.get(session_id)
-            if session is None or session.stored_status != "active" or epoch(session.expires_at) > epoch(now):
+            if session is None or not due_to_expire(session, now):
                 return False
             self._sessions[session_id] = replace(session, stored_status="expired", version=session.version + 1)
             return True
@@ -343,9 +377,9 @@ class MemoryStore:
     def _due_entries(self, shard: int) -> list[tuple[str, DueItem]]:
         """What the due index holds for a shard: live sessions and payments awaiting approval."""
         entries = [
-            due_entry(f"SESS#{s.id}", DueItem("session", s.id, to_second(s.expires_at)))
+            due_entry(f"SESS#{s.id}", DueItem("session", s.id, to_second(due)))
             for s in self._sessions.values()
-            if s.stored_status == "active"
+            if (due := session_due_at(s)) is not None
         ]
         entries += [
             due_entry(

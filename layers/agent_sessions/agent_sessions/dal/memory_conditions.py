@@ -112,3 +112,18 @@ def released(
             committed[key] = committed.get(key, 0) - amount_cents
     holds = {pid: hold for pid, hold in session.holds.items() if pid != payment_id}
     return replace(session, committed_cents=committed, held_cents=held_cents, holds=holds, version=session.version + 1)
+
+
+def session_due_at(session: SessionRecord) -> datetime | None:
+    """When the due index lists a session: live at its expiry, waiting for consent at its deadline."""
+    if session.stored_status == "active":
+        return session.expires_at
+    if session.stored_status == "pending_consent" and session.consent_deadline is not None:
+        return min(session.consent_deadline, session.expires_at)
+    return None
+
+
+def due_to_expire(session: SessionRecord, now: datetime) -> bool:
+    """expire_session's condition: live past its expiry, or still waiting for consent past its deadline."""
+    due = session_due_at(session)
+    return due is not None and epoch(due) <= epoch(now)

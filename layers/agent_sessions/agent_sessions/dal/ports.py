@@ -116,6 +116,13 @@ class SessionStore(SessionReader, Protocol):
         """
 
 
+class SessionConsentStore(SessionReader, Protocol):
+    """Consent-bound sessions: the one conditional write that makes one active."""
+
+    def record_consent(self, consented: SessionRecord, now: datetime) -> SessionRecord | None:
+        """pending_consent -> active with `consented`'s signature (and identity); None unless still waiting in time."""
+
+
 class SessionTermsChanger(SessionReader, Protocol):
     """Changing a live session's terms (PATCH): one conditional write on the terms' revision."""
 

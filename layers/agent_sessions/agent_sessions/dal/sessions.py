@@ -127,11 +127,14 @@ class DynamoSessions(TableAccess):
                 TableName=self._table,
                 Key=session_key(session_id),
                 UpdateExpression=f"SET #status = :revoked, revoked_at = :now, {marks} {NOT_DUE}",
-                ConditionExpression="account_id = :account AND #status = :active AND expires_epoch > :now_epoch",
+                ConditionExpression=(
+                    "account_id = :account AND #status IN (:active, :pending) AND expires_epoch > :now_epoch"
+                ),
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
                     ":revoked": {"S": "revoked"},
                     ":active": {"S": "active"},
+                    ":pending": {"S": "pending_consent"},
                     ":account": {"S": account_id},
                     ":now": {"S": format_timestamp(now)},
                     ":now_epoch": {"N": str(int(now.timestamp()))},
@@ -147,6 +150,42 @@ class DynamoSessions(TableAccess):
             if session is None or session.account_id != account_id:
                 return None
             return session
+        return session_record(response["Attributes"])
+
+    def record_consent(self, consented: SessionRecord, now: datetime) -> SessionRecord | None:
+        """pending_consent -> active with the owner's signature (and an identity, if minted), in one write.
+
+        Only while it waits for consent and its deadline has not passed; None otherwise.
+        """
+        marks, mark_values = session_write_marks()
+        identity = {"pkp_address": consented.pkp_address, "attestation_signature": consented.attestation_signature}
+        written = {
+            "consent_signature": consented.consent_signature,
+            "gsi2sk": due_attributes(f"SESS#{consented.id}", consented.expires_at)["gsi2sk"],
+            **{name: value for name, value in identity.items() if value is not None},
+        }
+        names = {"#status": "status", **{f"#w{position}": name for position, name in enumerate(written)}}
+        values = {f":w{position}": to_attribute(value) for position, value in enumerate(written.values())}
+        clauses = ", ".join(f"#w{position} = :w{position}" for position in range(len(written)))
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=session_key(consented.id),
+                UpdateExpression=f"SET #status = :active, {clauses}, {marks}",
+                ConditionExpression="account_id = :account AND #status = :pending AND consent_deadline_epoch > :now",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={
+                    **values,
+                    **mark_values,
+                    ":active": {"S": "active"},
+                    ":pending": {"S": "pending_consent"},
+                    ":account": {"S": consented.account_id},
+                    ":now": {"N": str(int(now.timestamp()))},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return None
         return session_record(response["Attributes"])
 
     def change_terms(self, changed: SessionRecord, expected_rev: int, now: datetime) -> SessionRecord | None:

@@ -63,6 +63,14 @@ class SessionExpired(DomainError):
     default_message = "The session has expired."
 
 
+class ConsentRequired(DomainError):
+    """A consent-bound session whose wallet owner has not signed its consent yet."""
+
+    status = 403
+    code = "CONSENT_REQUIRED"
+    default_message = "This session waits for its wallet owner's consent (GET and POST …/consent)."
+
+
 class NotFound(DomainError):
     """No such object, or it belongs to another API key: never reveal which."""
 
@@ -153,5 +161,6 @@ PAYMENT_REFUSALS: dict[str, type[DomainError]] = {
         SessionExpired,
         RateLimited,
         VelocityLimited,
+        ConsentRequired,
     )
 }

@@ -6,6 +6,7 @@ from typing import Literal, get_args
 
 EventName = Literal[
     "agent.session.created",
+    "agent.session.consented",
     "agent.session.revoked",
     "agent.session.expired",
     "agent.session.updated",

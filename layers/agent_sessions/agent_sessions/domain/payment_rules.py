@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 from agent_sessions.domain.errors import (
+    ConsentRequired,
     DomainError,
     LimitExceeded,
     MerchantNotAllowed,
@@ -155,10 +156,13 @@ def largest_payable_cents(session: SessionRecord, now: datetime) -> int:
 
 
 def _ended(session: SessionRecord, payment: PaymentRecord, now: datetime) -> DomainError | None:
-    if session.stored_status == "revoked":
+    status = session.status_at(now)
+    if status == "revoked":
         return SessionRevoked()
-    if session.stored_status == "expired" or now >= session.expires_at:
+    if status == "expired":
         return SessionExpired()
+    if status == "pending_consent":
+        return ConsentRequired()
     return None
 
 

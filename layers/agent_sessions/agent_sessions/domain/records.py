@@ -27,10 +27,10 @@ DEFAULT_LIMITS_CENTS: dict[LimitName, int] = {
 }
 LIMIT_NAMES: tuple[LimitName, ...] = tuple(DEFAULT_LIMITS_CENTS)
 
-SessionStatus = Literal["active", "paused", "revoked", "expired"]
+SessionStatus = Literal["pending_consent", "active", "paused", "revoked", "expired"]
 # The statuses in which a session can still spend: what `is_active` means on the wire.
 LIVE_STATUSES: frozenset[SessionStatus] = frozenset({"active", "paused"})
-StoredSessionStatus = Literal["active", "revoked", "expired"]
+StoredSessionStatus = Literal["pending_consent", "active", "revoked", "expired"]
 
 # A payment above require_approval_above holds its amount until approved, rejected, or this
 # long after it was taken (or the session's end, whichever is first).
@@ -175,6 +175,13 @@ class SessionRecord:
     warn_at_percent: int = DEFAULT_WARN_AT_PERCENT
     warned: dict[str, int] = field(default_factory=dict)
     resumed: dict[str, int] = field(default_factory=dict)
+    # Consent-bound (require_consent): created pending_consent, lapsing at consent_deadline unless
+    # the wallet's owner signs the consent message in time; the signature is kept for the audit.
+    consent_deadline: datetime | None = None
+    consent_signature: str | None = None
+    # mint_pkp on a consent-bound session: the identity is minted when consent arrives, so what it
+    # signs includes the consent (its key is dropped right after, as always).
+    mint_pkp_on_consent: bool = False
     # Created with an Idempotency-Key: the fingerprint of that request, to tell a replay from reuse.
     request_fingerprint: str | None = None
     # What the last write to the item was (read from the table's stream by the outbox; not part of
@@ -186,7 +193,7 @@ class SessionRecord:
         """What a session's identity signed at creation: its parameters then (limits may change since)."""
         if self.attested_parameters is not None:
             return self.attested_parameters
-        return self.current_parameters()
+        return self.attested_with_consent()
 
     def current_parameters(self) -> dict[str, Any]:
         """The session's parameters as they are now: who, for whom, the limits, merchants and expiry."""
@@ -202,6 +209,15 @@ class SessionRecord:
         }
         if self.velocity:
             parameters["velocity"] = dict(self.velocity)
+        if self.consent_deadline is not None:
+            parameters["require_consent"] = True
+        return parameters
+
+    def attested_with_consent(self) -> dict[str, Any]:
+        """The parameters and, once given, the wallet owner's consent signature over them."""
+        parameters = self.current_parameters()
+        if self.consent_signature is not None:
+            parameters["consent_signature"] = self.consent_signature
         return parameters
 
     @property
@@ -270,11 +286,18 @@ class SessionRecord:
         """The status a reader sees at `now`, whether or not any expiry job ran."""
         if self.stored_status == "revoked":
             return "revoked"
-        if self.stored_status == "expired" or now >= self.expires_at:
+        if self.stored_status == "expired" or now >= self.expires_at or self.consent_lapsed_at(now):
             return "expired"
+        if self.stored_status == "pending_consent":
+            return "pending_consent"
         if any(window.remaining_cents == 0 for window in self.windows(now).values()):
             return "paused"
         return "active"
+
+    def consent_lapsed_at(self, now: datetime) -> bool:
+        """A consent-bound session whose consent did not arrive before its deadline."""
+        pending = self.stored_status == "pending_consent" and self.consent_deadline is not None
+        return pending and self.consent_deadline is not None and now >= self.consent_deadline
 
     def is_active_at(self, now: datetime) -> bool:
         """True only while the session can still spend (active or paused, not past expiry)."""
@@ -288,7 +311,8 @@ class SessionRecord:
         """The session as its creation left it: what the first answer to its request showed."""
         return replace(
             self,
-            stored_status="active",
+            stored_status="pending_consent" if self.consent_deadline is not None else "active",
+            consent_signature=None,
             revoked_at=None,
             committed_cents={},
             held_cents={},

@@ -122,9 +122,12 @@ def _session_events(change_id: str, old: SessionRecord | None, new: SessionRecor
     if old is None:
         return [("agent.session.created", (change_id, "agent.session.created"), body)]
     events: list[FoundEvent] = []
-    if old.stored_status == "active" and new.stored_status in ("revoked", "expired"):
+    if old.stored_status in ("active", "pending_consent") and new.stored_status in ("revoked", "expired"):
         name = f"agent.session.{new.stored_status}"
         events.append((name, (change_id, name), body))
+    if old.stored_status == "pending_consent" and new.stored_status == "active":
+        name = "agent.session.consented"
+        events.append((name, (change_id, name), {**body, "consent_signature": new.consent_signature}))
     if old.terms_rev != new.terms_rev:
         name = "agent.session.updated"
         events.append((name, (change_id, name), {**body, "changes": terms_changes(old, new, at)}))

@@ -19,6 +19,7 @@ from agent_sessions.dal.ports import (
 from agent_sessions.domain.credentials import new_payment_id, payment_id_for_key
 from agent_sessions.domain.errors import (
     PAYMENT_REFUSALS,
+    ConsentRequired,
     DomainError,
     Forbidden,
     IdempotencyKeyReused,
@@ -272,10 +273,11 @@ def _created_status(payment: PaymentRecord) -> int:
 def _decline(store: PaymentStore, payment: PaymentRecord, refusal: DomainError) -> CreatedPayment:
     """Record the refusal in the ledger, then raise it; a concurrent twin's record wins instead.
 
-    Only a final refusal (a rule) is recorded. "Retry later" (429: too many holds) is not, so
-    the retry it asks for, with the same Idempotency-Key, can succeed once the cause is gone.
+    Only a final refusal (a rule) is recorded. "Retry later" (429: too many holds or payments,
+    403 consent required) is not, so the retry it asks for, with the same Idempotency-Key, can
+    succeed once the cause is gone.
     """
-    if isinstance(refusal, RateLimited):
+    if isinstance(refusal, RateLimited | ConsentRequired):
         raise refusal
     declined = payment.with_changes(
         stored_status="declined",

@@ -14,6 +14,7 @@ from agent_sessions.dal.ports import (
     SessionRevoker,
     SessionStore,
 )
+from agent_sessions.domain.consent import wallet_kind
 from agent_sessions.domain.credentials import (
     PresentedCredential,
     hash_secret,
@@ -33,6 +34,7 @@ from agent_sessions.domain.errors import (
     SessionExpired,
     SessionRevoked,
     Unauthenticated,
+    ValidationFailed,
 )
 from agent_sessions.domain.idempotency import IdempotentCreation, request_fingerprint
 from agent_sessions.domain.pages import Page
@@ -153,15 +155,35 @@ def create_session(
         velocity=velocity_with({}, request.limits, request.rate_limits),
         warn_at_percent=request.warn_at_percent,
     )
-    if request.mint_pkp:
-        from agent_sessions.infra.identity import identity_provider  # the crypto loads only when needed
-
-        attestation = identity_provider().mint(session.attestation_parameters())
-        session = session.with_changes(pkp_address=attestation.address, attestation_signature=attestation.signature)
+    if request.require_consent:
+        session = _consent_bound(session, request, now)
+    elif request.mint_pkp:
+        session = with_identity(session)
     existing = store.insert_session(session)
     if existing is None:
         return CreatedSession(session=session, session_token=token)
     return _replayed_session(existing, session, token)
+
+
+def _consent_bound(session: SessionRecord, request: CreateSessionRequest, now: datetime) -> SessionRecord:
+    """A session that waits for its wallet owner's signed consent (its identity, if any, minted then)."""
+    if wallet_kind(session.user_wallet) is None:
+        raise ValidationFailed(
+            {"user_wallet": "must be an 0x Ethereum address or a base58 Solana key for its owner to sign consent"}
+        )
+    return session.with_changes(
+        stored_status="pending_consent",
+        consent_deadline=now + timedelta(minutes=request.consent_within_minutes),
+        mint_pkp_on_consent=request.mint_pkp,
+    )
+
+
+def with_identity(session: SessionRecord) -> SessionRecord:
+    """The session with its own identity, which signs its parameters (and consent, if given) once."""
+    from agent_sessions.infra.identity import identity_provider  # the crypto loads only when needed
+
+    attestation = identity_provider().mint(session.attestation_parameters())
+    return session.with_changes(pkp_address=attestation.address, attestation_signature=attestation.signature)
 
 
 def _replayed_session(existing: SessionRecord, attempt: SessionRecord, token: str) -> CreatedSession:

@@ -74,10 +74,29 @@ class SessionOut(BaseModel):
     windows: WindowsOut
     pkp_address: str | None
     metadata: dict[str, Any]
+    consent_deadline: str | None = Field(
+        default=None, description="A consent-bound session lapses at this time unless its owner consents first."
+    )
     warn_at_percent: int = Field(
         description="agent.session.limit_warning when a window first reaches this % of its limit."
     )
     version: int = Field(description="The version of the session's terms: send it as If-Match to PATCH it.")
+
+
+class ConsentOut(BaseModel):
+    """What the wallet's owner signs to make a consent-bound session active."""
+
+    session_id: str
+    status: SessionStatus
+    consent_deadline: str | None
+    wallet_kind: Literal["ethereum", "solana"] | None = Field(
+        description="ethereum: EIP-191 personal_sign of `message`; solana: ed25519 over its UTF-8 bytes."
+    )
+    message: str
+    parameters: dict[str, Any]
+    parameters_sha256: str
+    parameters_keccak256: str
+    consent_signature: str | None
 
 
 class SessionListOut(BaseModel):

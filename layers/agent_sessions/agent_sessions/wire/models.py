@@ -26,6 +26,9 @@ MAX_DURATION_HOURS = 168
 MIN_DURATION_HOURS = Decimal("0.00027778")
 MAX_PAGE_SIZE = 100
 MAX_PAYMENT_COUNT = 1_000_000
+# A consent-bound session lapses unless its wallet owner consents within this many minutes.
+DEFAULT_CONSENT_MINUTES = 15
+MAX_CONSENT_MINUTES = 24 * 60
 MAX_DESCRIPTION_CHARS = 1000
 SESSION_ID_PATTERN = r"^sess_[a-z2-7]{24}$"
 PAYMENT_ID_PATTERN = r"^pay_[a-z2-7]{24}$"
@@ -173,6 +176,13 @@ class CreateSessionRequest(_Strict):
     allowed_merchants: Annotated[list[Identifier], Field(max_length=MAX_ALLOWED_MERCHANTS)] | None = None
     rate_limits: RateLimitsIn | None = None
     warn_at_percent: Percent = DEFAULT_WARN_AT_PERCENT
+    require_consent: bool = False
+    consent_within_minutes: Annotated[
+        int,
+        BeforeValidator(_whole_number),
+        Field(ge=1, le=MAX_CONSENT_MINUTES),
+        WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_CONSENT_MINUTES}),
+    ] = DEFAULT_CONSENT_MINUTES
     duration_hours: DurationHours = Decimal(24)
     mint_pkp: bool = False
     metadata: Metadata = None
@@ -190,6 +200,16 @@ class UpdateSessionRequest(_Strict):
     rate_limits: RateLimitsIn | None = None
     allowed_merchants: Annotated[list[Identifier], Field(max_length=MAX_ALLOWED_MERCHANTS)] | None = None
     expires_at: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")] | None = None
+
+
+class ConsentIn(_Strict):
+    """Body of POST /api/v1/ai/sessions/{id}/consent: the wallet owner's signature of the consent message.
+
+    0x-hex (65 bytes, EIP-191 personal_sign) for an 0x wallet; base58 or 0x-hex (64 bytes, ed25519)
+    for a Solana wallet.
+    """
+
+    signature: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[0-9A-Za-z]+$")]
 
 
 class CreatePaymentRequest(_Strict):

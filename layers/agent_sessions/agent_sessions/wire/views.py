@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
+from agent_sessions.domain.consent import ConsentRequest
 from agent_sessions.domain.events import EVENT_NAMES
 from agent_sessions.domain.money import cents_to_dollars
 from agent_sessions.domain.payment_rules import PaymentCheck
 from agent_sessions.domain.records import LIVE_STATUSES, PaymentRecord, SessionRecord, WindowState, format_timestamp
 from agent_sessions.domain.webhook_records import WebhookRecord
 from agent_sessions.wire.answers import (
+    ConsentOut,
     LimitsOut,
     PaymentCheckOut,
     PaymentOut,
@@ -68,6 +70,7 @@ def session_out(session: SessionRecord, now: datetime, session_token: str | None
         ),
         pkp_address=session.pkp_address,
         metadata=session.metadata,
+        consent_deadline=format_timestamp(session.consent_deadline) if session.consent_deadline else None,
         warn_at_percent=session.warn_at_percent,
         version=session.terms_rev,
     )
@@ -181,5 +184,21 @@ def payment_check_body(check: PaymentCheck, now: datetime) -> dict[str, Any]:
             remaining_this_month=cents_to_dollars(windows["month"].remaining_cents),
         ),
         resets_at=resets_at,
+    ).model_dump()
+    return body
+
+
+def consent_body(session: SessionRecord, request: ConsentRequest, now: datetime) -> dict[str, Any]:
+    """The JSON-ready answer of GET …/consent."""
+    body: dict[str, Any] = ConsentOut(
+        session_id=session.id,
+        status=session.status_at(now),
+        consent_deadline=format_timestamp(session.consent_deadline) if session.consent_deadline else None,
+        wallet_kind=request.wallet_kind,
+        message=request.message,
+        parameters=request.parameters,
+        parameters_sha256=request.parameters_sha256,
+        parameters_keccak256=request.parameters_keccak256,
+        consent_signature=session.consent_signature,
     ).model_dump()
     return body

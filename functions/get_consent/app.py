@@ -1,0 +1,51 @@
+"""GET /api/v1/ai/sessions/{id}/consent: the message a consent-bound session's wallet owner signs."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agent_sessions.dal.dynamo import default_store
+from agent_sessions.domain.records import utc_now
+from agent_sessions.http.resolver import (
+    RESOLVER_OPTIONS,
+    answer_errors_per_contract,
+    caller_of,
+    json_response,
+    resolve_json,
+    responses,
+)
+from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.infra.settings import require_settings
+from agent_sessions.logic import sessions
+from agent_sessions.logic.consent import consent_to_sign
+from agent_sessions.wire.answers import ConsentOut
+from agent_sessions.wire.models import SESSION_ID_PATTERN
+from agent_sessions.wire.views import consent_body
+
+require_settings()  # a missing or invalid variable stops the function at init
+
+app = APIGatewayHttpResolver(**RESOLVER_OPTIONS)
+answer_errors_per_contract(app)
+
+
+@app.get(
+    "/api/v1/ai/sessions/<session_id>/consent",
+    responses=responses(200, ConsentOut, "The consent message to sign, and the parameters it stands for."),
+)
+def get_consent(session_id: Annotated[str, Path(pattern=SESSION_ID_PATTERN)]):
+    caller = sessions.require_caller(caller_of(app))
+    now = utc_now()
+    session, request = consent_to_sign(default_store(), caller, session_id, now)
+    metrics.add_metric(name="ConsentRead", unit=MetricUnit.Count, value=1)
+    return json_response(200, consent_body(session, request, now))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return resolve_json(app, event, context)

@@ -1,0 +1,82 @@
+"""Consent-bound sessions: the exact message the wallet's owner signs, and what a wallet looks like.
+
+The message is plain text a wallet can show a person: who the agent is, which wallet, every
+limit, the merchants and the expiry, then the SHA-256 and keccak-256 of the RFC 8785 canonical
+parameters it stands for (the same parameters the attestation covers). Signing it is the owner's
+consent to exactly those terms; a change of any of them changes the hashes, so an old signature
+cannot be carried over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agent_sessions.domain.money import cents_to_dollars
+from agent_sessions.domain.records import LIMIT_NAMES, SessionRecord, format_timestamp
+
+WalletKind = Literal["ethereum", "solana"]
+_ETHEREUM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_BASE58 = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{32,44}$")
+
+
+def wallet_kind(user_wallet: str) -> WalletKind | None:
+    """`ethereum` for a 0x address, `solana` for a base58 key of 32 bytes' length; None for anything else."""
+    if _ETHEREUM_ADDRESS.fullmatch(user_wallet):
+        return "ethereum"
+    if _BASE58.fullmatch(user_wallet):
+        return "solana"
+    return None
+
+
+@dataclass(frozen=True)
+class ConsentRequest:
+    """What GET …/consent answers: the message to sign and the parameters it stands for."""
+
+    message: str
+    parameters: dict[str, Any]
+    parameters_sha256: str
+    parameters_keccak256: str
+    wallet_kind: WalletKind | None
+
+
+def consent_request(session: SessionRecord, keccak256: Any) -> ConsentRequest:
+    """The consent message for `session` as it stands (`keccak256`: bytes -> bytes, from infra)."""
+    import rfc8785
+
+    parameters = session.current_parameters()
+    canonical = rfc8785.dumps(parameters)
+    sha = "0x" + hashlib.sha256(canonical).hexdigest()
+    keccak = "0x" + keccak256(canonical).hex()
+    return ConsentRequest(
+        message=_message(session, sha, keccak),
+        parameters=parameters,
+        parameters_sha256=sha,
+        parameters_keccak256=keccak,
+        wallet_kind=wallet_kind(session.user_wallet),
+    )
+
+
+def _message(session: SessionRecord, sha: str, keccak: str) -> str:
+    limits = "\n".join(f"  {name}: ${cents_to_dollars(session.limits_cents[name]):,.2f}" for name in LIMIT_NAMES)
+    counts = [f"  payments {name.replace('_', ' ')}: {count}" for name, count in sorted(session.velocity.items())]
+    merchants = ", ".join(session.allowed_merchants) if session.allowed_merchants is not None else "any merchant"
+    return "\n".join(
+        [
+            "agent-sessions: consent to a spending session",
+            "",
+            f"Agent {session.agent_id}" + (f" ({session.agent_name})" if session.agent_name else ""),
+            f"may spend from wallet {session.user_wallet}",
+            "within these limits:",
+            limits,
+            *counts,
+            f"paying: {merchants}",
+            f"from {format_timestamp(session.created_at)} until {format_timestamp(session.expires_at)}.",
+            "",
+            f"Session: {session.id}",
+            f"Parameters (RFC 8785) sha256: {sha}",
+            f"Parameters (RFC 8785) keccak256: {keccak}",
+        ]
+    )
