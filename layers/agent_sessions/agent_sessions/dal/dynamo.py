@@ -8,11 +8,14 @@ from agent_sessions.dal.alerts import DynamoWindowAlerts
 from agent_sessions.dal.due import DynamoDue
 from agent_sessions.dal.keys import DynamoApiKeys
 from agent_sessions.dal.payments import DynamoPayments
+from agent_sessions.dal.session_changes import DynamoSessionChanges
 from agent_sessions.dal.sessions import DynamoSessions
 from agent_sessions.dal.webhooks import DynamoWebhooks
 
 
-class DynamoStore(DynamoApiKeys, DynamoSessions, DynamoPayments, DynamoDue, DynamoWindowAlerts, DynamoWebhooks):
+class DynamoStore(
+    DynamoApiKeys, DynamoSessions, DynamoSessionChanges, DynamoPayments, DynamoDue, DynamoWindowAlerts, DynamoWebhooks
+):
     """Every store Protocol over one table (each service still sees only its own Protocol)."""
 
 
