@@ -155,3 +155,34 @@ def test_the_agents_token_reads_the_consent_message_too(invoke: Invoke) -> None:
     answer = invoke("get_consent", event)
     assert answer["statusCode"] == 200
     assert answer["json"]["session_id"] == session["id"]
+
+
+def test_raising_a_consented_sessions_terms_needs_its_owner_again_lowering_does_not(invoke: Invoke) -> None:
+    wallet = SolanaWallet()
+    session = open_session(invoke, user_wallet=wallet.address, require_consent=True)
+    assert (
+        consent(invoke, session["id"], wallet.sign(consent_of(invoke, session["id"])["message"]))["statusCode"] == 200
+    )
+
+    def patch(body: dict[str, Any], version: int) -> dict[str, Any]:
+        event = with_body(with_session_id(load_event("update_session"), session["id"]), json.dumps(body))
+        event["headers"]["if-match"] = str(version)
+        return invoke("update_session", event)
+
+    lowered = patch({"limits": {"max_per_day": 150}}, 0)
+    assert lowered["statusCode"] == 200, lowered["body"]
+    raise_day = {"limits": {"max_per_day": 300}}
+    refused = patch(raise_day, 1)
+    assert (refused["statusCode"], refused["json"]["error"]["code"]) == (403, "CONSENT_REQUIRED")
+    message = refused["json"]["error"]["details"]["message"]
+    assert "$300.00" in message
+    forged = patch({**raise_day, "consent_signature": SolanaWallet().sign(message)}, 1)
+    assert forged["statusCode"] == 403
+    signed = patch({**raise_day, "consent_signature": wallet.sign(message)}, 1)
+    assert signed["statusCode"] == 200, signed["body"]
+    assert signed["json"]["limits"]["max_per_day"] == 300
+    assert consent_of(invoke, session["id"])["consent_signature"] == wallet.sign(message)
+    tightened = patch({"rate_limits": {"payments": {"per_minute": 5}}}, 2)  # a new count limit only tightens
+    assert tightened["statusCode"] == 200, tightened["body"]
+    for loosening in ({"allowed_merchants": None}, {"rate_limits": {"payments": {"per_minute": 6}}}):
+        assert patch(loosening, 3)["json"]["error"]["code"] == "CONSENT_REQUIRED"

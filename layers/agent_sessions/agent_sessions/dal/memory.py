@@ -174,6 +174,7 @@ class MemoryStore:
                 velocity=dict(changed.velocity),
                 allowed_merchants=changed.allowed_merchants,
                 expires_at=changed.expires_at,
+                consent_signature=changed.consent_signature,
                 terms_rev=expected_rev + 1,
                 attested_parameters=session.attested_parameters or changed.attestation_parameters(),
                 version=session.version + 1,

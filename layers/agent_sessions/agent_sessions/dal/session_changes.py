@@ -117,6 +117,7 @@ def _new_terms(changed: SessionRecord, expected_rev: int) -> tuple[dict[str, Any
         "gsi2sk": due_attributes(f"SESS#{changed.id}", changed.expires_at)["gsi2sk"],
         "velocity": dict(changed.velocity) or None,
         "allowed_merchants": changed.allowed_merchants,
+        "consent_signature": changed.consent_signature,
     }
     written = {name: value for name, value in terms.items() if value is not None}
     return written, [name for name in terms if name not in written]

@@ -80,3 +80,14 @@ def _message(session: SessionRecord, sha: str, keccak: str) -> str:
             f"Parameters (RFC 8785) keccak256: {keccak}",
         ]
     )
+
+
+def loosens(before: SessionRecord, after: SessionRecord) -> bool:
+    """Whether `after` allows anything `before` did not: a higher limit, a faster or lifted count,
+    a merchant added or the list lifted, or a later expiry."""
+    higher = any(after.limits_cents[name] > before.limits_cents[name] for name in LIMIT_NAMES)
+    counts = any(after.velocity.get(name, 10**12) > count for name, count in before.velocity.items())
+    merchants = before.allowed_merchants is not None and (
+        after.allowed_merchants is None or not set(after.allowed_merchants) <= set(before.allowed_merchants)
+    )
+    return higher or counts or merchants or after.expires_at > before.expires_at

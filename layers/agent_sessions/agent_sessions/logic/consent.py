@@ -12,7 +12,7 @@ from datetime import datetime
 
 from agent_sessions.dal.ports import SessionConsentStore
 from agent_sessions.domain.consent import ConsentRequest, consent_request
-from agent_sessions.domain.errors import InvalidState, NotFound, ValidationFailed
+from agent_sessions.domain.errors import InvalidState, ValidationFailed
 from agent_sessions.domain.records import Caller, SessionRecord
 from agent_sessions.logic.sessions import get_session, with_identity
 
@@ -20,12 +20,13 @@ from agent_sessions.logic.sessions import get_session, with_identity
 def consent_to_sign(
     store: SessionConsentStore, caller: Caller, session_id: str, now: datetime
 ) -> tuple[SessionRecord, ConsentRequest]:
-    """The session and its consent message (for the account's key, or the session's own token)."""
+    """The session and its consent message (for the account's key, or the session's own token).
+
+    Any session has one; only a consent-bound session (require_consent) waits for it.
+    """
     from agent_sessions.infra.identity import keccak256
 
     session = get_session(store, caller, session_id, now)
-    if session.consent_deadline is None:
-        raise NotFound("This session was not created with require_consent.")
     return session, consent_request(session, keccak256)
 
 
@@ -36,6 +37,8 @@ def give_consent(
     from agent_sessions.infra.consent_signatures import signature_is_the_wallets
 
     session, request = consent_to_sign(store, caller, session_id, now)
+    if session.consent_deadline is None:
+        raise InvalidState("This session was not created with require_consent; it needs no consent.")
     if session.consent_signature is not None:
         return session  # consented already: a second consent changes nothing
     _ensure_waiting(session, now)

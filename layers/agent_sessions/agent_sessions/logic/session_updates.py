@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from agent_sessions.dal.ports import SessionTermsChanger
+from agent_sessions.domain.consent import consent_request, loosens
 from agent_sessions.domain.errors import (
+    ConsentRequired,
     InvalidState,
     NotFound,
     PreconditionFailed,
@@ -54,12 +56,33 @@ def update_session(
     _ensure_changeable(session, expected, now)
     if (changed.terms, changed.allowed_merchants) == (session.terms, session.allowed_merchants):
         return session  # nothing to change: no write, no new version
+    changed = _consented(session, changed, request.consent_signature)
     written = store.change_terms(changed, expected, now)
     if written is not None:
         return written
     current = store.get_session(session_id) or session
     _ensure_changeable(current, expected, now)
     raise PreconditionFailed(details={"version": current.terms_rev})
+
+
+def _consented(session: SessionRecord, changed: SessionRecord, signature: str | None) -> SessionRecord:
+    """A consented session may be loosened only with its owner's signature over the new terms.
+
+    Without one, the answer is 403 CONSENT_REQUIRED carrying the message to sign; lowering needs none.
+    """
+    if session.consent_signature is None or not loosens(session, changed):
+        return changed
+    from agent_sessions.infra.consent_signatures import signature_is_the_wallets
+    from agent_sessions.infra.identity import keccak256
+
+    request = consent_request(changed, keccak256)
+    if signature is None or not signature_is_the_wallets(session.user_wallet, request.message, signature):
+        raise ConsentRequired(
+            "Raising a consented session's terms needs its owner's signature over the new terms "
+            "(send it as consent_signature with the same change).",
+            {"message": request.message, "parameters_sha256": request.parameters_sha256},
+        )
+    return changed.with_changes(consent_signature=signature)
 
 
 def _ensure_changeable(session: SessionRecord, expected: int, now: datetime) -> None:

@@ -200,6 +200,7 @@ class UpdateSessionRequest(_Strict):
     rate_limits: RateLimitsIn | None = None
     allowed_merchants: Annotated[list[Identifier], Field(max_length=MAX_ALLOWED_MERCHANTS)] | None = None
     expires_at: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")] | None = None
+    consent_signature: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[0-9A-Za-z]+$")] | None = None
 
 
 class ConsentIn(_Strict):
