@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from agent_sessions.dal.alerts import DynamoWindowAlerts
+from agent_sessions.dal.decision_log import DynamoDecisionLog
 from agent_sessions.dal.due import DynamoDue
 from agent_sessions.dal.keys import DynamoApiKeys
 from agent_sessions.dal.payments import DynamoPayments
@@ -14,7 +15,14 @@ from agent_sessions.dal.webhooks import DynamoWebhooks
 
 
 class DynamoStore(
-    DynamoApiKeys, DynamoSessions, DynamoSessionChanges, DynamoPayments, DynamoDue, DynamoWindowAlerts, DynamoWebhooks
+    DynamoApiKeys,
+    DynamoSessions,
+    DynamoSessionChanges,
+    DynamoPayments,
+    DynamoDue,
+    DynamoWindowAlerts,
+    DynamoWebhooks,
+    DynamoDecisionLog,
 ):
     """Every store Protocol over one table (each service still sees only its own Protocol)."""
 

@@ -1,0 +1,81 @@
+"""The decision log's items: `LOGHEAD#<session>` (seq and hash), `LOG#<session>#<seq>` (an entry, listed
+through the owner index in seq order) and `LOGSRC#<session>#<source>` (what was appended already)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agent_sessions.dal.codec import OWNER_INDEX
+from agent_sessions.dal.table import TableAccess
+from agent_sessions.domain.decision_log import canonical
+
+
+class DynamoDecisionLog(TableAccess):
+    """DecisionLogStore over the table."""
+
+    def log_head(self, session_id: str) -> tuple[int, str] | None:
+        item = self._client.get_item(
+            TableName=self._table, Key={"pk": {"S": f"LOGHEAD#{session_id}"}}, ConsistentRead=True
+        ).get("Item")
+        return (int(item["seq"]["N"]), item["hash"]["S"]) if item else None
+
+    def append_entry(self, session_id: str, source: str, entry: dict[str, Any], after_seq: int) -> str:
+        """One transaction: the entry, the head moved from `after_seq`, the source marked."""
+        seq = int(entry["seq"])
+        head_condition = "attribute_not_exists(pk)" if after_seq == 0 else "seq = :after"
+        head_values = {":after": {"N": str(after_seq)}} if after_seq else {}
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        "pk": {"S": f"LOG#{session_id}#{seq:010d}"},
+                        "type": {"S": "log_entry"},
+                        "entry": {"S": canonical(entry).decode()},
+                        "gsi1pk": {"S": f"LOG#{session_id}"},
+                        "gsi1sk": {"S": f"{seq:010d}"},
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        "pk": {"S": f"LOGHEAD#{session_id}"},
+                        "type": {"S": "log_head"},
+                        "seq": {"N": str(seq)},
+                        "hash": {"S": str(entry["hash"])},
+                    },
+                    "ConditionExpression": head_condition,
+                    **({"ExpressionAttributeValues": head_values} if head_values else {}),
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {"pk": {"S": f"LOGSRC#{session_id}#{source}"}, "type": {"S": "log_source"}},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        reasons = self.transact(items)
+        if reasons is None:
+            return "appended"
+        return "duplicate" if reasons[2].get("Code") == "ConditionalCheckFailed" else "moved"
+
+    def log_entries(self, session_id: str) -> list[dict[str, Any]]:
+        entries: list[dict[str, Any]] = []
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": OWNER_INDEX,
+            "KeyConditionExpression": "gsi1pk = :log",
+            "ExpressionAttributeValues": {":log": {"S": f"LOG#{session_id}"}},
+        }
+        while True:
+            page = self._client.query(**request)
+            entries += [json.loads(item["entry"]["S"]) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return entries
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,204 @@
+"""Writing and reading the decision log: its entries come from the table's stream, as events do.
+
+Every session write that decides something (a payment authorized, held, approved, rejected or
+lapsed; consent; a change of terms; revoke; expiry) and every declined payment record becomes one
+entry, appended in stream order per session by a conditional transaction that also advances the
+session's log head and marks the entry's source. A redelivered record finds its source marked and
+appends nothing. The payment path makes no extra request: this runs in the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from agent_sessions.domain.decision_log import (
+    Verdict,
+    canonical,
+    chained,
+    replay,
+    timestamp,
+    verify_chain,
+    windows_after,
+)
+from agent_sessions.domain.records import PaymentRecord, SessionRecord
+from agent_sessions.logic.outbox import Change, moment_of
+
+PaymentLookup = Callable[[str], PaymentRecord | None]
+Source = tuple[str, str, dict[str, Any]]  # session id, what the entry comes from, its fields
+
+_PAYMENT_KINDS = {
+    "authorized": "payment_authorized",
+    "pending_approval": "payment_held",
+    "approved": "payment_approved",
+    "rejected": "payment_rejected",
+    "expired": "payment_lapsed",
+}
+MAX_APPEND_ATTEMPTS = 8
+
+
+class DecisionLogStore(Protocol):
+    """The log's items: a head per session, its entries, and a mark per source appended."""
+
+    def log_head(self, session_id: str) -> tuple[int, str] | None:
+        """The last entry's seq and hash; None before the first."""
+
+    def append_entry(self, session_id: str, source: str, entry: dict[str, Any], after_seq: int) -> str:
+        """Append if the head is still `after_seq` and `source` is new: appended, duplicate or moved."""
+
+    def log_entries(self, session_id: str) -> list[dict[str, Any]]:
+        """Every entry, in order."""
+
+
+def genesis_of(attested: dict[str, Any]) -> str:
+    """Where a chain starts: keccak-256 of the attested parameters without the consent signature (0x-hex),
+    i.e. the session's parameters when it was created (the consent message's parameters_keccak256)."""
+    from agent_sessions.infra.identity import parameters_hash
+
+    created = {name: value for name, value in attested.items() if name != "consent_signature"}
+    return "0x" + parameters_hash(created).hex()
+
+
+def genesis(session: SessionRecord) -> str:
+    """Where `session`'s chain starts."""
+    return genesis_of(session.attestation_parameters())
+
+
+def export(
+    store: DecisionLogStore, session: SessionRecord, address: str | None, signature: str | None
+) -> list[dict[str, Any]]:
+    """The log as JSON Lines: first the attestation it starts from (not chained), then every entry."""
+    from agent_sessions.infra.identity import parameters_hash
+
+    parameters = session.attestation_parameters()
+    header = {
+        "kind": "attestation",
+        "session_id": session.id,
+        "parameters": parameters,
+        "parameters_hash": "0x" + parameters_hash(parameters).hex(),
+        "address": address,
+        "signature": signature,
+    }
+    return [header, *store.log_entries(session.id)]
+
+
+def verify_export(lines: list[dict[str, Any]]) -> tuple[Verdict, dict[str, int]]:
+    """Check an exported log offline: the attestation's hash, the chain from it, and the replayed limits."""
+    from agent_sessions.infra.identity import parameters_hash
+
+    verdict = Verdict()
+    header, entries = (lines[0], lines[1:]) if lines and lines[0].get("kind") == "attestation" else ({}, lines)
+    parameters = header.get("parameters") or {}
+    verdict.checks["attestation"] = bool(header) and "0x" + parameters_hash(parameters).hex() == header.get(
+        "parameters_hash"
+    )
+    if not verdict.checks["attestation"]:
+        verdict.problems.append("the attestation line is missing or its parameters_hash is not its parameters'")
+    verify_chain(entries, genesis_of(parameters), verdict)
+    counters = replay(entries, verdict)
+    return verdict, counters
+
+
+def record(store: DecisionLogStore, changes: list[Change], payment_of: PaymentLookup) -> int:
+    """Append the entries `changes` call for, in order; how many were new."""
+    appended = 0
+    for change in changes:
+        for session_id, source, fields in entries_for(change, payment_of):
+            appended += _append(store, session_id, source, fields, change)
+    return appended
+
+
+def _append(store: DecisionLogStore, session_id: str, source: str, fields: dict[str, Any], change: Change) -> int:
+    for _ in range(MAX_APPEND_ATTEMPTS):
+        head = store.log_head(session_id)
+        if head is None and fields["kind"] != "session_created":
+            return 0  # a session from before the log existed: nothing to chain to
+        seq, prev = head if head is not None else (0, genesis(_session_of(change)))
+        outcome = store.append_entry(session_id, source, chained(fields, seq + 1, prev), seq)
+        if outcome != "moved":
+            return 1 if outcome == "appended" else 0
+    raise RuntimeError(f"the decision log of {session_id} kept moving")  # the batch is retried
+
+
+def _session_of(change: Change) -> SessionRecord:
+    assert isinstance(change.new, SessionRecord)
+    return change.new
+
+
+def entries_for(change: Change, payment_of: PaymentLookup) -> list[Source]:
+    """The log entries one stream record calls for (often none)."""
+    new, old = change.new, change.old
+    if isinstance(new, PaymentRecord):
+        return _declined(new) if old is None and new.stored_status == "declined" else []
+    if not isinstance(new, SessionRecord):
+        return []
+    at = moment_of(new.changed_at_ns) if new.changed_at_ns else change.at
+    source = f"v{new.version}"
+    if not isinstance(old, SessionRecord):
+        return [
+            (
+                new.id,
+                source,
+                {"kind": "session_created", "at": timestamp(new.created_at), "terms": _terms(new), "windows_after": {}},
+            )
+        ]
+    found = _payment_entry(old, new, payment_of, at) + _session_entries(old, new, at)
+    return [(new.id, f"{source}:{n}", fields) for n, fields in enumerate(found)]
+
+
+def _declined(payment: PaymentRecord) -> list[Source]:
+    decline = payment.decline
+    rule = str(decline.details.get("limit") or decline.code.lower()) if decline else None
+    fields = {
+        "kind": "payment_declined",
+        "at": timestamp(payment.created_at),
+        "payment_id": payment.id,
+        "amount": payment.amount_cents,
+        "rule": rule,
+    }
+    return [(payment.session_id, f"declined:{payment.id}", fields)]
+
+
+def _payment_entry(
+    old: SessionRecord, new: SessionRecord, payment_of: PaymentLookup, at: datetime
+) -> list[dict[str, Any]]:
+    mark = new.last_payment_change
+    if mark is None or old.last_payment_change == mark:
+        return []
+    payment = payment_of(mark.payment_id)
+    kind = _PAYMENT_KINDS[mark.change]
+    moment = payment.created_at if payment is not None and kind in ("payment_authorized", "payment_held") else at
+    fields: dict[str, Any] = {"kind": kind, "at": timestamp(moment), "payment_id": mark.payment_id}
+    if payment is not None:
+        fields["amount"] = payment.amount_cents
+    fields["windows_after"] = windows_after(new.committed_cents, new.created_at, moment)
+    return [fields]
+
+
+def _session_entries(old: SessionRecord, new: SessionRecord, at: datetime) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    if old.stored_status == "pending_consent" and new.stored_status == "active":
+        entries.append({"kind": "consented", "at": timestamp(at), "consent_signature": new.consent_signature})
+    if old.terms_rev != new.terms_rev:
+        entries.append({"kind": "terms_changed", "at": timestamp(at), "terms": _terms(new)})
+    if old.stored_status != new.stored_status and new.stored_status in ("revoked", "expired"):
+        entries.append({"kind": new.stored_status, "at": timestamp(at)})
+    return entries
+
+
+def _terms(session: SessionRecord) -> dict[str, Any]:
+    terms = {
+        "limits": dict(session.limits_cents),
+        "velocity": dict(session.velocity),
+        "allowed_merchants": session.allowed_merchants,
+        "expires_at": timestamp(session.expires_at),
+    }
+    return dict(json_roundtrip(terms))
+
+
+def json_roundtrip(value: Any) -> Any:
+    """The value as canonical JSON reads back (what the stored entry will be)."""
+    import json
+
+    return json.loads(canonical(value))

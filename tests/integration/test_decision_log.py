@@ -1,0 +1,104 @@
+"""The decision log: built from the stream by publish_events, exported, verified, and every tampering caught."""
+
+import copy
+from typing import Any
+
+import pytest
+
+from agent_sessions.domain.decision_log import chained
+from agent_sessions.domain.records import utc_now
+from agent_sessions.logic import decision_log
+from agent_sessions.logic import payments as payment_service
+from agent_sessions.logic import sessions as service
+from tests.integration.test_publish_events import OWNER
+from tests.integration.test_window_alerts import Pipeline, open_session, pay
+
+
+@pytest.fixture
+def exported(invoke: Any, dynamodb: Any, session_store: Any, bus_queue: Any) -> list[dict[str, Any]]:
+    """A session's whole story, pumped through the outbox twice (a redelivery), then exported."""
+    pipeline = Pipeline(invoke, dynamodb, session_store, bus_queue)
+    now = utc_now()
+    limits = {"max_per_day": 100, "max_per_transaction": 60, "require_approval_above": 30}
+    session_id, agent = open_session(session_store, now, limits=limits)
+    assert pay(session_store, agent, 20_00, now)  # authorized
+    assert pay(session_store, agent, 40_00, now)  # held
+    assert pay(session_store, agent, 35_00, now)  # held
+    assert not pay(session_store, agent, 61_00, now)  # declined: over max_per_transaction
+    held = [p for p in session_store.list_payments(session_id, 10, None).items if p.stored_status == "pending_approval"]
+    payment_service.decide_payment(session_store, OWNER, held[0].id, True, now)
+    payment_service.decide_payment(session_store, OWNER, held[1].id, False, now)
+    service.revoke_session(session_store, OWNER, session_id, now)
+    pipeline.pump()
+    pipeline.redeliver_everything()
+    session = session_store.get_session(session_id)
+    return decision_log.export(session_store, session, None, None)
+
+
+def kinds(lines: list[dict[str, Any]]) -> list[str]:
+    return [line["kind"] for line in lines]
+
+
+def test_every_decision_is_chained_once_and_the_log_verifies(exported: list[dict[str, Any]]) -> None:
+    assert kinds(exported) == [
+        "attestation",
+        "session_created",
+        "payment_authorized",
+        "payment_held",
+        "payment_held",
+        "payment_declined",
+        "payment_approved",
+        "payment_rejected",
+        "revoked",
+    ]
+    verdict, counters = decision_log.verify_export(exported)
+    assert verdict.ok, verdict.problems
+    assert counters == {"d0": 55_00, "w0": 55_00, "m0": 55_00}  # 20 authorized + 35 approved (40 rejected)
+    declined = next(line for line in exported if line["kind"] == "payment_declined")
+    assert declined["rule"] == "max_per_transaction"
+
+
+def rechained(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A forger's log: every hash recomputed after the change, so only the replay can tell."""
+    header, entries = lines[0], lines[1:]
+    out, prev = [header], entries[0]["prev"]
+    for seq, entry in enumerate(entries, start=1):
+        fields = {name: value for name, value in entry.items() if name not in ("seq", "prev", "hash")}
+        out.append(chained(fields, seq, prev))
+        prev = out[-1]["hash"]
+    return out
+
+
+def failed(lines: list[dict[str, Any]]) -> set[str]:
+    verdict, _ = decision_log.verify_export(lines)
+    return {name for name, ok in verdict.checks.items() if not ok}
+
+
+def test_an_edited_removed_reordered_or_inserted_entry_breaks_the_chain(exported: list[dict[str, Any]]) -> None:
+    edited = copy.deepcopy(exported)
+    edited[3]["amount"] = 1
+    removed = exported[:3] + exported[4:]
+    reordered = [exported[0], exported[1], exported[3], exported[2], *exported[4:]]
+    inserted = [*exported[:3], copy.deepcopy(exported[2]), *exported[3:]]
+    for tampered in (edited, removed, reordered, inserted):
+        assert "chain" in failed(tampered)
+
+
+def test_a_payment_over_a_limit_forged_with_a_recomputed_chain_is_caught_by_the_replay(
+    exported: list[dict[str, Any]],
+) -> None:
+    forged = copy.deepcopy(exported)
+    authorized = next(i for i, line in enumerate(forged) if line["kind"] == "payment_authorized")
+    forged.insert(authorized + 1, {**forged[authorized], "payment_id": "pay_" + "z" * 24, "amount": 90_00})
+    problems = failed(rechained(forged))
+    assert "chain" not in problems
+    assert "limits" in problems
+
+
+def test_a_log_that_does_not_start_at_the_attestation_is_refused(exported: list[dict[str, Any]]) -> None:
+    other = copy.deepcopy(exported)
+    other[0]["parameters"]["agent_id"] = "someone-else"
+    assert "attestation" in failed(other)
+    moved = copy.deepcopy(exported)
+    moved[1]["prev"] = "0x" + "00" * 32
+    assert {"start", "chain"} & failed(rechained(moved))
