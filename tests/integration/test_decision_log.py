@@ -31,8 +31,7 @@ def exported(invoke: Any, dynamodb: Any, session_store: Any, bus_queue: Any) -> 
     service.revoke_session(session_store, OWNER, session_id, now)
     pipeline.pump()
     pipeline.redeliver_everything()
-    session = session_store.get_session(session_id)
-    return decision_log.export(session_store, session, None, None)
+    return decision_log.export(session_store, OWNER, session_id, now)
 
 
 def kinds(lines: list[dict[str, Any]]) -> list[str]:

@@ -33,6 +33,7 @@ ENDPOINTS = [
     ("update_session", True, True),
     ("get_attestation", False, True),
     ("get_consent", False, True),
+    ("get_audit", False, True),
     ("give_consent", False, True),
     ("list_session_payments", True, True),
     ("create_payment", None, False),  # session token only

@@ -184,6 +184,13 @@ def responses(
     return answers
 
 
+def json_lines_responses(description: str) -> dict[int, OpenAPIResponse]:
+    """The OpenAPI answers of a route that answers JSON Lines (application/x-ndjson), and its errors."""
+    answers = responses(200, ErrorOut, description)
+    answers[200] = {"description": description, "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}
+    return answers
+
+
 def responses_with_errors(
     status: int,
     model: type[BaseModel],

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
+from agent_sessions.dal.ports import SessionReader
 from agent_sessions.domain.decision_log import (
     Verdict,
     canonical,
@@ -22,8 +23,9 @@ from agent_sessions.domain.decision_log import (
     verify_chain,
     windows_after,
 )
-from agent_sessions.domain.records import PaymentRecord, SessionRecord
+from agent_sessions.domain.records import Caller, PaymentRecord, SessionRecord
 from agent_sessions.logic.outbox import Change, moment_of
+from agent_sessions.logic.sessions import get_attestation
 
 PaymentLookup = Callable[[str], PaymentRecord | None]
 Source = tuple[str, str, dict[str, Any]]  # session id, what the entry comes from, its fields
@@ -65,22 +67,17 @@ def genesis(session: SessionRecord) -> str:
     return genesis_of(session.attestation_parameters())
 
 
-def export(
-    store: DecisionLogStore, session: SessionRecord, address: str | None, signature: str | None
-) -> list[dict[str, Any]]:
-    """The log as JSON Lines: first the attestation it starts from (not chained), then every entry."""
-    from agent_sessions.infra.identity import parameters_hash
+class AuditReader(DecisionLogStore, SessionReader, Protocol):
+    """What an export reads: the session (for its attestation) and its log."""
 
-    parameters = session.attestation_parameters()
-    header = {
-        "kind": "attestation",
-        "session_id": session.id,
-        "parameters": parameters,
-        "parameters_hash": "0x" + parameters_hash(parameters).hex(),
-        "address": address,
-        "signature": signature,
-    }
-    return [header, *store.log_entries(session.id)]
+
+def export(store: AuditReader, caller: Caller, session_id: str, now: datetime) -> list[dict[str, Any]]:
+    """The log as JSON Lines: first the attestation it starts from (not chained), then every entry.
+
+    For the account's key, or the session's own token while the session is live.
+    """
+    attestation = get_attestation(store, caller, session_id, now)
+    return [{"kind": "attestation", "session_id": session_id, **attestation.body()}, *store.log_entries(session_id)]
 
 
 def verify_export(lines: list[dict[str, Any]]) -> tuple[Verdict, dict[str, int]]:
