@@ -363,4 +363,4 @@ def run_client(command: Command, show: Callable[[Any], None], args: argparse.Nam
         print(encode_json(answer))
     else:
         show(answer)
-    return 0
+    return 1 if isinstance(answer, dict) and answer.get("ok") is False else 0  # a verification that failed

@@ -31,6 +31,7 @@ def _client_command(
 
 def build_parser() -> argparse.ArgumentParser:
     """The command tree."""
+    from agent_sessions_cli import audit_commands as a
     from agent_sessions_cli import commands as c
     from agent_sessions_cli import limit_commands as limits
     from agent_sessions_cli.limit_commands import add_limit_flags
@@ -95,6 +96,22 @@ def build_parser() -> argparse.ArgumentParser:
     merchants.add_argument("--any-merchant", action="store_true", help="lift the merchant list")
     update.add_argument("--expires-at", metavar="TIME", help="e.g. 2026-11-24T10:00:00Z (at most 168 h after creation)")
     update.add_argument("--version", type=int, help="the version it applies to (If-Match); else the one read now")
+
+    audit = session_tree.add_parser(
+        "audit", help="a session's decision log: export it, verify it", description="Audit."
+    )
+    audit_tree = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
+    exported = _client_command(
+        audit_tree, "export", "print the decision log (JSON Lines)", a.export_audit, a.show_export, options
+    )
+    verified = _client_command(
+        audit_tree, "verify", "recompute the chain and replay the limits (exit 1 if broken)", a.verify_audit,
+        a.show_verdict, options,
+    )  # fmt: skip
+    for command in (exported, verified):
+        command.add_argument("session_id", metavar="SESSION_ID")
+        command.add_argument("--token", help="read with this session token instead of the API key")
+    verified.add_argument("--file", help="verify an exported log offline instead of asking the API")
 
     revoke = _client_command(session_tree, "revoke", "end a session at once", c.revoke_session, c.show_revoked, options)
     revoke.add_argument("session_id", metavar="SESSION_ID")

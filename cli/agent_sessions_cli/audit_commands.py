@@ -1,0 +1,71 @@
+"""`agent sessions audit export|verify`: a session's decision log, and its check (online or from a file)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from agent_sessions_cli.client import ApiError, Connection, parse_json_lines
+from agent_sessions_cli.commands import needs
+
+
+def _lines_from_api(args: argparse.Namespace, api: Connection) -> list[Any]:
+    credential = api.session_token if args.token else api.api_key
+    who = "session token" if args.token else "API key"
+    return list(api.request("GET", f"/api/v1/ai/sessions/{args.session_id}/audit", None, needs(credential, who)))
+
+
+def export_audit(args: argparse.Namespace, api: Connection) -> Any:
+    return _lines_from_api(args, api)
+
+
+def show_export(lines: list[Any]) -> None:
+    for line in lines:
+        print(json.dumps(line, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+
+
+def verify_audit(args: argparse.Namespace, api: Connection) -> Any:
+    """Recompute the chain, check its start against the attestation, replay the limits."""
+    try:
+        from agent_sessions.logic.decision_log import verify_export
+    except ImportError:
+        raise ApiError(
+            0, "NEEDS_CORE", "verifying needs the agent-sessions-core package (make run installs it)"
+        ) from None
+    if args.file:
+        try:
+            lines = parse_json_lines(Path(args.file).read_bytes())
+        except (OSError, ValueError) as failure:
+            raise ApiError(0, "INVALID_INPUT", f"cannot read {args.file}: {failure}") from None
+    else:
+        lines = _lines_from_api(args, api)
+    verdict, counters = verify_export(lines)
+    return {
+        "ok": verdict.ok,
+        "entries": max(0, len(lines) - 1),
+        "checks": verdict.checks,
+        "problems": verdict.problems,
+        "counters": counters,
+    }
+
+
+_CHECKS = {
+    "attestation": "the attestation line hashes to its parameters_hash",
+    "start": "the chain starts at the attestation's parameters",
+    "chain": "every entry follows the one before, unedited",
+    "limits": "every payment fit every window and max_per_transaction when it was made",
+    "holds": "every hold ended once",
+    "after_end": "no payment after the session ended",
+    "windows": "each entry's windows are what the replay holds",
+}
+
+
+def show_verdict(answer: dict[str, Any]) -> None:
+    for check, meaning in _CHECKS.items():
+        passed = answer["checks"].get(check)
+        print(f"{'ok    ' if passed else 'BROKEN'}  {check:<11} {meaning}")
+    for problem in answer["problems"]:
+        print(f"  - {problem}")
+    print(f"\n{answer['entries']} entries: " + ("verified." if answer["ok"] else "NOT verified."))
