@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +210,41 @@ def test_velocity_flags_check_and_update(cli: Cli) -> None:
     assert "PRECONDITION_FAILED" in stale.stderr
     raised = cli.json("agent", "sessions", "update", session_id, "--max-per-day", "30", "--version", "1")
     assert raised["remaining_today"] == 5.32
+
+
+def test_the_decision_log_exports_and_verifies_offline_and_a_tampered_file_fails(cli: Cli, tmp_path: Path) -> None:
+    created = cli.json(
+        "agent", "sessions", "create", "--agent-id", "audited", "--wallet", "w", "--max-per-day", "50",
+        "--require-approval-above", "20",
+    )  # fmt: skip
+    token, session_id = created["session_token"], created["id"]
+    for amount in ("12.34", "25", "99"):  # authorized, held, declined
+        cli("payments", "create", "--token", token, "--amount", amount)
+    cli("agent", "sessions", "revoke", session_id)
+    wanted = {"payment_authorized", "payment_held", "payment_declined", "payment_lapsed", "revoked"}
+    deadline = time.monotonic() + 30
+    while True:  # the outbox appends within a second or two
+        lines = cli.json("agent", "sessions", "audit", "export", session_id)
+        kinds = [line["kind"] for line in lines]
+        if wanted <= set(kinds) or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert kinds[:2] == ["attestation", "session_created"]
+    assert wanted <= set(kinds)
+
+    exported = cli("agent", "sessions", "audit", "export", session_id)
+    log = tmp_path / "log.jsonl"
+    log.write_text(exported.stdout)
+    verified = cli("agent", "sessions", "audit", "verify", session_id, "--file", str(log))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "entries: verified." in verified.stdout
+    online = cli("agent", "sessions", "audit", "verify", session_id)
+    assert online.returncode == 0, online.stdout
+
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    authorized = next(entry for entry in entries if entry["kind"] == "payment_authorized")
+    authorized["amount"] = 1
+    log.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
+    broken = cli("agent", "sessions", "audit", "verify", session_id, "--file", str(log))
+    assert broken.returncode == 1
+    assert "BROKEN  chain" in broken.stdout
