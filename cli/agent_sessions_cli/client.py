@@ -98,9 +98,7 @@ class Connection:
             url = self.api_url + urllib.parse.quote(path, safe="/?=&%:@+,;~-._")  # a pasted "sess_ab…" stays a URL
             request = urllib.request.Request(url, data=data, method=method, headers=all_headers)  # noqa: S310
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - the user's URL
-                if response.headers.get_content_type() == "application/x-ndjson":
-                    return parse_json_lines(response.read())
-                return _parse(response.read())
+                return _answer(response)
         except UnicodeEncodeError:
             raise ApiError(0, "INVALID_INPUT", "a credential or header holds a character HTTP cannot carry") from None
         except ValueError as failure:  # urllib's "unknown url type" and the like
@@ -122,6 +120,13 @@ def encode_json(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ",".join(encode_json(item) for item in value) + "]"
     return json.dumps(value)
+
+
+def _answer(response: Any) -> Any:
+    """A response's body: JSON, or JSON Lines (an audit export) as a list."""
+    if response.headers.get_content_type() == "application/x-ndjson":
+        return parse_json_lines(response.read())
+    return _parse(response.read())
 
 
 def parse_json_lines(raw: bytes) -> list[Any]:

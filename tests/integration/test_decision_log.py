@@ -49,6 +49,7 @@ def test_every_decision_is_chained_once_and_the_log_verifies(exported: list[dict
         "payment_approved",
         "payment_rejected",
         "revoked",
+        "anchor",
     ]
     verdict, counters = decision_log.verify_export(exported)
     assert verdict.ok, verdict.problems
@@ -58,14 +59,25 @@ def test_every_decision_is_chained_once_and_the_log_verifies(exported: list[dict
 
 
 def rechained(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A forger's log: every hash recomputed after the change, so only the replay can tell."""
-    header, entries = lines[0], lines[1:]
+    """A forger's log: every hash recomputed after the change (and the anchor line dropped)."""
+    header, entries = lines[0], [line for line in lines[1:] if line["kind"] != "anchor"]
     out, prev = [header], entries[0]["prev"]
     for seq, entry in enumerate(entries, start=1):
         fields = {name: value for name, value in entry.items() if name not in ("seq", "prev", "hash")}
         out.append(chained(fields, seq, prev))
         prev = out[-1]["hash"]
     return out
+
+
+def test_the_ended_log_is_anchored_and_a_rewrite_after_the_end_no_longer_matches_it(
+    exported: list[dict[str, Any]],
+) -> None:
+    receipt = exported[-1]
+    assert receipt["anchor"] == "local"
+    assert receipt["proof"] is None  # the local anchor signs nothing; see infra/anchoring.py
+    assert (receipt["statement"]["seq"], receipt["statement"]["head"]) == (exported[-2]["seq"], exported[-2]["hash"])
+    rewritten = rechained([line for line in exported if line.get("kind") != "payment_declined"])
+    assert "anchor" in failed([*rewritten, receipt])
 
 
 def failed(lines: list[dict[str, Any]]) -> set[str]:

@@ -4,6 +4,7 @@ through the owner index in seq order) and `LOGSRC#<session>#<source>` (what was 
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from typing import Any
 
 from agent_sessions.dal.codec import OWNER_INDEX
@@ -79,3 +80,25 @@ class DynamoDecisionLog(TableAccess):
             if "LastEvaluatedKey" not in page:
                 return entries
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def record_anchor(self, session_id: str, receipt: dict[str, Any]) -> None:
+        """Keep the receipt of the highest head anchored (a redelivery or an older head changes nothing)."""
+        seq = int(receipt["statement"]["seq"])
+        with suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": f"ANCHOR#{session_id}"},
+                    "type": {"S": "log_anchor"},
+                    "seq": {"N": str(seq)},
+                    "receipt": {"S": canonical(receipt).decode()},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR seq < :seq",
+                ExpressionAttributeValues={":seq": {"N": str(seq)}},
+            )
+
+    def anchor_receipt(self, session_id: str) -> dict[str, Any] | None:
+        item = self._client.get_item(
+            TableName=self._table, Key={"pk": {"S": f"ANCHOR#{session_id}"}}, ConsistentRead=True
+        ).get("Item")
+        return dict(json.loads(item["receipt"]["S"])) if item else None

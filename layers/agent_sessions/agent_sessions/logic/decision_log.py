@@ -24,6 +24,7 @@ from agent_sessions.domain.decision_log import (
     windows_after,
 )
 from agent_sessions.domain.records import Caller, PaymentRecord, SessionRecord
+from agent_sessions.infra.anchoring import LocalAnchor, statement
 from agent_sessions.logic.outbox import Change, moment_of
 from agent_sessions.logic.sessions import get_attestation
 
@@ -52,6 +53,12 @@ class DecisionLogStore(Protocol):
     def log_entries(self, session_id: str) -> list[dict[str, Any]]:
         """Every entry, in order."""
 
+    def record_anchor(self, session_id: str, receipt: dict[str, Any]) -> None:
+        """Keep the latest anchor receipt of a session's log (a later head replaces an earlier one)."""
+
+    def anchor_receipt(self, session_id: str) -> dict[str, Any] | None:
+        """The receipt kept, if the session has ended."""
+
 
 def genesis_of(attested: dict[str, Any]) -> str:
     """Where a chain starts: keccak-256 of the attested parameters without the consent signature (0x-hex),
@@ -77,24 +84,40 @@ def export(store: AuditReader, caller: Caller, session_id: str, now: datetime) -
     For the account's key, or the session's own token while the session is live.
     """
     attestation = get_attestation(store, caller, session_id, now)
-    return [{"kind": "attestation", "session_id": session_id, **attestation.body()}, *store.log_entries(session_id)]
+    receipt = store.anchor_receipt(session_id)
+    header = {"kind": "attestation", "session_id": session_id, **attestation.body()}
+    return [header, *store.log_entries(session_id), *([receipt] if receipt else [])]
 
 
 def verify_export(lines: list[dict[str, Any]]) -> tuple[Verdict, dict[str, int]]:
-    """Check an exported log offline: the attestation's hash, the chain from it, and the replayed limits."""
+    """Check an exported log offline: the attestation's hash, the chain from it, the replayed limits and,
+    once the session has ended, that the anchored head is the log's last entry."""
+    verdict = Verdict()
+    header = lines[0] if lines and lines[0].get("kind") == "attestation" else {}
+    entries = lines[1:] if header else list(lines)
+    receipt = entries.pop() if entries and entries[-1].get("kind") == "anchor" else None
+    parameters = _check_attestation(header, verdict)
+    verify_chain(entries, genesis_of(parameters), verdict)
+    if receipt is not None:
+        _check_anchor(receipt, entries[-1] if entries else {}, verdict)
+    return verdict, replay(entries, verdict)
+
+
+def _check_attestation(header: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
     from agent_sessions.infra.identity import parameters_hash
 
-    verdict = Verdict()
-    header, entries = (lines[0], lines[1:]) if lines and lines[0].get("kind") == "attestation" else ({}, lines)
-    parameters = header.get("parameters") or {}
-    verdict.checks["attestation"] = bool(header) and "0x" + parameters_hash(parameters).hex() == header.get(
-        "parameters_hash"
-    )
-    if not verdict.checks["attestation"]:
-        verdict.problems.append("the attestation line is missing or its parameters_hash is not its parameters'")
-    verify_chain(entries, genesis_of(parameters), verdict)
-    counters = replay(entries, verdict)
-    return verdict, counters
+    parameters = dict(header.get("parameters") or {})
+    verdict.checks["attestation"] = True
+    if not header or "0x" + parameters_hash(parameters).hex() != header.get("parameters_hash"):
+        verdict.fail("attestation", "the attestation line is missing or its parameters_hash is not its parameters'")
+    return parameters
+
+
+def _check_anchor(receipt: dict[str, Any], last: dict[str, Any], verdict: Verdict) -> None:
+    anchored = receipt.get("statement", {})
+    verdict.checks["anchor"] = True
+    if (anchored.get("seq"), anchored.get("head")) != (last.get("seq"), last.get("hash")):
+        verdict.fail("anchor", "the anchored head is not the log's last entry: the log changed after it ended")
 
 
 def record(store: DecisionLogStore, changes: list[Change], payment_of: PaymentLookup) -> int:
@@ -112,10 +135,28 @@ def _append(store: DecisionLogStore, session_id: str, source: str, fields: dict[
         if head is None and fields["kind"] != "session_created":
             return 0  # a session from before the log existed: nothing to chain to
         seq, prev = head if head is not None else (0, genesis(_session_of(change)))
-        outcome = store.append_entry(session_id, source, chained(fields, seq + 1, prev), seq)
+        entry = chained(fields, seq + 1, prev)
+        outcome = store.append_entry(session_id, source, entry, seq)
+        if outcome == "appended":
+            _anchor_if_ended(store, change, entry, session_id)
         if outcome != "moved":
             return 1 if outcome == "appended" else 0
     raise RuntimeError(f"the decision log of {session_id} kept moving")  # the batch is retried
+
+
+def _anchor_if_ended(store: DecisionLogStore, change: Change, entry: dict[str, Any], session_id: str) -> None:
+    """Once a session has ended, each new head is anchored (the last one stands for the whole log).
+
+    A session write says so by its status; a declined payment by its reason (an ended session is
+    the first rule a payment meets, so any later decline says the session ended).
+    """
+    record = change.new
+    ended = isinstance(record, SessionRecord) and record.stored_status in ("revoked", "expired")
+    if isinstance(record, PaymentRecord) and record.decline is not None:
+        ended = record.decline.code in ("SESSION_REVOKED", "SESSION_EXPIRED")
+    if ended:
+        receipt = LocalAnchor().anchor(statement(session_id, int(entry["seq"]), str(entry["hash"])))
+        store.record_anchor(session_id, receipt.line())
 
 
 def _session_of(change: Change) -> SessionRecord:
