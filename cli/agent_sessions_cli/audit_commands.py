@@ -54,6 +54,7 @@ def verify_audit(args: argparse.Namespace, api: Connection) -> Any:
 _CHECKS = {
     "attestation": "the attestation line hashes to its parameters_hash",
     "start": "the chain starts at the attestation's parameters",
+    "consent": "the wallet owner's consent signature is over those parameters",
     "chain": "every entry follows the one before, unedited",
     "limits": "every payment fit every window and max_per_transaction when it was made",
     "holds": "every hold ended once",

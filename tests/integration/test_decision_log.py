@@ -113,3 +113,31 @@ def test_a_log_that_does_not_start_at_the_attestation_is_refused(exported: list[
     moved = copy.deepcopy(exported)
     moved[1]["prev"] = "0x" + "00" * 32
     assert {"start", "chain"} & failed(rechained(moved))
+
+
+def test_a_consent_bound_log_carries_the_owners_signature_and_a_swapped_one_is_caught(
+    invoke: Any, dynamodb: Any, session_store: Any, bus_queue: Any
+) -> None:
+    from agent_sessions.infra.identity import parameters_hash
+    from agent_sessions.logic.consent import consent_to_sign, give_consent
+    from tests.integration.test_consent import SolanaWallet
+
+    pipeline = Pipeline(invoke, dynamodb, session_store, bus_queue)
+    wallet, stranger = SolanaWallet(), SolanaWallet()
+    now = utc_now()
+    session_id, agent = open_session(session_store, now, user_wallet=wallet.address, require_consent=True)
+    assert not pay(session_store, agent, 5_00, now)  # 403 CONSENT_REQUIRED: not in the ledger
+    _, request = consent_to_sign(session_store, OWNER, session_id, now)
+    give_consent(session_store, OWNER, session_id, wallet.sign(request.message), now)
+    assert pay(session_store, agent, 5_00, now)
+    pipeline.pump()
+    lines = decision_log.export(session_store, OWNER, session_id, now)
+    assert kinds(lines) == ["attestation", "session_created", "consented", "payment_authorized"]
+    verdict, _ = decision_log.verify_export(lines)
+    assert verdict.ok, verdict.problems
+    assert verdict.checks["consent"]
+
+    swapped = copy.deepcopy(lines)
+    swapped[0]["parameters"]["consent_signature"] = stranger.sign(request.message)
+    swapped[0]["parameters_hash"] = "0x" + parameters_hash(swapped[0]["parameters"]).hex()
+    assert failed(swapped) == {"consent"}

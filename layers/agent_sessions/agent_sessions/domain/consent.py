@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from agent_sessions.domain.money import cents_to_dollars
-from agent_sessions.domain.records import LIMIT_NAMES, SessionRecord, format_timestamp
+from agent_sessions.domain.records import LIMIT_NAMES, SessionRecord
 
 WalletKind = Literal["ethereum", "solana"]
 _ETHEREUM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -44,14 +44,10 @@ class ConsentRequest:
 
 def consent_request(session: SessionRecord, keccak256: Any) -> ConsentRequest:
     """The consent message for `session` as it stands (`keccak256`: bytes -> bytes, from infra)."""
-    import rfc8785
-
     parameters = session.current_parameters()
-    canonical = rfc8785.dumps(parameters)
-    sha = "0x" + hashlib.sha256(canonical).hexdigest()
-    keccak = "0x" + keccak256(canonical).hex()
+    message, sha, keccak = consent_message(parameters, keccak256)
     return ConsentRequest(
-        message=_message(session, sha, keccak),
+        message=message,
         parameters=parameters,
         parameters_sha256=sha,
         parameters_keccak256=keccak,
@@ -59,27 +55,36 @@ def consent_request(session: SessionRecord, keccak256: Any) -> ConsentRequest:
     )
 
 
-def _message(session: SessionRecord, sha: str, keccak: str) -> str:
-    limits = "\n".join(f"  {name}: ${cents_to_dollars(session.limits_cents[name]):,.2f}" for name in LIMIT_NAMES)
-    counts = [f"  payments {name.replace('_', ' ')}: {count}" for name, count in sorted(session.velocity.items())]
-    merchants = ", ".join(session.allowed_merchants) if session.allowed_merchants is not None else "any merchant"
-    return "\n".join(
-        [
-            "agent-sessions: consent to a spending session",
-            "",
-            f"Agent {session.agent_id}" + (f" ({session.agent_name})" if session.agent_name else ""),
-            f"may spend from wallet {session.user_wallet}",
-            "within these limits:",
-            limits,
-            *counts,
-            f"paying: {merchants}",
-            f"from {format_timestamp(session.created_at)} until {format_timestamp(session.expires_at)}.",
-            "",
-            f"Session: {session.id}",
-            f"Parameters (RFC 8785) sha256: {sha}",
-            f"Parameters (RFC 8785) keccak256: {keccak}",
-        ]
-    )
+def consent_message(parameters: dict[str, Any], keccak256: Any) -> tuple[str, str, str]:
+    """The message for a session's parameters, and their sha256 and keccak-256 (0x-hex).
+
+    Built from the parameters alone, so anyone holding them (the attestation, an exported log) can
+    rebuild the exact text the owner signed and check the signature offline.
+    """
+    import rfc8785
+
+    canonical = rfc8785.dumps(parameters)
+    sha = "0x" + hashlib.sha256(canonical).hexdigest()
+    keccak = "0x" + keccak256(canonical).hex()
+    limits = parameters["limits"]
+    velocity = parameters.get("velocity", {})
+    merchants = parameters["allowed_merchants"]
+    lines = [
+        "agent-sessions: consent to a spending session",
+        "",
+        f"Agent {parameters['agent_id']}",
+        f"may spend from wallet {parameters['user_wallet']}",
+        "within these limits:",
+        *(f"  {name}: ${cents_to_dollars(limits[name]):,.2f}" for name in LIMIT_NAMES),
+        *(f"  payments {name.replace('_', ' ')}: {count}" for name, count in sorted(velocity.items())),
+        f"paying: {', '.join(merchants) if merchants is not None else 'any merchant'}",
+        f"from {parameters['created_at']} until {parameters['expires_at']}.",
+        "",
+        f"Session: {parameters['id']}",
+        f"Parameters (RFC 8785) sha256: {sha}",
+        f"Parameters (RFC 8785) keccak256: {keccak}",
+    ]
+    return "\n".join(lines), sha, keccak
 
 
 def loosens(before: SessionRecord, after: SessionRecord) -> bool:

@@ -98,6 +98,7 @@ def verify_export(lines: list[dict[str, Any]]) -> tuple[Verdict, dict[str, int]]
     receipt = entries.pop() if entries and entries[-1].get("kind") == "anchor" else None
     parameters = _check_attestation(header, verdict)
     verify_chain(entries, genesis_of(parameters), verdict)
+    _check_consent(parameters, entries, verdict)
     if receipt is not None:
         _check_anchor(receipt, entries[-1] if entries else {}, verdict)
     return verdict, replay(entries, verdict)
@@ -111,6 +112,25 @@ def _check_attestation(header: dict[str, Any], verdict: Verdict) -> dict[str, An
     if not header or "0x" + parameters_hash(parameters).hex() != header.get("parameters_hash"):
         verdict.fail("attestation", "the attestation line is missing or its parameters_hash is not its parameters'")
     return parameters
+
+
+def _check_consent(parameters: dict[str, Any], entries: list[dict[str, Any]], verdict: Verdict) -> None:
+    """A consent-bound session: the owner's signature is over the message its parameters make."""
+    from agent_sessions.domain.consent import consent_message
+    from agent_sessions.infra.consent_signatures import signature_is_the_wallets
+    from agent_sessions.infra.identity import keccak256
+
+    signature = parameters.get("consent_signature")
+    consented = [entry for entry in entries if entry.get("kind") == "consented"]
+    if not parameters.get("require_consent") or (signature is None and not consented):
+        return
+    verdict.checks["consent"] = True
+    created = {name: value for name, value in parameters.items() if name != "consent_signature"}
+    message, _, _ = consent_message(created, keccak256)
+    if signature is None or not signature_is_the_wallets(str(parameters["user_wallet"]), message, str(signature)):
+        verdict.fail("consent", "the consent signature is not the wallet owner's over the session's parameters")
+    elif consented and consented[0].get("consent_signature") != signature:
+        verdict.fail("consent", "the log's consent is not the attested one")
 
 
 def _check_anchor(receipt: dict[str, Any], last: dict[str, Any], verdict: Verdict) -> None:
