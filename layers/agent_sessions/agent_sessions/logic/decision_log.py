@@ -116,21 +116,25 @@ def _check_attestation(header: dict[str, Any], verdict: Verdict) -> dict[str, An
 
 def _check_consent(parameters: dict[str, Any], entries: list[dict[str, Any]], verdict: Verdict) -> None:
     """A consent-bound session: the owner's signature is over the message its parameters make."""
+    signature = parameters.get("consent_signature")
+    consented = [entry.get("consent_signature") for entry in entries if entry.get("kind") == "consented"]
+    if not parameters.get("require_consent") or (signature is None and not consented):
+        return  # not consent-bound, or not consented yet
+    verdict.checks["consent"] = True
+    if not _owner_signed(parameters, signature):
+        verdict.fail("consent", "the consent signature is not the wallet owner's over the session's parameters")
+    elif consented[:1] not in ([], [signature]):
+        verdict.fail("consent", "the log's consent is not the attested one")
+
+
+def _owner_signed(parameters: dict[str, Any], signature: Any) -> bool:
     from agent_sessions.domain.consent import consent_message
     from agent_sessions.infra.consent_signatures import signature_is_the_wallets
     from agent_sessions.infra.identity import keccak256
 
-    signature = parameters.get("consent_signature")
-    consented = [entry for entry in entries if entry.get("kind") == "consented"]
-    if not parameters.get("require_consent") or (signature is None and not consented):
-        return
-    verdict.checks["consent"] = True
     created = {name: value for name, value in parameters.items() if name != "consent_signature"}
     message, _, _ = consent_message(created, keccak256)
-    if signature is None or not signature_is_the_wallets(str(parameters["user_wallet"]), message, str(signature)):
-        verdict.fail("consent", "the consent signature is not the wallet owner's over the session's parameters")
-    elif consented and consented[0].get("consent_signature") != signature:
-        verdict.fail("consent", "the log's consent is not the attested one")
+    return signature is not None and signature_is_the_wallets(str(parameters["user_wallet"]), message, str(signature))
 
 
 def _check_anchor(receipt: dict[str, Any], last: dict[str, Any], verdict: Verdict) -> None:
