@@ -384,6 +384,25 @@ def test_a_window_is_marked_once_and_a_resumption_task_falls_due_once(store: Sto
     assert ("resume", "d0") not in all_due(store, due_at + timedelta(hours=2))
 
 
+def test_a_log_appends_in_order_once_per_source_and_keeps_the_highest_anchor(store: Store) -> None:
+    from agent_sessions.domain.decision_log import chained
+
+    first = chained({"kind": "session_created", "at": "2026-11-24T10:00:00Z"}, 1, "0xgenesis")
+    assert store.log_head("sess_x") is None
+    assert store.append_entry("sess_x", "v0", first, 0) == "appended"
+    assert store.append_entry("sess_x", "v0", first, 0) == "duplicate"  # a redelivery
+    second = chained({"kind": "revoked", "at": "2026-11-24T11:00:00Z"}, 2, first["hash"])
+    assert store.append_entry("sess_x", "v1", second, 0) == "moved"  # the head moved on meanwhile
+    assert store.append_entry("sess_x", "v1", second, 1) == "appended"
+    assert store.log_head("sess_x") == (2, second["hash"])
+    assert store.log_entries("sess_x") == [first, second]
+    assert store.log_entries("sess_y") == []
+    for seq in (2, 1):
+        store.record_anchor("sess_x", {"kind": "anchor", "statement": {"seq": seq}, "anchor": "local", "proof": None})
+    assert store.anchor_receipt("sess_x")["statement"]["seq"] == 2  # an older head never replaces a newer one
+    assert store.anchor_receipt("sess_y") is None
+
+
 # ---- webhooks --------------------------------------------------------------------------------------
 
 

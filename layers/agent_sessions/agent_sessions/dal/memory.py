@@ -26,6 +26,7 @@ from agent_sessions.dal.memory_conditions import (
     session_due_at,
     to_second,
 )
+from agent_sessions.dal.memory_log import MemoryDecisionLog
 from agent_sessions.dal.ports import (
     CommitOutcome,
     DueItem,
@@ -67,10 +68,11 @@ def _page(
     return [item for _, item in taken], _encode_cursor(last[0], last[1].id) if last else None
 
 
-class MemoryStore:
+class MemoryStore(MemoryDecisionLog):
     """ApiKeyStore, SessionStore, PaymentStore, DueStore, WebhookStore and DeliveryStore in memory."""
 
     def __init__(self) -> None:
+        super().__init__()  # the decision log
         self._lock = threading.RLock()
         self._sequence = itertools.count(1)
         self._api_keys: dict[str, str] = {}

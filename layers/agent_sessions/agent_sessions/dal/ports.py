@@ -246,3 +246,22 @@ class DeliveryStore(WebhookLister, Protocol):
 
     def record_delivery(self, event_id: str, webhook_id: str, now: datetime) -> None:
         """Remember that this event reached this endpoint."""
+
+
+class DecisionLogStore(Protocol):
+    """The log's items: a head per session, its entries, and a mark per source appended."""
+
+    def log_head(self, session_id: str) -> tuple[int, str] | None:
+        """The last entry's seq and hash; None before the first."""
+
+    def append_entry(self, session_id: str, source: str, entry: dict[str, Any], after_seq: int) -> str:
+        """Append if the head is still `after_seq` and `source` is new: appended, duplicate or moved."""
+
+    def log_entries(self, session_id: str) -> list[dict[str, Any]]:
+        """Every entry, in order."""
+
+    def record_anchor(self, session_id: str, receipt: dict[str, Any]) -> None:
+        """Keep the latest anchor receipt of a session's log (a later head replaces an earlier one)."""
+
+    def anchor_receipt(self, session_id: str) -> dict[str, Any] | None:
+        """The receipt kept, if the session has ended."""

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from agent_sessions.dal.ports import SessionReader
+from agent_sessions.dal.ports import DecisionLogStore, SessionReader
 from agent_sessions.domain.decision_log import (
     Verdict,
     canonical,
@@ -39,25 +39,6 @@ _PAYMENT_KINDS = {
     "expired": "payment_lapsed",
 }
 MAX_APPEND_ATTEMPTS = 8
-
-
-class DecisionLogStore(Protocol):
-    """The log's items: a head per session, its entries, and a mark per source appended."""
-
-    def log_head(self, session_id: str) -> tuple[int, str] | None:
-        """The last entry's seq and hash; None before the first."""
-
-    def append_entry(self, session_id: str, source: str, entry: dict[str, Any], after_seq: int) -> str:
-        """Append if the head is still `after_seq` and `source` is new: appended, duplicate or moved."""
-
-    def log_entries(self, session_id: str) -> list[dict[str, Any]]:
-        """Every entry, in order."""
-
-    def record_anchor(self, session_id: str, receipt: dict[str, Any]) -> None:
-        """Keep the latest anchor receipt of a session's log (a later head replaces an earlier one)."""
-
-    def anchor_receipt(self, session_id: str) -> dict[str, Any] | None:
-        """The receipt kept, if the session has ended."""
 
 
 def genesis_of(attested: dict[str, Any]) -> str:
