@@ -14,6 +14,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -66,10 +67,13 @@ def _free_port() -> int:
 
 
 def _wait_until_serving(runtime: subprocess.Popen[str]) -> None:
+    """Read its output until it serves, then keep reading it in the background (a full pipe would block it)."""
     assert runtime.stdout is not None
+    output = runtime.stdout
     deadline = time.monotonic() + 180
-    for line in runtime.stdout:
+    for line in output:
         if "listening on" in line or time.monotonic() > deadline:
+            threading.Thread(target=lambda: [None for _ in output], daemon=True).start()
             return
     raise RuntimeError("the local runtime stopped before serving")
 
