@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base58
 from coincurve import PublicKey
-from nacl.exceptions import BadSignatureError
+from nacl.exceptions import CryptoError
 from nacl.signing import VerifyKey
 
 from agent_sessions.domain.consent import wallet_kind
@@ -51,6 +51,6 @@ def _solana_verifies(user_wallet: str, message: str, signature: str) -> bool:
         if len(key) != 32 or len(raw) != 64:
             return False
         VerifyKey(key).verify(message.encode(), raw)
-    except (ValueError, BadSignatureError):
+    except (ValueError, CryptoError):  # a bad key, a bad encoding or a signature that does not verify
         return False
     return True
