@@ -126,23 +126,30 @@ def _check_anchor(receipt: dict[str, Any], last: dict[str, Any], verdict: Verdic
 
 
 def record(store: DecisionLogStore, changes: list[Change], payment_of: PaymentLookup) -> int:
-    """Append the entries `changes` call for, in order; how many were new."""
+    """Append the entries `changes` call for, in order; how many were new.
+
+    Each session's head is read once per batch and then known from the appends themselves.
+    """
     appended = 0
+    heads: dict[str, tuple[int, str] | None] = {}
     for change in changes:
         for session_id, source, fields in entries_for(change, payment_of):
-            appended += _append(store, session_id, source, fields, change)
+            appended += _append(store, heads, (session_id, source, fields), change)
     return appended
 
 
-def _append(store: DecisionLogStore, session_id: str, source: str, fields: dict[str, Any], change: Change) -> int:
+def _append(store: DecisionLogStore, heads: dict[str, tuple[int, str] | None], source: Source, change: Change) -> int:
+    session_id, marker, fields = source
     for _ in range(MAX_APPEND_ATTEMPTS):
-        head = store.log_head(session_id)
+        head = heads[session_id] if session_id in heads else store.log_head(session_id)
         if head is None and fields["kind"] != "session_created":
             return 0  # a session from before the log existed: nothing to chain to
         seq, prev = head if head is not None else (0, genesis(_session_of(change)))
         entry = chained(fields, seq + 1, prev)
-        outcome = store.append_entry(session_id, source, entry, seq)
+        outcome = store.append_entry(session_id, marker, entry, seq)
+        heads.pop(session_id, None)  # moved or duplicate: read it again next time
         if outcome == "appended":
+            heads[session_id] = (seq + 1, str(entry["hash"]))
             _anchor_if_ended(store, change, entry, session_id)
         if outcome != "moved":
             return 1 if outcome == "appended" else 0
