@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 DEFAULT_TABLE = "agent-sessions-local"
@@ -69,6 +70,7 @@ def run_local(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("agent_sessions_local").setLevel(logging.INFO)  # each request and each worker failure
 
+    from agent_sessions_local import data_dir
     from agent_sessions_local.embedded_dynamodb import start_embedded_dynamodb_process
     from agent_sessions_local.gateway import function_environment, serve
     from agent_sessions_local.template import load_template
@@ -90,6 +92,10 @@ def run_local(args: argparse.Namespace) -> int:
     ensure_table(boto3.client("dynamodb"), template, args.table)
     resources = provision(template, args.table)
     refs = {"Table": args.table, "EventBus": resources.bus_name, "WebhookSecretsKey": resources.key_id}
+    restored = None
+    if args.data_dir:
+        refs["WebhookSecretsKey"] = data_dir.prepare(args.data_dir)
+        restored = data_dir.restore(boto3.client("dynamodb"), args.table, args.data_dir)
     literal, referenced = function_environment(template, refs)
     for name, value in literal.items():
         os.environ.setdefault(name, value)
@@ -102,12 +108,15 @@ def run_local(args: argparse.Namespace) -> int:
     warming = time.monotonic()
     gateway.warm()
     logging.getLogger("agent_sessions_local").info("functions warm in %.1f s", time.monotonic() - warming)
-    workers = start_workers(template, args.table, resources, args.sweep_seconds)
+    workers = start_workers(template, args.table, resources, args.sweep_seconds, stream_after_existing=bool(restored))
+    snapshots = data_dir.Snapshots(boto3.client("dynamodb"), args.table, args.data_dir) if args.data_dir else None
     where = endpoint if args.dynamodb_endpoint else "embedded DynamoDB (moto, serialised)"
     url = f"http://127.0.0.1:{server.server_port}"
     print(f"agent-sessions listening on {url}  (table {args.table} on {where})")
     print(f"API docs: {url}/docs  (the OpenAPI document: {url}/openapi.json)")
     print(f"expiry sweep every {args.sweep_seconds:g} s; webhooks delivered from the local queue")
+    if args.data_dir:
+        print(f"data kept in {args.data_dir} ({restored} items restored)")
     for key in keys:
         print(f"API key: {key}")
     sys.stdout.flush()
@@ -124,6 +133,8 @@ def run_local(args: argparse.Namespace) -> int:
     finally:
         for worker in workers:
             worker.stop()
+        if snapshots is not None:
+            snapshots.stop()  # the last snapshot, before the embedded DynamoDB goes
         server.server_close()
         gateway.stop()
         embedded.stop()
@@ -226,5 +237,11 @@ def add_commands(tree: Any) -> None:
     local.add_argument("--log-level", default="WARNING", help="handlers' log level (default %(default)s)")
     local.add_argument(
         "--sweep-seconds", type=float, default=60.0, help="how often the expiry sweep runs (default %(default)s)"
+    )
+    local.add_argument(
+        "--data-dir",
+        type=Path,
+        default=os.environ.get("AGENT_SESSIONS_DATA_DIR") or None,
+        help="keep the data here across restarts (a snapshot every few seconds and at exit); default: none",
     )
     local.set_defaults(run=run_local)

@@ -117,8 +117,16 @@ class Schedule(_Worker):
 class StreamPump(_Worker):
     """Reads the table's stream and hands batches to the stream function, as Lambda does."""
 
-    def __init__(self, spec: FunctionSpec, table_name: str, interval: float = 0.5, batch_size: int = 100) -> None:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        table_name: str,
+        interval: float = 0.5,
+        batch_size: int = 100,
+        after_existing: bool = False,
+    ) -> None:
         super().__init__(f"stream:{spec.logical_id}", interval, spec)
+        self._after_existing = after_existing  # restored from --data-dir: those were announced before
         self._table = table_name
         self._batch_size = batch_size
         self._streams = boto3.client("dynamodbstreams")
@@ -133,6 +141,8 @@ class StreamPump(_Worker):
             self._shard = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"][0][
                 "ShardId"
             ]
+            if self._after_existing:
+                self._skip_to_the_end()
         while self._hand_over_one_batch() == self._batch_size:
             pass
 
@@ -148,6 +158,11 @@ class StreamPump(_Worker):
             return 0  # retried at the next step, as Lambda retries a batch
         self._next_sequence = str(int(records[-1]["dynamodb"]["SequenceNumber"]) + 1)
         return len(records)
+
+    def _skip_to_the_end(self) -> None:
+        """Start after every record written so far (the restored items), as a new trigger at LATEST would."""
+        while records := self._next_records():
+            self._next_sequence = str(int(records[-1]["dynamodb"]["SequenceNumber"]) + 1)
 
     def _next_records(self) -> list[dict[str, Any]]:
         if self._next_sequence is None:
@@ -247,14 +262,18 @@ class QueuePoller(_Worker):
 
 
 def start_workers(
-    template: dict[str, Any], table_name: str, resources: LocalResources, sweep_seconds: float
+    template: dict[str, Any],
+    table_name: str,
+    resources: LocalResources,
+    sweep_seconds: float,
+    stream_after_existing: bool = False,
 ) -> list[_Worker]:
     """Start the schedule, the stream pump and the queue poller the template declares."""
     workers: list[_Worker] = []
     for spec in functions_with_event(template, ("Schedule", "ScheduleV2")):
         workers.append(Schedule(spec, sweep_seconds))
     for spec in functions_with_event(template, ("DynamoDB",)):
-        workers.append(StreamPump(spec, table_name))
+        workers.append(StreamPump(spec, table_name, after_existing=stream_after_existing))
     for spec in functions_with_event(template, ("SQS",)):
         workers.append(QueuePoller(spec, resources.queue_url, resources.queue_arn))
     for worker in workers:

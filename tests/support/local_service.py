@@ -50,7 +50,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def local_service_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalService]:
+def local_service_process(tmp_path_factory: pytest.TempPathFactory, *extra_arguments: str) -> Iterator[LocalService]:
     """Start the local runtime on a free port; stop it by PID at the end (a session fixture in tests/conftest)."""
     port = _free_port()
     log_path = Path(tmp_path_factory.mktemp("local")) / "local.log"
@@ -58,7 +58,10 @@ def local_service_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     environment.pop("TABLE_NAME", None)
     with log_path.open("w") as log:
         process = subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "agent_sessions_cli", "local", "--port", str(port), "--sweep-seconds", "1"],
+            [
+                *(sys.executable, "-m", "agent_sessions_cli", "local", "--port", str(port), "--sweep-seconds", "1"),
+                *extra_arguments,
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=environment,

@@ -38,11 +38,45 @@ class KmsSecretBox:
         return bytes(response["Plaintext"]).decode("utf-8")
 
 
-@lru_cache(maxsize=1)
-def default_secret_box() -> KmsSecretBox:
-    """The box over the key named by WEBHOOK_KEY_ID, built on first use."""
-    import boto3
+class FileKeySecretBox:
+    """SecretBox over a 32-byte key in a file: AES-256-GCM, the context as associated data.
 
+    Only the local runtime's `--data-dir` uses it (`WEBHOOK_KEY_ID=file:<path>`), so sealed secrets
+    open again after a restart; a deployment uses KMS.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def seal(self, secret: str, context: dict[str, str]) -> bytes:
+        from Crypto.Cipher import AES
+
+        cipher = AES.new(self._key, AES.MODE_GCM)
+        cipher.update(_associated(context))
+        sealed, tag = cipher.encrypt_and_digest(secret.encode("utf-8"))
+        return bytes(cipher.nonce) + tag + sealed
+
+    def open(self, sealed: bytes, context: dict[str, str]) -> str:
+        from Crypto.Cipher import AES
+
+        cipher = AES.new(self._key, AES.MODE_GCM, nonce=sealed[:16])
+        cipher.update(_associated(context))
+        return cipher.decrypt_and_verify(sealed[32:], sealed[16:32]).decode("utf-8")
+
+
+def _associated(context: dict[str, str]) -> bytes:
+    return "\n".join(f"{name}={value}" for name, value in sorted(context.items())).encode()
+
+
+@lru_cache(maxsize=1)
+def default_secret_box() -> SecretBox:
+    """The box over the key named by WEBHOOK_KEY_ID (a KMS key; `file:<path>` locally), built on first use."""
     from agent_sessions.infra.settings import load_settings
 
-    return KmsSecretBox(boto3.client("kms"), load_settings().required("webhook_key_id"))
+    key_id = load_settings().required("webhook_key_id")
+    if key_id.startswith("file:"):
+        with open(key_id.removeprefix("file:"), "rb") as key_file:
+            return FileKeySecretBox(key_file.read())
+    import boto3
+
+    return KmsSecretBox(boto3.client("kms"), key_id)
