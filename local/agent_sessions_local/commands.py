@@ -62,44 +62,19 @@ def run_local(args: argparse.Namespace) -> int:
     Beside the API it runs what AWS would: the expiry schedule, the stream into publish_events,
     the bus and the delivery queue into deliver_webhooks, all against the embedded moto.
     """
-    _local_aws_defaults()
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", args.log_level)
-    os.environ.setdefault("AGENT_SESSIONS_ALLOW_LOCAL_WEBHOOKS", "true")  # receivers on 127.0.0.1
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("agent_sessions_local").setLevel(logging.INFO)  # each request and each worker failure
-
-    from agent_sessions_local import data_dir
-    from agent_sessions_local.embedded_dynamodb import start_embedded_dynamodb_process
-    from agent_sessions_local.gateway import function_environment, serve
-    from agent_sessions_local.template import load_template
-    from agent_sessions_local.workers import provision, start_workers
-
-    # The embedded moto stands in for every AWS service; DynamoDB may be elsewhere.
-    embedded = start_embedded_dynamodb_process()  # its own process: its own core
-    os.environ["AWS_ENDPOINT_URL"] = embedded.endpoint_url
-    endpoint = args.dynamodb_endpoint or embedded.endpoint_url
-    if not args.dynamodb_endpoint:
-        # It serves one request at a time: under a burst requests queue, so wait rather than retry.
-        os.environ.setdefault("AGENT_SESSIONS_DYNAMODB_READ_TIMEOUT", "120")
-    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
-    os.environ["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = endpoint
+    _local_settings(args.log_level)
 
     import boto3
 
+    from agent_sessions_local import data_dir
+    from agent_sessions_local.gateway import serve
+    from agent_sessions_local.template import load_template
+    from agent_sessions_local.workers import start_workers
+
+    embedded, endpoint = _embedded_aws(args.dynamodb_endpoint)
     template = load_template()
     ensure_table(boto3.client("dynamodb"), template, args.table)
-    resources = provision(template, args.table)
-    refs = {"Table": args.table, "EventBus": resources.bus_name, "WebhookSecretsKey": resources.key_id}
-    restored = None
-    if args.data_dir:
-        refs["WebhookSecretsKey"] = data_dir.prepare(args.data_dir)
-        restored = data_dir.restore(boto3.client("dynamodb"), args.table, args.data_dir)
-    literal, referenced = function_environment(template, refs)
-    for name, value in literal.items():
-        os.environ.setdefault(name, value)
-    os.environ.update(referenced)
+    resources, restored = _resources(template, args)
 
     from agent_sessions.dal.dynamo import default_store
 
@@ -111,15 +86,7 @@ def run_local(args: argparse.Namespace) -> int:
     workers = start_workers(template, args.table, resources, args.sweep_seconds, stream_after_existing=bool(restored))
     snapshots = data_dir.Snapshots(boto3.client("dynamodb"), args.table, args.data_dir) if args.data_dir else None
     where = endpoint if args.dynamodb_endpoint else "embedded DynamoDB (moto, serialised)"
-    url = f"http://127.0.0.1:{server.server_port}"
-    print(f"agent-sessions listening on {url}  (table {args.table} on {where})")
-    print(f"API docs: {url}/docs  (the OpenAPI document: {url}/openapi.json)")
-    print(f"expiry sweep every {args.sweep_seconds:g} s; webhooks delivered from the local queue")
-    if args.data_dir:
-        print(f"data kept in {args.data_dir} ({restored} items restored)")
-    for key in keys:
-        print(f"API key: {key}")
-    sys.stdout.flush()
+    _announce(f"http://127.0.0.1:{server.server_port}", where, args, restored, keys)
 
     def _stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -139,6 +106,63 @@ def run_local(args: argparse.Namespace) -> int:
         gateway.stop()
         embedded.stop()
     return 0
+
+
+def _local_settings(log_level: str) -> None:
+    _local_aws_defaults()
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", log_level)
+    os.environ.setdefault("AGENT_SESSIONS_ALLOW_LOCAL_WEBHOOKS", "true")  # receivers on 127.0.0.1
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("agent_sessions_local").setLevel(logging.INFO)  # each request and each worker failure
+
+
+def _embedded_aws(dynamodb_endpoint: str | None) -> tuple[Any, str]:
+    """The embedded moto standing in for every AWS service (DynamoDB may be elsewhere), and DynamoDB's endpoint."""
+    from agent_sessions_local.embedded_dynamodb import start_embedded_dynamodb_process
+
+    embedded = start_embedded_dynamodb_process()  # its own process: its own core
+    os.environ["AWS_ENDPOINT_URL"] = embedded.endpoint_url
+    endpoint = dynamodb_endpoint or embedded.endpoint_url
+    if not dynamodb_endpoint:
+        # It serves one request at a time: under a burst requests queue, so wait rather than retry.
+        os.environ.setdefault("AGENT_SESSIONS_DYNAMODB_READ_TIMEOUT", "120")
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = endpoint
+    return embedded, endpoint
+
+
+def _resources(template: dict[str, Any], args: argparse.Namespace) -> tuple[Any, int | None]:
+    """The bus, queue and key the functions use (their environment set), and how many items were restored."""
+    import boto3
+
+    from agent_sessions_local import data_dir
+    from agent_sessions_local.gateway import function_environment
+    from agent_sessions_local.workers import provision
+
+    resources = provision(template, args.table)
+    refs = {"Table": args.table, "EventBus": resources.bus_name, "WebhookSecretsKey": resources.key_id}
+    restored = None
+    if args.data_dir:
+        refs["WebhookSecretsKey"] = data_dir.prepare(args.data_dir)
+        restored = data_dir.restore(boto3.client("dynamodb"), args.table, args.data_dir)
+    literal, referenced = function_environment(template, refs)
+    for name, value in literal.items():
+        os.environ.setdefault(name, value)
+    os.environ.update(referenced)
+    return resources, restored
+
+
+def _announce(url: str, where: str, args: argparse.Namespace, restored: int | None, keys: list[str]) -> None:
+    print(f"agent-sessions listening on {url}  (table {args.table} on {where})")
+    print(f"API docs: {url}/docs  (the OpenAPI document: {url}/openapi.json)")
+    print(f"expiry sweep every {args.sweep_seconds:g} s; webhooks delivered from the local queue")
+    if args.data_dir:
+        print(f"data kept in {args.data_dir} ({restored} items restored)")
+    for key in keys:
+        print(f"API key: {key}")
+    sys.stdout.flush()
 
 
 def write_openapi(args: argparse.Namespace) -> int:
