@@ -4,12 +4,16 @@ through the owner index in seq order) and `LOGSRC#<session>#<source>` (what was 
 from __future__ import annotations
 
 import json
+import time
 from contextlib import suppress
 from typing import Any
 
 from agent_sessions.dal.codec import OWNER_INDEX
 from agent_sessions.dal.table import TableAccess
 from agent_sessions.domain.decision_log import canonical
+
+# How long the mark that an entry's source was appended is kept (the stream keeps records 24 h).
+SOURCE_MARK_SECONDS = 3 * 24 * 3600
 
 
 class DynamoDecisionLog(TableAccess):
@@ -56,7 +60,12 @@ class DynamoDecisionLog(TableAccess):
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": {"pk": {"S": f"LOGSRC#{session_id}#{source}"}, "type": {"S": "log_source"}},
+                    "Item": {
+                        "pk": {"S": f"LOGSRC#{session_id}#{source}"},
+                        "type": {"S": "log_source"},
+                        # Needed only while its stream record can be delivered again (24 h on AWS).
+                        "ttl": {"N": str(int(time.time()) + SOURCE_MARK_SECONDS)},
+                    },
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
