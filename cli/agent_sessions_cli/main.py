@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     from agent_sessions_cli import audit_commands as a
     from agent_sessions_cli import commands as c
     from agent_sessions_cli import limit_commands as limits
+    from agent_sessions_cli.analytics_commands import add_analytics_command
     from agent_sessions_cli.limit_commands import add_limit_flags
 
     parser = argparse.ArgumentParser(prog="agent-sessions", description="Spending sessions for AI agents.")
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     agent = tree.add_parser("agent", help="agent sessions (API key)", description="Agent sessions.")
     agent_tree = agent.add_subparsers(dest="agent_command", required=True, metavar="COMMAND")
+    add_analytics_command(agent_tree, _client_command, options)
     sessions = agent_tree.add_parser("sessions", help="create, list, read and revoke sessions", description="Sessions.")
     session_tree = sessions.add_subparsers(dest="sessions_command", required=True, metavar="COMMAND")
 

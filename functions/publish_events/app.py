@@ -16,7 +16,7 @@ from agent_sessions.dal.dynamo import default_store
 from agent_sessions.infra.event_bus import default_bus
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings
-from agent_sessions.logic import decision_log, outbox, window_alerts
+from agent_sessions.logic import analytics, decision_log, outbox, window_alerts
 
 require_settings("event_bus_name")  # a missing or invalid variable stops the function at init
 
@@ -42,6 +42,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     try:
         payments = default_store().get_payments(outbox.payments_named(changes))
         decision_log.record(default_store(), changes, payments.get)  # each decision, chained, once
+        analytics.tally(default_store(), changes, payments.get)  # the per-day counters, each decision once
         for change in changes:  # warnings and resumptions the writes call for (themselves writes, announced later)
             window_alerts.follow_up(default_store(), change)
         done = outbox.publish_changes(changes, default_bus(), payments.get)

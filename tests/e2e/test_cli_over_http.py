@@ -248,3 +248,20 @@ def test_the_decision_log_exports_and_verifies_offline_and_a_tampered_file_fails
     broken = cli("agent", "sessions", "audit", "verify", session_id, "--file", str(log))
     assert broken.returncode == 1
     assert "BROKEN  chain" in broken.stdout
+
+
+def test_agent_analytics_counts_what_the_outbox_tallied(cli: Cli) -> None:
+    created = cli.json("agent", "sessions", "create", "--agent-id", "counted-bot", "--wallet", "w")
+    for amount in ("3.10", "4.25"):
+        assert cli("payments", "create", "--token", created["session_token"], "--amount", amount).returncode == 0
+    deadline = time.monotonic() + 30
+    while True:  # the outbox tallies within a second or two
+        counted = cli.json("agent", "analytics", "--agent-id", "counted-bot")
+        if counted["total_payments"] == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert (counted["total_payments"], counted["total_volume_usd"]) == (2, 7.35)
+    assert counted["active_sessions"] == 1
+    shown = cli("agent", "analytics", "--agent-id", "counted-bot")
+    assert "Payments:" in shown.stdout
+    assert "$7.35" in shown.stdout

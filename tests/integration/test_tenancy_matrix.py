@@ -44,6 +44,7 @@ ENDPOINTS = [
     ("reject_payment", True, True),
     ("create_webhook", True, False),
     ("list_webhooks", True, False),
+    ("get_analytics", True, False),
     ("delete_webhook", True, True),
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from agent_sessions.dal.alerts import DynamoWindowAlerts
+from agent_sessions.dal.analytics import DynamoAnalytics
 from agent_sessions.dal.decision_log import DynamoDecisionLog
 from agent_sessions.dal.due import DynamoDue
 from agent_sessions.dal.keys import DynamoApiKeys
@@ -23,6 +24,7 @@ class DynamoStore(
     DynamoWindowAlerts,
     DynamoWebhooks,
     DynamoDecisionLog,
+    DynamoAnalytics,
 ):
     """Every store Protocol over one table (each service still sees only its own Protocol)."""
 

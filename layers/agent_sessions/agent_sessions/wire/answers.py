@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from agent_sessions.domain.records import SessionStatus
 from agent_sessions.wire.models import Dollars, WirePaymentStatus
@@ -228,3 +229,25 @@ class SmartPaymentOut(BaseModel):
     created_at: str
     session_id: str
     payment: PaymentOut
+
+
+class DayOut(BaseModel):
+    """One day of an agent's payments."""
+
+    date: str
+    count: int
+    volume_usd: Dollars
+
+
+class AnalyticsOut(BaseModel):
+    """The ZendFi SDK's AgentAnalytics (ppp_savings_usd is 0: no purchasing-power pricing here)."""
+
+    total_payments: int
+    total_volume_usd: Dollars
+    average_payment_usd: Dollars
+    success_rate: Annotated[Decimal, WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1})]
+    active_sessions: int
+    active_delegates: int
+    ppp_savings_usd: Dollars
+    payments_by_token: dict[str, Dollars]
+    payments_by_day: list[DayOut]

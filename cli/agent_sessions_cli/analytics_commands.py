@@ -1,0 +1,49 @@
+"""`agent-sessions agent analytics`: the account's (or one agent's) payments per day."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+from urllib.parse import urlencode
+
+from agent_sessions_cli.client import Connection
+from agent_sessions_cli.commands import needs
+from agent_sessions_cli.output import dollars, fields, table
+
+
+def get_analytics(args: argparse.Namespace, api: Connection) -> Any:
+    query = {
+        name: value for name, value in (("agent_id", args.agent_id), ("from", args.start), ("to", args.end)) if value
+    }
+    path = "/api/v1/analytics/agents" + (f"?{urlencode(query)}" if query else "")
+    return api.request("GET", path, None, needs(api.api_key, "API key"))
+
+
+def show_analytics(answer: dict[str, Any]) -> None:
+    fields(
+        [
+            ("Payments", str(answer["total_payments"])),
+            ("Volume", dollars(answer["total_volume_usd"])),
+            ("Average", dollars(answer["average_payment_usd"])),
+            ("Success rate", f"{float(answer['success_rate']) * 100:.1f} %"),
+            ("Live sessions", str(answer["active_sessions"])),
+            ("Live agents", str(answer["active_delegates"])),
+        ]
+    )
+    days = [day for day in answer["payments_by_day"] if day["count"]]
+    if days:
+        print()
+        table(
+            ["DAY", "PAYMENTS", "VOLUME"],
+            [[day["date"], str(day["count"]), dollars(day["volume_usd"])] for day in days],
+        )
+
+
+def add_analytics_command(agent_tree: Any, make: Any, options: argparse.ArgumentParser) -> None:
+    """`agent analytics [--agent-id] [--from] [--to]` (as `zendfi agent analytics`)."""
+    command = make(
+        agent_tree, "analytics", "payments per day, volume, success rate", get_analytics, show_analytics, options
+    )
+    command.add_argument("--agent-id")
+    command.add_argument("--from", dest="start", metavar="DAY", help="first day, 2026-11-01 (default: 30 days ago)")
+    command.add_argument("--to", dest="end", metavar="DAY", help="last day (default: today)")
