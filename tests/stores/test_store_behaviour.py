@@ -403,6 +403,23 @@ def test_a_log_appends_in_order_once_per_source_and_keeps_the_highest_anchor(sto
     assert store.anchor_receipt("sess_y") is None
 
 
+def test_analytics_counters_count_each_source_once_per_day_and_agent(store: Store) -> None:
+    from agent_sessions.dal.ports import DayTally
+
+    assert store.add_tally("p1:authorized", "acct_a", DayTally("2026-11-24", "bot", 1, 12_50, 0, "USD")) == 1
+    assert store.add_tally("p1:authorized", "acct_a", DayTally("2026-11-24", "bot", 1, 12_50, 0, "USD")) == 0
+    assert store.add_tally("p2:rejected", "acct_a", DayTally("2026-11-24", "other", 0, 0, 1, "USD")) == 1
+    assert store.add_live_sessions("s1:created", "acct_a", "bot", 1) == 1
+    assert store.add_live_sessions("s1:created", "acct_a", "bot", 1) == 0
+    days, live, agents = store.read_tallies("acct_a", None, ["2026-11-23", "2026-11-24"])
+    assert [(d.succeeded, d.volume_cents, d.failed) for d in days] == [(0, 0, 0), (1, 12_50, 1)]
+    assert days[1].tokens == {"USD": 12_50}
+    assert (live, agents) == (1, 1)
+    bot_days, bot_live, _ = store.read_tallies("acct_a", "bot", ["2026-11-24"])
+    assert (bot_days[0].succeeded, bot_days[0].failed, bot_live) == (1, 0, 1)
+    assert store.read_tallies("acct_b", None, ["2026-11-24"])[0][0].succeeded == 0  # another account's
+
+
 # ---- webhooks --------------------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from agent_sessions.dal.codec import checked_cursor
+from agent_sessions.dal.memory_analytics import MemoryAnalytics
 from agent_sessions.dal.memory_conditions import (
     admits,
     debited,
@@ -68,11 +69,11 @@ def _page(
     return [item for _, item in taken], _encode_cursor(last[0], last[1].id) if last else None
 
 
-class MemoryStore(MemoryDecisionLog):
+class MemoryStore(MemoryDecisionLog, MemoryAnalytics):
     """ApiKeyStore, SessionStore, PaymentStore, DueStore, WebhookStore and DeliveryStore in memory."""
 
     def __init__(self) -> None:
-        super().__init__()  # the decision log
+        super().__init__()  # the decision log's and the analytics' state
         self._lock = threading.RLock()
         self._sequence = itertools.count(1)
         self._api_keys: dict[str, str] = {}

@@ -10,6 +10,7 @@ class MemoryDecisionLog:
     """DecisionLogStore in memory (mixed into MemoryStore)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._lock = threading.RLock()
         self._entries: dict[str, list[dict[str, Any]]] = {}
         self._sources: set[tuple[str, str]] = set()
