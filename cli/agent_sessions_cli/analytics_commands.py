@@ -1,4 +1,4 @@
-"""`agent-sessions agent analytics`: the account's (or one agent's) payments per day."""
+"""Account-wide views: `agent analytics` (payments per day) and `payments list` (every session's payments)."""
 
 from __future__ import annotations
 
@@ -47,3 +47,29 @@ def add_analytics_command(agent_tree: Any, make: Any, options: argparse.Argument
     command.add_argument("--agent-id")
     command.add_argument("--from", dest="start", metavar="DAY", help="first day, 2026-11-01 (default: 30 days ago)")
     command.add_argument("--to", dest="end", metavar="DAY", help="last day (default: today)")
+
+
+def list_account_payments(args: argparse.Namespace, api: Connection) -> Any:
+    given = {
+        "session_id": args.session_id,
+        "agent_id": args.agent_id,
+        "status": args.status,
+        "from": args.start,
+        "to": args.end,
+        "limit": args.limit,
+        "cursor": args.cursor,
+    }
+    query = {name: value for name, value in given.items() if value is not None}
+    return api.request("GET", f"/api/v1/payments?{urlencode(query)}", None, needs(api.api_key, "API key"))
+
+
+def add_payments_list_command(payment_tree: Any, make: Any, show: Any, options: argparse.ArgumentParser) -> None:
+    """`payments list`: the account's payments across its sessions, newest first."""
+    command = make(payment_tree, "list", "the account's payments, newest first", list_account_payments, show, options)
+    command.add_argument("--session-id")
+    command.add_argument("--agent-id")
+    command.add_argument("--status", choices=["authorized", "pending_approval", "rejected", "expired"])
+    command.add_argument("--from", dest="start", metavar="DAY")
+    command.add_argument("--to", dest="end", metavar="DAY")
+    command.add_argument("--limit", type=int, default=50)
+    command.add_argument("--cursor")

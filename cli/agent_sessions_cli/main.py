@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     from agent_sessions_cli import audit_commands as a
     from agent_sessions_cli import commands as c
     from agent_sessions_cli import limit_commands as limits
-    from agent_sessions_cli.analytics_commands import add_analytics_command
+    from agent_sessions_cli.analytics_commands import add_analytics_command, add_payments_list_command
     from agent_sessions_cli.limit_commands import add_limit_flags
 
     parser = argparse.ArgumentParser(prog="agent-sessions", description="Spending sessions for AI agents.")
@@ -152,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--amount", type=c.amount, required=True, metavar="DOLLARS")
     check.add_argument("--currency", default="USD")
     check.add_argument("--merchant", dest="merchant_id")
+    add_payments_list_command(payment_tree, _client_command, c.show_payments, options)
     read = _client_command(payment_tree, "get", "show a payment", c.get_payment, c.show_payment, options)
     read.add_argument("payment_id", metavar="PAYMENT_ID")
     read.add_argument("--token", help="read with the session token instead of the API key")

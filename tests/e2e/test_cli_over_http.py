@@ -265,3 +265,18 @@ def test_agent_analytics_counts_what_the_outbox_tallied(cli: Cli) -> None:
     shown = cli("agent", "analytics", "--agent-id", "counted-bot")
     assert "Payments:" in shown.stdout
     assert "$7.35" in shown.stdout
+
+
+def test_payments_list_shows_the_accounts_payments_across_sessions(cli: Cli) -> None:
+    tokens = [
+        cli.json("agent", "sessions", "create", "--agent-id", agent, "--wallet", "w")["session_token"]
+        for agent in ("list-bot-a", "list-bot-b")
+    ]
+    for token, amount in zip(tokens, ("1.11", "2.22"), strict=True):
+        assert cli("payments", "create", "--token", token, "--amount", amount).returncode == 0
+    listed = cli.json("payments", "list", "--agent-id", "list-bot-b")
+    assert [(p["agent_id"], p["amount"]) for p in listed["payments"]] == [("list-bot-b", 2.22)]
+    shown = cli("payments", "list", "--limit", "5")
+    assert shown.returncode == 0
+    assert "$2.22" in shown.stdout
+    assert "$1.11" in shown.stdout

@@ -117,7 +117,7 @@ def test_the_local_runtime_serves_its_openapi_document_and_docs(local_service: L
 
 def test_a_known_path_with_an_undeclared_method_is_405_naming_the_allowed_ones(local_service: LocalService) -> None:
     for method, path, allowed in (
-        ("TRACE", "/api/v1/payments", "POST"),
+        ("TRACE", "/api/v1/payments", "GET, POST"),
         ("PUT", "/api/v1/ai/sessions", "GET, POST"),
         ("DELETE", "/api/v1/ai/sessions/sess_" + "a" * 24, "GET, PATCH"),
         ("GET", "/api/v1/payments/check", "POST"),  # a literal path is not a payment id

@@ -176,6 +176,7 @@ def test_the_authorizer_turns_a_key_into_its_account_and_a_token_into_its_sessio
         "limit_max_per_month": "300000",
         "limit_require_approval_above": "2500",
         "terms_rev": "0",
+        "agent_id": created["agent_id"],
     }
 
     tampered = created["session_token"][:-4] + "AAAA"

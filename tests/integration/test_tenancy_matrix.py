@@ -45,6 +45,7 @@ ENDPOINTS = [
     ("create_webhook", True, False),
     ("list_webhooks", True, False),
     ("get_analytics", True, False),
+    ("list_payments", True, False),
     ("delete_webhook", True, True),
 ]
 

@@ -24,7 +24,7 @@ from agent_sessions.dal.ports import (
 )
 from agent_sessions.domain.errors import ValidationFailed
 from agent_sessions.domain.payment_rules import approval_deadline, payment_checks, window_checks
-from agent_sessions.domain.records import MAX_PENDING_APPROVALS, PaymentRecord, SessionRecord
+from agent_sessions.domain.records import MAX_PENDING_APPROVALS, PaymentRecord, SessionRecord, utc_now
 from agent_sessions.domain.webhook_records import WebhookRecord
 from tests.conftest import moto_table
 from tests.unit.test_records import CREATED, make_payment, make_session
@@ -418,6 +418,27 @@ def test_analytics_counters_count_each_source_once_per_day_and_agent(store: Stor
     bot_days, bot_live, _ = store.read_tallies("acct_a", "bot", ["2026-11-24"])
     assert (bot_days[0].succeeded, bot_days[0].failed, bot_live) == (1, 0, 1)
     assert store.read_tallies("acct_b", None, ["2026-11-24"])[0][0].succeeded == 0  # another account's
+
+
+def test_an_accounts_payments_list_newest_first_filtered_and_never_declined(store: Store) -> None:
+    from agent_sessions.dal.ports import PaymentFilter
+
+    store.insert_session(session(0))
+    store.insert_session(session(1, account_id="acct_other"))
+    mine = [pay(session(0), 10_00, n=n, agent_id="bot") for n in range(3)]
+    for payment in mine:
+        commit(store, session(0), payment)
+    store.insert_declined_payment(pay(session(0), 1, n=9, stored_status="declined"))
+    commit(store, session(1, account_id="acct_other"), pay(session(1, account_id="acct_other"), 5_00, n=7))
+    listed = store.list_account_payments("acct_x", 10, None, PaymentFilter())
+    assert [p.id for p in listed.items] == [p.id for p in reversed(mine)]
+    first = store.list_account_payments("acct_x", 2, None, PaymentFilter())
+    rest = store.list_account_payments("acct_x", 2, first.next_cursor, PaymentFilter())
+    assert [p.id for p in first.items + rest.items] == [p.id for p in reversed(mine)]
+    assert store.list_account_payments("acct_x", 10, None, PaymentFilter(agent_id="nobody")).items == []
+    assert len(store.list_account_payments("acct_x", 10, None, PaymentFilter(status="authorized")).items) == 3
+    later = int((max(NOW, utc_now()) + timedelta(days=1)).timestamp()) * 10**9  # after any write and created_at
+    assert store.list_account_payments("acct_x", 10, None, PaymentFilter(after_ns=later)).items == []
 
 
 # ---- webhooks --------------------------------------------------------------------------------------

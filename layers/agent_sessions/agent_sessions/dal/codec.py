@@ -52,6 +52,7 @@ from agent_sessions.domain.records import (
 from agent_sessions.domain.windows import VelocityName
 
 OWNER_INDEX = "by_owner"
+ACCOUNT_INDEX = "by_account"
 DUE_INDEX = "by_due"
 # A cursor is the listing sort key of a page's last item: when it was written (ns) and its id.
 SESSION_CURSOR_PATTERN = r"^[0-9]{20}#sess_[a-z2-7]{24}$"
@@ -281,8 +282,8 @@ def payment_item(payment: PaymentRecord) -> dict[str, Any]:
             "decline": encode_json({"code": decline.code, "message": decline.message, "details": decline.details})
             if decline
             else None,
-            "gsi1pk": payments_partition(payment.session_id) if listed else None,
-            "gsi1sk": newest_first_key(payment.id) if listed else None,
+            "agent_id": payment.agent_id,
+            **(_payment_listings(payment) if listed else {}),
             **(
                 due_attributes(f"PAY#{payment.id}", payment.approval_expires_at)
                 if payment.stored_status == "pending_approval" and payment.approval_expires_at
@@ -290,6 +291,17 @@ def payment_item(payment: PaymentRecord) -> dict[str, Any]:
             ),
         }
     )
+
+
+def _payment_listings(payment: PaymentRecord) -> dict[str, str]:
+    """Listed under its session (by_owner) and its account (by_account), newest first in both."""
+    key = newest_first_key(payment.id)
+    return {"gsi1pk": payments_partition(payment.session_id), "gsi1sk": key, "gsi3pk": account_payments_partition(
+        payment.account_id), "gsi3sk": key}  # fmt: skip
+
+
+def account_payments_partition(account_id: str) -> str:
+    return f"ACCT#{account_id}#PAY"
 
 
 def timestamp_or_none(moment: datetime | None) -> str | None:
@@ -318,6 +330,7 @@ def payment_record(item: Mapping[str, Any]) -> PaymentRecord:
         window_keys=tuple(values.get("windows") or ()),
         approval_expires_at=parse_or_none(values.get("approval_expires_at")),
         decided_at=parse_or_none(values.get("decided_at")),
+        agent_id=values.get("agent_id"),
         decline=Decline(code=decline["code"], message=decline["message"], details=decline["details"])
         if decline
         else None,

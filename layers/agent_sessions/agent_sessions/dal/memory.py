@@ -1,9 +1,8 @@
 """Every store Protocol in memory: the same conditions as the DynamoDB expressions, under one lock.
 
-For fast unit tests of the operations (no emulator, no network). `tests/stores` runs one
-behavioural suite against this and against DynamoDB (moto), so the two keep the same meaning:
-a write here succeeds exactly when its condition expression would, and changes what the
-update expression would.
+For fast unit tests of the operations (no emulator, no network). `tests/stores` runs one behavioural
+suite against this and DynamoDB (moto), so the two keep the same meaning: a write here succeeds
+exactly when its condition expression would, and changes what the update expression would.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from agent_sessions.dal.memory_conditions import (
     session_due_at,
     to_second,
 )
+from agent_sessions.dal.memory_listing import MemoryAccountPayments
 from agent_sessions.dal.memory_log import MemoryDecisionLog
 from agent_sessions.dal.ports import (
     CommitOutcome,
@@ -69,7 +69,7 @@ def _page(
     return [item for _, item in taken], _encode_cursor(last[0], last[1].id) if last else None
 
 
-class MemoryStore(MemoryDecisionLog, MemoryAnalytics):
+class MemoryStore(MemoryDecisionLog, MemoryAnalytics, MemoryAccountPayments):
     """ApiKeyStore, SessionStore, PaymentStore, DueStore, WebhookStore and DeliveryStore in memory."""
 
     def __init__(self) -> None:

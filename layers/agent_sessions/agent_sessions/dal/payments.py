@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from agent_sessions.dal.codec import (
+    ACCOUNT_INDEX,
     OWNER_INDEX,
+    account_payments_partition,
     decode_cursor,
     encode_cursor,
     payment_item,
@@ -17,7 +19,13 @@ from agent_sessions.dal.codec import (
     session_key,
     session_record,
 )
-from agent_sessions.dal.ports import CommitOutcome, PaymentAlreadyExists, PaymentCommitted, SessionRefused
+from agent_sessions.dal.ports import (
+    CommitOutcome,
+    PaymentAlreadyExists,
+    PaymentCommitted,
+    PaymentFilter,
+    SessionRefused,
+)
 from agent_sessions.dal.table import NOT_DUE, TableAccess, session_write_marks, terms_rev_condition
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import PaymentChecks, WindowCheck
@@ -128,6 +136,28 @@ class DynamoPayments(TableAccess):
         return Page(
             items=[payment_record(item) for item in response.get("Items", [])],
             next_cursor=encode_cursor(last_key) if last_key else None,
+        )
+
+    def list_account_payments(
+        self, account_id: str, limit: int, cursor: str | None, payment_filter: PaymentFilter
+    ) -> Page[PaymentRecord]:
+        """One Query on the account index, newest first; filters in the Query (a page may come short)."""
+        partition = account_payments_partition(account_id)
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": ACCOUNT_INDEX,
+            "ScanIndexForward": False,
+            "Limit": limit,
+            **account_listing_expressions(partition, payment_filter),
+        }
+        if cursor:
+            start = decode_cursor(cursor, partition, "PAY#")
+            request["ExclusiveStartKey"] = {"pk": start["pk"], "gsi3pk": start["gsi1pk"], "gsi3sk": start["gsi1sk"]}
+        response = self._client.query(**request)
+        last_key = response.get("LastEvaluatedKey")
+        return Page(
+            items=[payment_record(item) for item in response.get("Items", [])],
+            next_cursor=str(last_key["gsi3sk"]["S"]) if last_key else None,
         )
 
     def decide_payment(self, payment: PaymentRecord, approve: bool, now: datetime) -> bool:
@@ -266,3 +296,28 @@ def _count_payment(debit: _Expression, checks: PaymentChecks) -> None:
     for position, key in enumerate(checks.stale_counts):
         debit.names[f"#stale{position}"] = key
         debit.removals.append(f"payment_counts.#stale{position}")
+
+
+def account_listing_expressions(partition: str, payment_filter: PaymentFilter) -> dict[str, Any]:
+    """The key condition (the account, the time range) and the filter (session, agent, status)."""
+    values: dict[str, Any] = {":partition": {"S": partition}}
+    key = "gsi3pk = :partition"
+    low = f"{payment_filter.after_ns or 0:020d}"
+    high = f"{payment_filter.before_ns:020d}" if payment_filter.before_ns is not None else "99999999999999999999~"
+    key += " AND gsi3sk BETWEEN :low AND :high"
+    values.update({":low": {"S": low}, ":high": {"S": high}})
+    names: dict[str, str] = {}
+    filters = []
+    for attribute, wanted in (
+        ("session_id", payment_filter.session_id),
+        ("agent_id", payment_filter.agent_id),
+        ("status", payment_filter.status),
+    ):
+        if wanted is not None:
+            names[f"#{attribute}"] = attribute
+            values[f":{attribute}"] = {"S": wanted}
+            filters.append(f"#{attribute} = :{attribute}")
+    expressions: dict[str, Any] = {"KeyConditionExpression": key, "ExpressionAttributeValues": values}
+    if filters:
+        expressions.update({"FilterExpression": " AND ".join(filters), "ExpressionAttributeNames": names})
+    return expressions

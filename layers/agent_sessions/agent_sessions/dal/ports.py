@@ -301,3 +301,23 @@ class AnalyticsStore(SessionReader, Protocol):
 
     def read_tallies(self, account_id: str, agent_id: str | None, days: list[str]) -> tuple[list[DayTotals], int, int]:
         """The days' totals (one agent's with `agent_id`), the live sessions and the agents with one."""
+
+
+@dataclass(frozen=True)
+class PaymentFilter:
+    """What an account's payment listing keeps: one session's, one agent's, one status, a time range."""
+
+    session_id: str | None = None
+    agent_id: str | None = None
+    status: str | None = None
+    after_ns: int | None = None  # created at or after (ns since the epoch)
+    before_ns: int | None = None  # created before
+
+
+class AccountPaymentLister(Protocol):
+    """GET /api/v1/payments: an account's payments, newest first, one Query per page."""
+
+    def list_account_payments(
+        self, account_id: str, limit: int, cursor: str | None, payment_filter: PaymentFilter
+    ) -> Page[PaymentRecord]:
+        """A page of the account's payments (declines never listed), newest first."""

@@ -84,6 +84,7 @@ class SessionTerms:
     # Bumped by every change of the terms (PATCH): a payment checked against older terms is refused
     # by its condition and checked again, so a lowered limit binds from the moment it is written.
     terms_rev: int = 0
+    agent_id: str = ""  # whose session: kept on its payments for the account-wide listing
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,7 @@ class SessionRecord:
             expires_at=self.expires_at,
             velocity=self.velocity,
             terms_rev=self.terms_rev,
+            agent_id=self.agent_id,
         )
 
     def velocity_states(self, now: datetime) -> dict[VelocityName, VelocityState]:
@@ -354,6 +356,7 @@ class PaymentRecord:
     approval_expires_at: datetime | None = None
     decided_at: datetime | None = None
     decline: Decline | None = None
+    agent_id: str | None = None  # the session's agent (None on payments made before it was kept)
 
     @property
     def first_status(self) -> PaymentStatus:

@@ -41,6 +41,7 @@ def _terms_context(terms: SessionTerms) -> dict[str, str]:
         "created_at": format_timestamp(terms.created_at),
         "expires_at": format_timestamp(terms.expires_at),
         "terms_rev": str(terms.terms_rev),
+        "agent_id": terms.agent_id,
     }
     context.update({f"limit_{name}": str(cents) for name, cents in terms.limits_cents.items()})
     context.update({f"velocity_{name}": str(count) for name, count in terms.velocity.items()})
@@ -58,6 +59,7 @@ def _terms_of(context: dict[str, Any]) -> SessionTerms | None:
                 name: int(context[f"velocity_{name}"]) for name in VELOCITY_NAMES if f"velocity_{name}" in context
             },
             terms_rev=int(context.get("terms_rev", 0)),
+            agent_id=str(context.get("agent_id", "")),
         )
     except (KeyError, ValueError, TypeError):
         return None  # an older authorizer's cached context: the service reads the terms instead

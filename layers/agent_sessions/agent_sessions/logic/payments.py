@@ -155,6 +155,7 @@ def build_payment(
         stored_status="authorized",
         created_at=now,
         request_fingerprint=_fingerprint(request),
+        agent_id=terms.agent_id or None,
     )
     return checked_against(payment, terms, now)
 

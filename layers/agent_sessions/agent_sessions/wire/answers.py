@@ -251,3 +251,27 @@ class AnalyticsOut(BaseModel):
     ppp_savings_usd: Dollars
     payments_by_token: dict[str, Dollars]
     payments_by_day: list[DayOut]
+
+
+class AccountPaymentOut(BaseModel):
+    """A payment in an account-wide listing: the payment and whose it is (no session amounts)."""
+
+    id: str
+    session_id: str
+    agent_id: str | None
+    amount: Dollars
+    currency: str
+    merchant_id: str | None
+    description: str | None
+    status: WirePaymentStatus
+    created_at: str
+    decided_at: str | None
+    approval_expires_at: str | None
+    metadata: dict[str, Any]
+
+
+class AccountPaymentListOut(BaseModel):
+    """A page of an account's payments, newest first."""
+
+    payments: list[AccountPaymentOut]
+    next_cursor: str | None

@@ -12,6 +12,7 @@ from agent_sessions.domain.payment_rules import PaymentCheck
 from agent_sessions.domain.records import LIVE_STATUSES, PaymentRecord, SessionRecord, WindowState, format_timestamp
 from agent_sessions.domain.webhook_records import WebhookRecord
 from agent_sessions.wire.answers import (
+    AccountPaymentOut,
     ConsentOut,
     LimitsOut,
     PaymentCheckOut,
@@ -200,5 +201,26 @@ def consent_body(session: SessionRecord, request: ConsentRequest, now: datetime)
         parameters_sha256=request.parameters_sha256,
         parameters_keccak256=request.parameters_keccak256,
         consent_signature=session.consent_signature,
+    ).model_dump()
+    return body
+
+
+def account_payment_body(payment: PaymentRecord, now: datetime) -> dict[str, Any]:
+    """A payment as GET /api/v1/payments lists it (a hold past its deadline reads expired)."""
+    status = payment.status_at(now)
+    decided_at = payment.decided_at or (payment.lapses_at() if status == "expired" else None)
+    body: dict[str, Any] = AccountPaymentOut(
+        id=payment.id,
+        session_id=payment.session_id,
+        agent_id=payment.agent_id,
+        amount=cents_to_dollars(payment.amount_cents),
+        currency=payment.currency,
+        merchant_id=payment.merchant_id,
+        description=payment.description,
+        status=cast(WirePaymentStatus, status),
+        created_at=format_timestamp(payment.created_at),
+        decided_at=format_timestamp(decided_at) if decided_at else None,
+        approval_expires_at=format_timestamp(payment.approval_expires_at) if payment.approval_expires_at else None,
+        metadata=payment.metadata,
     ).model_dump()
     return body
