@@ -7,13 +7,10 @@ of its source (`STATSRC#…`, kept three days: the stream redelivers for 24 h).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from agent_sessions.dal.ports import DayTally, DayTotals
-from agent_sessions.dal.table import TableAccess
-
-SOURCE_MARK_SECONDS = 3 * 24 * 3600
+from agent_sessions.dal.table import TableAccess, source_mark
 
 
 def _day_key(account_id: str, day: str, agent_id: str | None = None) -> dict[str, Any]:
@@ -23,19 +20,6 @@ def _day_key(account_id: str, day: str, agent_id: str | None = None) -> dict[str
 
 class DynamoAnalytics(TableAccess):
     """AnalyticsStore over the table."""
-
-    def _mark(self, source: str) -> dict[str, Any]:
-        return {
-            "Put": {
-                "TableName": self._table,
-                "Item": {
-                    "pk": {"S": f"STATSRC#{source}"},
-                    "type": {"S": "stats_source"},
-                    "ttl": {"N": str(int(time.time()) + SOURCE_MARK_SECONDS)},
-                },
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
-        }
 
     def _add(self, key: dict[str, Any], amounts: dict[str, int]) -> dict[str, Any]:
         names = {f"#a{position}": name for position, name in enumerate(amounts)}
@@ -61,7 +45,7 @@ class DynamoAnalytics(TableAccess):
             amounts[f"T:{tally.token}"] = tally.volume_cents
         return self._once(
             [
-                self._mark(source),
+                source_mark(self._table, f"STATSRC#{source}"),
                 self._add(_day_key(account_id, tally.day), amounts),
                 self._add(_day_key(account_id, tally.day, tally.agent_id), amounts),
             ]
@@ -69,7 +53,9 @@ class DynamoAnalytics(TableAccess):
 
     def add_live_sessions(self, source: str, account_id: str, agent_id: str, delta: int) -> int:
         key = {"pk": {"S": f"STATS#{account_id}"}}
-        return self._once([self._mark(source), self._add(key, {"live": delta, f"A:{agent_id}": delta})])
+        return self._once(
+            [source_mark(self._table, f"STATSRC#{source}"), self._add(key, {"live": delta, f"A:{agent_id}": delta})]
+        )
 
     def read_tallies(self, account_id: str, agent_id: str | None, days: list[str]) -> tuple[list[DayTotals], int, int]:
         keys = [_day_key(account_id, day, agent_id) for day in days]

@@ -4,16 +4,12 @@ through the owner index in seq order) and `LOGSRC#<session>#<source>` (what was 
 from __future__ import annotations
 
 import json
-import time
 from contextlib import suppress
 from typing import Any
 
 from agent_sessions.dal.codec import OWNER_INDEX
-from agent_sessions.dal.table import TableAccess
+from agent_sessions.dal.table import TableAccess, source_mark
 from agent_sessions.domain.decision_log import canonical
-
-# How long the mark that an entry's source was appended is kept (the stream keeps records 24 h).
-SOURCE_MARK_SECONDS = 3 * 24 * 3600
 
 
 class DynamoDecisionLog(TableAccess):
@@ -57,18 +53,7 @@ class DynamoDecisionLog(TableAccess):
                     **({"ExpressionAttributeValues": head_values} if head_values else {}),
                 }
             },
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": {
-                        "pk": {"S": f"LOGSRC#{session_id}#{source}"},
-                        "type": {"S": "log_source"},
-                        # Needed only while its stream record can be delivered again (24 h on AWS).
-                        "ttl": {"N": str(int(time.time()) + SOURCE_MARK_SECONDS)},
-                    },
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
+            source_mark(self._table, f"LOGSRC#{session_id}#{source}"),
         ]
         reasons = self.transact(items)
         if reasons is None:

@@ -53,6 +53,25 @@ def terms_rev_condition(terms_rev: int, values: dict[str, Any]) -> str:
     return "terms_rev = :terms_rev"
 
 
+# How long a stream consumer keeps the mark that it handled a record (the stream redelivers for 24 h).
+SOURCE_MARK_SECONDS = 3 * 24 * 3600
+
+
+def source_mark(table: str, pk: str) -> dict[str, Any]:
+    """The transaction item that marks `pk` as handled, once: it cancels the transaction if already there."""
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": {
+                "pk": {"S": pk},
+                "type": {"S": "source_mark"},
+                "ttl": {"N": str(int(time.time()) + SOURCE_MARK_SECONDS)},
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
 _RETRYABLE_CANCELLATIONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 
 
