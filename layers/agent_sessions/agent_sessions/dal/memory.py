@@ -13,7 +13,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from agent_sessions.dal.codec import checked_cursor
 from agent_sessions.dal.memory_analytics import MemoryAnalytics
 from agent_sessions.dal.memory_conditions import (
     admits,
@@ -26,7 +25,7 @@ from agent_sessions.dal.memory_conditions import (
     session_due_at,
     to_second,
 )
-from agent_sessions.dal.memory_listing import MemoryAccountPayments
+from agent_sessions.dal.memory_listing import MemoryAccountPayments, newest_first_page
 from agent_sessions.dal.memory_log import MemoryDecisionLog
 from agent_sessions.dal.ports import (
     CommitOutcome,
@@ -48,25 +47,6 @@ DUE_PAGE_SIZE = 100
 
 class AlreadyExists(Exception):
     """An insert found its key taken (DynamoDB: ConditionalCheckFailedException)."""
-
-
-def _encode_cursor(position: int, object_id: str) -> str:
-    return f"{position:020d}#{object_id}"
-
-
-def _page(
-    ordered: list[tuple[int, Any]], limit: int, cursor: str | None, pk_prefix: str
-) -> tuple[list[Any], str | None]:
-    """`limit` entries of a newest-first list after `cursor`, and the cursor after them if more remain.
-
-    The cursors have DynamoDB's pattern (codec.checked_cursor); their 20 digits are the position here.
-    """
-    start = int(checked_cursor(cursor, pk_prefix)[:20]) if cursor else None
-    remaining = [entry for entry in ordered if start is None or entry[0] < start]
-    taken = remaining[:limit]
-    more = len(remaining) > limit
-    last = taken[-1] if more and taken else None
-    return [item for _, item in taken], _encode_cursor(last[0], last[1].id) if last else None
 
 
 class MemoryStore(MemoryDecisionLog, MemoryAnalytics, MemoryAccountPayments):
@@ -122,7 +102,7 @@ class MemoryStore(MemoryDecisionLog, MemoryAnalytics, MemoryAccountPayments):
                 ),
                 key=lambda entry: -entry[0],
             )
-        items, next_cursor = _page(ordered, limit, cursor, "SESS#")
+        items, next_cursor = newest_first_page(ordered, limit, cursor, "SESS#")
         return Page(items, next_cursor)
 
     def revoke_session(self, session_id: str, account_id: str, now: datetime) -> SessionRecord | None:
@@ -231,7 +211,7 @@ class MemoryStore(MemoryDecisionLog, MemoryAnalytics, MemoryAccountPayments):
                 ),
                 key=lambda entry: -entry[0],
             )
-        items, next_cursor = _page(ordered, limit, cursor, "PAY#")
+        items, next_cursor = newest_first_page(ordered, limit, cursor, "PAY#")
         return Page(items, next_cursor)
 
     def decide_payment(self, payment: PaymentRecord, approve: bool, now: datetime) -> bool:

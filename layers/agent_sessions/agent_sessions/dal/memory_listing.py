@@ -1,14 +1,35 @@
-"""An account's payments in memory, newest first, filtered as the DynamoDB Query filters them."""
+"""Listings in memory: pages newest first; an account's payments as its Query filters them."""
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
+from agent_sessions.dal.codec import checked_cursor
 from agent_sessions.dal.ports import PaymentFilter
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.records import PaymentRecord
 
 NANOS = 1_000_000_000
+
+
+def _encode_cursor(position: int, object_id: str) -> str:
+    return f"{position:020d}#{object_id}"
+
+
+def newest_first_page(
+    ordered: list[tuple[int, Any]], limit: int, cursor: str | None, pk_prefix: str
+) -> tuple[list[Any], str | None]:
+    """`limit` entries of a newest-first list after `cursor`, and the cursor after them if more remain.
+
+    The cursors have DynamoDB's pattern (codec.checked_cursor); their 20 digits are the position here.
+    """
+    start = int(checked_cursor(cursor, pk_prefix)[:20]) if cursor else None
+    remaining = [entry for entry in ordered if start is None or entry[0] < start]
+    taken = remaining[:limit]
+    more = len(remaining) > limit
+    last = taken[-1] if more and taken else None
+    return [item for _, item in taken], _encode_cursor(last[0], last[1].id) if last else None
 
 
 class MemoryAccountPayments:
@@ -21,8 +42,6 @@ class MemoryAccountPayments:
     def list_account_payments(
         self, account_id: str, limit: int, cursor: str | None, payment_filter: PaymentFilter
     ) -> Page[PaymentRecord]:
-        from agent_sessions.dal.memory import _page
-
         with self._lock:
             ordered = sorted(
                 (
@@ -32,7 +51,7 @@ class MemoryAccountPayments:
                 ),
                 key=lambda entry: -entry[0],
             )
-        items, next_cursor = _page(ordered, limit, cursor, "PAY#")
+        items, next_cursor = newest_first_page(ordered, limit, cursor, "PAY#")
         return Page(items, next_cursor)
 
 

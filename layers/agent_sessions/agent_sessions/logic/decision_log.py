@@ -16,7 +16,6 @@ from typing import Any, Protocol
 from agent_sessions.dal.ports import DecisionLogStore, SessionReader
 from agent_sessions.domain.decision_log import (
     Verdict,
-    canonical,
     chained,
     replay,
     timestamp,
@@ -238,17 +237,11 @@ def _session_entries(old: SessionRecord, new: SessionRecord, at: datetime) -> li
 
 
 def _terms(session: SessionRecord) -> dict[str, Any]:
-    terms = {
+    """The terms an entry records (integers and strings only, so the entry reads back as written)."""
+    merchants = session.allowed_merchants
+    return {
         "limits": dict(session.limits_cents),
         "velocity": dict(session.velocity),
-        "allowed_merchants": session.allowed_merchants,
+        "allowed_merchants": list(merchants) if merchants is not None else None,
         "expires_at": timestamp(session.expires_at),
     }
-    return dict(json_roundtrip(terms))
-
-
-def json_roundtrip(value: Any) -> Any:
-    """The value as canonical JSON reads back (what the stored entry will be)."""
-    import json
-
-    return json.loads(canonical(value))
