@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from agent_sessions.dal.ports import AccountPaymentLister, PaymentFilter
-from agent_sessions.domain.errors import ValidationFailed
+from agent_sessions.domain.days import parse_days
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.records import Caller, PaymentRecord
 from agent_sessions.logic.sessions import require_api_key
@@ -38,15 +38,12 @@ def list_account_payments(
 
 
 def _bounds(first: str | None, last: str | None) -> tuple[int | None, int | None]:
-    try:
-        after = _start_ns(date.fromisoformat(first)) if first else None
-        before = _start_ns(date.fromisoformat(last) + timedelta(days=1)) if last else None
-    except ValueError:
-        shape = "must be a date like 2026-11-24"
-        raise ValidationFailed({"from": shape, "to": shape}) from None
-    if after is not None and before is not None and after >= before:
-        raise ValidationFailed({"from": "must be on or before `to`"})
-    return after, before
+    """The sort-key bounds of the days: from the first's midnight, to before the day after the last."""
+    start, end = parse_days(first, last)
+    return (
+        _start_ns(start) if start else None,
+        _start_ns(end + timedelta(days=1)) if end else None,
+    )
 
 
 def _start_ns(day: date) -> int:

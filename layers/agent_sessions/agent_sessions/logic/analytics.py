@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from agent_sessions.dal.ports import AnalyticsStore, DayTally, DayTotals
+from agent_sessions.domain.days import parse_days
 from agent_sessions.domain.errors import ValidationFailed
 from agent_sessions.domain.money import cents_to_dollars
 from agent_sessions.domain.records import Caller, PaymentRecord, SessionRecord
@@ -146,13 +147,9 @@ def agent_analytics(
 
 
 def _range(start: str | None, end: str | None, today: date) -> tuple[date, date]:
-    try:
-        last = date.fromisoformat(end) if end else today
-        first = date.fromisoformat(start) if start else last - timedelta(days=DEFAULT_DAYS - 1)
-    except ValueError:
-        raise ValidationFailed(
-            {"from": "must be a date like 2026-11-24", "to": "must be a date like 2026-11-24"}
-        ) from None
+    given_first, given_last = parse_days(start, end)
+    last = given_last or today
+    first = given_first or last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last or (last - first).days >= MAX_DAYS:
         raise ValidationFailed({"from": f"must be on or before `to`, at most {MAX_DAYS} days before it"})
     return first, last

@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from agent_sessions.dal.ports import PaymentStore
-from agent_sessions.domain.errors import Forbidden, NotFound, SessionExpired, SessionRevoked
+from agent_sessions.domain.errors import NotFound, SessionExpired, SessionRevoked
 from agent_sessions.domain.payment_rules import PaymentCheck, Verdict, refusal_for, session_after_payment
 from agent_sessions.domain.records import Caller, PaymentRecord, SessionRecord
 from agent_sessions.logic.payments import checked_against, require_session_token
-from agent_sessions.logic.platform_payments import session_for_token
+from agent_sessions.logic.platform_payments import platform_session
 from agent_sessions.wire.models import CreatePaymentRequest
 
 
@@ -50,16 +50,12 @@ def check_payment(
 def _paying_session(store: PaymentStore, caller: Caller | None, session_token: str | None) -> SessionRecord:
     """The session that would pay: the bearer token's, or with an API key the X-Session-Token's (one read)."""
     if caller is not None and caller.kind == "api_key":
-        return _platforms_session(store, caller, session_token)
-    agent = require_session_token(caller)
+        return platform_session(store, caller, session_token)[1]
+    return _own_session(store, require_session_token(caller))
+
+
+def _own_session(store: PaymentStore, agent: Caller) -> SessionRecord:
     found = store.get_session(agent.session_id or "")
     if found is None or found.account_id != agent.account_id:
         raise NotFound()
     return found
-
-
-def _platforms_session(store: PaymentStore, platform: Caller, session_token: str | None) -> SessionRecord:
-    if session_token is None:
-        raise Forbidden("Send the session's token as the bearer, or the API key as the bearer and X-Session-Token.")
-    _, session = session_for_token(store, platform, session_token)
-    return session

@@ -29,14 +29,19 @@ def paying_caller(store: PaymentStore, caller: Caller | None, session_token: str
     With a session token as the bearer, X-Session-Token is not needed and not read.
     """
     if caller is not None and caller.kind == "api_key":
-        if session_token is None:
-            raise Forbidden(
-                "Payments are made for a session: send its token as the bearer, "
-                "or send the API key as the bearer and the session token in X-Session-Token."
-            )
-        agent, _ = session_for_token(store, caller, session_token)
+        agent, _ = platform_session(store, caller, session_token)
         return agent
     return require_session_token(caller)
+
+
+def platform_session(store: PaymentStore, platform: Caller, session_token: str | None) -> tuple[Caller, SessionRecord]:
+    """With the platform's API key as the bearer, the session X-Session-Token names (403 without one)."""
+    if session_token is None:
+        raise Forbidden(
+            "Payments are made for a session: send its token as the bearer, "
+            "or send the API key as the bearer and the session token in X-Session-Token."
+        )
+    return session_for_token(store, platform, session_token)
 
 
 def session_for_token(store: PaymentStore, platform: Caller, session_token: str) -> tuple[Caller, SessionRecord]:
