@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,16 @@ class Cli:
         done = self(*arguments, "--json")
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
+
+
+def latest(read: Callable[[], Any], done: Callable[[Any], bool], seconds: float = 30) -> Any:
+    """What `read` answers once `done` says so, or its last answer when `seconds` have passed."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = read()
+        if done(found) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.3)
 
 
 @pytest.fixture
@@ -222,13 +233,11 @@ def test_the_decision_log_exports_and_verifies_offline_and_a_tampered_file_fails
         cli("payments", "create", "--token", token, "--amount", amount)
     cli("agent", "sessions", "revoke", session_id)
     wanted = {"payment_authorized", "payment_held", "payment_declined", "payment_lapsed", "revoked"}
-    deadline = time.monotonic() + 30
-    while True:  # the outbox appends within a second or two
-        lines = cli.json("agent", "sessions", "audit", "export", session_id)
-        kinds = [line["kind"] for line in lines]
-        if wanted <= set(kinds) or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
+    lines = latest(  # the outbox appends within a second or two
+        lambda: cli.json("agent", "sessions", "audit", "export", session_id),
+        lambda found: wanted <= {line["kind"] for line in found},
+    )
+    kinds = [line["kind"] for line in lines]
     assert kinds[:2] == ["attestation", "session_created"]
     assert wanted <= set(kinds)
 
@@ -254,12 +263,10 @@ def test_agent_analytics_counts_what_the_outbox_tallied(cli: Cli) -> None:
     created = cli.json("agent", "sessions", "create", "--agent-id", "counted-bot", "--wallet", "w")
     for amount in ("3.10", "4.25"):
         assert cli("payments", "create", "--token", created["session_token"], "--amount", amount).returncode == 0
-    deadline = time.monotonic() + 30
-    while True:  # the outbox tallies within a second or two
-        counted = cli.json("agent", "analytics", "--agent-id", "counted-bot")
-        if counted["total_payments"] == 2 or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
+    counted = latest(  # the outbox tallies within a second or two
+        lambda: cli.json("agent", "analytics", "--agent-id", "counted-bot"),
+        lambda found: found["total_payments"] == 2,
+    )
     assert (counted["total_payments"], counted["total_volume_usd"]) == (2, 7.35)
     assert counted["active_sessions"] == 1
     shown = cli("agent", "analytics", "--agent-id", "counted-bot")
