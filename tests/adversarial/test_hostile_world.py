@@ -139,7 +139,12 @@ def test_deep_and_huge_json_is_refused_with_the_field_named_and_debits_nothing(
             assert answer.json()["error"]["details"]["fields"], answer.text
     read = exact(local_service.call("GET", f"/api/v1/ai/sessions/{session['id']}", key))
     spent = read["windows"]["day"]["spent"]
-    assert spent in (0, 1)  # only a shallow, valid metadata payment of $1 may pass
+    if where == "amount":  # "9" * depth dollars: only $9 (depth 1) is a real payment within the $50 day
+        assert spent == (9 if depth == 1 else 0)
+    elif where == "metadata":
+        assert spent in (0, 1)  # only a shallow, valid metadata payment of $1 may pass
+    else:
+        assert spent == 0
 
 
 url_characters = st.sampled_from(list("htps:/[]@%.-_~?#0123456789abcdefABCDEF \t\n\x00\u00e9"))
