@@ -47,6 +47,9 @@ ENDPOINTS = [
     ("get_analytics", True, False),
     ("list_payments", True, False),
     ("delete_webhook", True, True),
+    ("create_agent_key", True, False),
+    ("list_agent_keys", True, False),
+    ("revoke_agent_key", True, True),
 ]
 
 
@@ -63,6 +66,7 @@ def world(invoke: Invoke, session_store: Any, monkeypatch: pytest.MonkeyPatch) -
     ours = open_session(invoke, mint_pkp=True)
     payment = pay(invoke, ours, 30)["json"]  # above require_approval_above: pending
     webhook = invoke("create_webhook", load_event("create_webhook"))["json"]
+    agent_key = invoke("create_agent_key", load_event("create_agent_key"))["json"]
     theirs_caller = Caller(kind="api_key", account_id=FOREIGN_KEY["account_id"])
     request = CreateSessionRequest.model_validate({"agent_id": "x", "user_wallet": "y"})
     theirs = service.create_session(session_store, theirs_caller, request, utc_now())
@@ -81,8 +85,9 @@ def world(invoke: Invoke, session_store: Any, monkeypatch: pytest.MonkeyPatch) -
             "sess_exampleexampleexample234": ours["id"],
             "pay_exampleexampleexample234": payment["id"],
             "wh_exampleexampleexample234": webhook["id"],
+            "ak_eventsexamplekey00000000": agent_key["id"],
         },
-        "secrets": [ours["session_token"], webhook["secret"]],
+        "secrets": [ours["session_token"], webhook["secret"], agent_key["full_key"]],
         "ours": ours,
         "foreign_token": theirs.session_token,
         "revoked_token": revoked["session_token"],

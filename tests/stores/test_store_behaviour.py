@@ -17,11 +17,13 @@ from agent_sessions.dal.dynamo import DynamoStore
 from agent_sessions.dal.memory import MemoryStore
 from agent_sessions.dal.ports import (
     DUE_SHARDS,
+    MeteredRequest,
     PaymentAlreadyExists,
     PaymentCommitted,
     SessionFilter,
     SessionRefused,
 )
+from agent_sessions.domain.agent_keys import AgentKeyRecord
 from agent_sessions.domain.errors import ValidationFailed
 from agent_sessions.domain.payment_rules import approval_deadline, payment_checks, window_checks
 from agent_sessions.domain.records import MAX_PENDING_APPROVALS, PaymentRecord, SessionRecord, utc_now
@@ -453,6 +455,41 @@ def webhook(n: int, account: str = "acct_x") -> WebhookRecord:
         sealed_secret=b"s",
         created_at=NOW,
     )
+
+
+def _agent_key(n: int, account: str = "acct_a", limit: int = 2) -> AgentKeyRecord:
+    return AgentKeyRecord(
+        id=f"ak_{'a' * 23}{'abcdefghijklmnopqrstuvwxyz234567'[n]}",
+        account_id=account,
+        name=f"key {n}",
+        agent_id="bot",
+        agent_name=None,
+        scopes=("read_only",),
+        rate_limit_per_hour=limit,
+        metadata={"n": n},
+        key_prefix="zai_test_x",
+        key_hash="h" * 64,
+        created_at=NOW,
+    )
+
+
+def test_agent_keys_list_newest_first_revoke_for_the_owner_and_meter_per_hour(store: Store) -> None:
+    first, second, foreign = _agent_key(0), _agent_key(1), _agent_key(2, account="acct_b")
+    assert [store.insert_agent_key(key) for key in (first, second, foreign)] == [None, None, None]
+    assert store.insert_agent_key(replace(first, name="again")) == first
+    assert [key.id for key in store.list_agent_keys("acct_a")] == [second.id, first.id]
+    assert store.get_agent_key(foreign.id) == foreign
+    metered = [store.meter_agent_key(first.id, 10) for _ in range(3)]
+    assert [(m.count, m.over) for m in metered if m] == [(1, False), (2, False), (2, True)]
+    assert store.meter_agent_key(first.id, 11) == MeteredRequest(count=1, limit=2)
+    assert store.meter_agent_key(first.id, 10) == MeteredRequest(count=2, limit=2)  # a clock behind: the later hour
+    assert store.revoke_agent_key(first.id, "acct_b", NOW) is None
+    revoked = store.revoke_agent_key(first.id, "acct_a", NOW)
+    assert revoked is not None
+    assert revoked.revoked_at == NOW
+    assert store.revoke_agent_key(first.id, "acct_a", NOW + timedelta(hours=1)) == revoked  # again: no change
+    assert store.meter_agent_key(first.id, 11) is None
+    assert store.meter_agent_key("ak_" + "b" * 24, 11) is None
 
 
 def test_webhooks_list_newest_first_delete_for_the_owner_and_remember_deliveries(store: Store) -> None:

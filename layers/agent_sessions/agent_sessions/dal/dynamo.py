@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from agent_sessions.dal.agent_keys import DynamoAgentKeys
 from agent_sessions.dal.alerts import DynamoWindowAlerts
 from agent_sessions.dal.analytics import DynamoAnalytics
 from agent_sessions.dal.decision_log import DynamoDecisionLog
@@ -17,6 +18,7 @@ from agent_sessions.dal.webhooks import DynamoWebhooks
 
 class DynamoStore(
     DynamoApiKeys,
+    DynamoAgentKeys,
     DynamoSessions,
     DynamoSessionChanges,
     DynamoPayments,

@@ -25,6 +25,7 @@ from agent_sessions.dal.memory_conditions import (
     session_due_at,
     to_second,
 )
+from agent_sessions.dal.memory_keys import MemoryAgentKeys
 from agent_sessions.dal.memory_listing import MemoryAccountPayments, newest_first_page
 from agent_sessions.dal.memory_log import MemoryDecisionLog
 from agent_sessions.dal.ports import (
@@ -49,8 +50,8 @@ class AlreadyExists(Exception):
     """An insert found its key taken (DynamoDB: ConditionalCheckFailedException)."""
 
 
-class MemoryStore(MemoryDecisionLog, MemoryAnalytics, MemoryAccountPayments):
-    """ApiKeyStore, SessionStore, PaymentStore, DueStore, WebhookStore and DeliveryStore in memory."""
+class MemoryStore(MemoryDecisionLog, MemoryAnalytics, MemoryAccountPayments, MemoryAgentKeys):
+    """Every store Protocol in memory (the decision log, analytics, listings and agent keys from mixins)."""
 
     def __init__(self) -> None:
         super().__init__()  # the decision log's and the analytics' state

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from agent_sessions.domain.agent_keys import AgentKeyRecord
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import PaymentChecks
 from agent_sessions.domain.records import Hold, PaymentRecord, SessionRecord
@@ -83,11 +84,44 @@ class SessionReader(Protocol):
         """Read a session strongly consistently; None when there is none."""
 
 
-class CredentialStore(SessionReader, Protocol):
-    """What authenticating a bearer needs: API keys by hash, sessions by id."""
+class AgentKeyReader(Protocol):
+    """Reading one agent key."""
+
+    def get_agent_key(self, key_id: str) -> AgentKeyRecord | None:
+        """Read an agent key strongly consistently; None when there is none."""
+
+
+class CredentialStore(SessionReader, AgentKeyReader, Protocol):
+    """What authenticating a bearer needs: API keys by hash, sessions and agent keys by id."""
 
     def find_account_for_api_key(self, key_hash: str) -> str | None:
         """The account an API key (by hash) belongs to, read strongly consistently."""
+
+
+@dataclass(frozen=True)
+class MeteredRequest:
+    """An agent key's request counted in its hour: `count` of `limit` used (over: not counted)."""
+
+    count: int
+    limit: int
+    over: bool = False
+
+
+class AgentKeyStore(AgentKeyReader, Protocol):
+    """Agent keys: created, listed, revoked, and each request counted against the key's hourly limit."""
+
+    def insert_agent_key(self, key: AgentKeyRecord) -> AgentKeyRecord | None:
+        """Write a new agent key (one conditional put); None, or the key already under that id."""
+
+    def list_agent_keys(self, account_id: str) -> list[AgentKeyRecord]:
+        """Every agent key of an account, newest first."""
+
+    def revoke_agent_key(self, key_id: str, account_id: str, now: datetime) -> AgentKeyRecord | None:
+        """Revoke an account's agent key (again: no change); None when the account has no such key."""
+
+    def meter_agent_key(self, key_id: str, hour: int) -> MeteredRequest | None:
+        """Count one request in `hour` if the key is live and under its limit (a conditional update,
+        no read first); None when the key is revoked or gone."""
 
 
 class ApiKeyStore(CredentialStore, Protocol):

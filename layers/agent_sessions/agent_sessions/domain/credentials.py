@@ -16,6 +16,8 @@ from typing import Literal
 
 API_KEY_PREFIXES = ("zfi_test_", "zfi_live_")  # one length: _as_api_key relies on it
 SESSION_TOKEN_PREFIX = "zai_session_"  # noqa: S105 - a prefix, not a secret
+AGENT_KEY_PREFIXES = ("zai_test_", "zai_live_")  # one length, as the API key prefixes
+AGENT_KEY_ID_PREFIX = "ak_"
 SESSION_ID_PREFIX = "sess_"
 ACCOUNT_ID_PREFIX = "acct_"
 PAYMENT_ID_PREFIX = "pay_"
@@ -81,6 +83,16 @@ def webhook_id_for_key(account_id: str, idempotency_key: str) -> str:
     return _derived_id(WEBHOOK_ID_PREFIX, "webhook", account_id, idempotency_key)
 
 
+def new_agent_key_id() -> str:
+    """A fresh agent key id: `ak_` and 24 lowercase base32 characters."""
+    return AGENT_KEY_ID_PREFIX + _random_id_suffix()
+
+
+def agent_key_id_for_key(account_id: str, idempotency_key: str) -> str:
+    """The id of the agent key an Idempotency-Key names within an account."""
+    return _derived_id(AGENT_KEY_ID_PREFIX, "agent key", account_id, idempotency_key)
+
+
 def is_session_id(value: str) -> bool:
     """Whether `value` has the shape of a session id."""
     return _has_id_shape(value, SESSION_ID_PREFIX)
@@ -124,6 +136,26 @@ def _session_token(session_id: str, secret: str) -> str:
     return f"{SESSION_TOKEN_PREFIX}{session_id[len(SESSION_ID_PREFIX) :]}_{secret}"
 
 
+def new_agent_key(key_id: str, mode: Literal["test", "live"] = "test") -> str:
+    """A fresh agent key that names its id: `zai_test_<id suffix>_<secret>` (as a session token names its session)."""
+    return _agent_key(key_id, secrets.token_urlsafe(_SECRET_BYTES), mode)
+
+
+def agent_key_for_idempotency(api_key: str, key_id: str) -> str:
+    """The agent key created with an Idempotency-Key: derived from the API key, as session_token_for_key."""
+    mac = hmac.new(api_key.encode("utf-8"), f"agent-sessions agent key\n{key_id}".encode(), "sha256")
+    return _agent_key(key_id, base64.urlsafe_b64encode(mac.digest()).decode("ascii").rstrip("="), "test")
+
+
+def _agent_key(key_id: str, secret: str, mode: str) -> str:
+    return f"zai_{mode}_{key_id[len(AGENT_KEY_ID_PREFIX) :]}_{secret}"
+
+
+def agent_key_prefix(agent_key: str) -> str:
+    """What an agent key's listing shows of it: its prefix and id, never its secret."""
+    return agent_key[: len(AGENT_KEY_PREFIXES[0]) + _ID_SUFFIX_CHARS]
+
+
 def hash_secret(secret: str) -> str:
     """The stored form of a secret: lowercase hex SHA-256 of its UTF-8 bytes."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
@@ -138,9 +170,10 @@ def secret_matches_hash(secret: str, stored_hash: str) -> bool:
 class PresentedCredential:
     """What a caller put in `Authorization: Bearer …`, classified by its shape only."""
 
-    kind: Literal["api_key", "session_token"]
+    kind: Literal["api_key", "session_token", "agent_key"]
     secret: str
     session_id: str | None = None
+    key_id: str | None = None  # an agent key's id
 
 
 def _is_url_safe(text: str) -> bool:
@@ -156,6 +189,8 @@ def parse_bearer(authorization: str | None) -> PresentedCredential | None:
         return _as_api_key(secret)
     if secret.startswith(SESSION_TOKEN_PREFIX):
         return _as_session_token(secret)
+    if secret.startswith(AGENT_KEY_PREFIXES):
+        return _as_agent_key(secret)
     return None
 
 
@@ -175,15 +210,24 @@ def _as_api_key(secret: str) -> PresentedCredential | None:
     return None
 
 
-def _as_session_token(secret: str) -> PresentedCredential | None:
-    body = secret[len(SESSION_TOKEN_PREFIX) :]
-    id_suffix, separator, token_secret = (
-        body[:_ID_SUFFIX_CHARS],
-        body[_ID_SUFFIX_CHARS : _ID_SUFFIX_CHARS + 1],
-        body[_ID_SUFFIX_CHARS + 1 :],
-    )
-    session_id = SESSION_ID_PREFIX + id_suffix
-    well_formed = separator == "_" and len(token_secret) >= MIN_SECRET_CHARS and _is_url_safe(token_secret)
-    if well_formed and is_session_id(session_id):
-        return PresentedCredential(kind="session_token", secret=secret, session_id=session_id)
+def _id_and_secret(body: str) -> tuple[str, str] | None:
+    """`<24-char id suffix>_<secret>` split in two, if it is well formed."""
+    id_suffix, separator = body[:_ID_SUFFIX_CHARS], body[_ID_SUFFIX_CHARS : _ID_SUFFIX_CHARS + 1]
+    secret = body[_ID_SUFFIX_CHARS + 1 :]
+    if separator == "_" and len(secret) >= MIN_SECRET_CHARS and _is_url_safe(secret):
+        return id_suffix, secret
     return None
+
+
+def _as_agent_key(secret: str) -> PresentedCredential | None:
+    parts = _id_and_secret(secret[len(AGENT_KEY_PREFIXES[0]) :])
+    if parts is None or not _has_id_shape(AGENT_KEY_ID_PREFIX + parts[0], AGENT_KEY_ID_PREFIX):
+        return None
+    return PresentedCredential(kind="agent_key", secret=secret, key_id=AGENT_KEY_ID_PREFIX + parts[0])
+
+
+def _as_session_token(secret: str) -> PresentedCredential | None:
+    parts = _id_and_secret(secret[len(SESSION_TOKEN_PREFIX) :])
+    if parts is None or not is_session_id(SESSION_ID_PREFIX + parts[0]):
+        return None
+    return PresentedCredential(kind="session_token", secret=secret, session_id=SESSION_ID_PREFIX + parts[0])

@@ -47,6 +47,15 @@ class Forbidden(DomainError):
     default_message = "This credential may not call this endpoint."
 
 
+class InsufficientScope(Forbidden):
+    """An agent key without the scope a route needs (`details.required_scope` names it)."""
+
+    code = "INSUFFICIENT_SCOPE"
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"This key lacks the {scope} scope this route needs.", {"required_scope": scope})
+
+
 class SessionRevoked(DomainError):
     """A genuine token whose session was revoked."""
 

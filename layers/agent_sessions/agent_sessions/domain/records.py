@@ -70,6 +70,10 @@ class Caller:
     session_id: str | None = None
     # For a session token: its session's terms, which never change (so no read is needed to pay).
     terms: SessionTerms | None = None
+    # For an agent key (an API key of the account with scopes): its id, fine scopes and hourly limit.
+    key_id: str | None = None
+    scopes: frozenset[str] | None = None
+    rate_limit_per_hour: int = 0
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,12 @@ def authorizer_context(caller: Caller | None) -> dict[str, str]:
     if caller is None:
         return {"credential": "none"}
     context = {"credential": caller.kind, "account_id": caller.account_id}
+    if caller.key_id and caller.scopes is not None:
+        context.update(
+            key_id=caller.key_id,
+            scopes=" ".join(sorted(caller.scopes)),
+            rate_limit_per_hour=str(caller.rate_limit_per_hour),
+        )
     if caller.session_id:
         context["session_id"] = caller.session_id
     if caller.terms:
@@ -69,6 +75,8 @@ def caller_from_context(context: dict[str, Any]) -> Caller | None:
     """The caller an authorizer context describes; None when anonymous."""
     kind = context.get("credential")
     account_id = context.get("account_id")
+    if kind == "api_key" and account_id and context.get("key_id"):
+        return _agent_key_caller(str(account_id), context)
     if kind == "api_key" and account_id:
         return Caller(kind="api_key", account_id=str(account_id))
     if kind == "session_token" and account_id and context.get("session_id"):
@@ -79,3 +87,17 @@ def caller_from_context(context: dict[str, Any]) -> Caller | None:
             terms=_terms_of(context),
         )
     return None
+
+
+def _agent_key_caller(account_id: str, context: dict[str, Any]) -> Caller | None:
+    try:
+        rate_limit = int(context["rate_limit_per_hour"])
+    except (KeyError, ValueError, TypeError):
+        return None  # not a context the authorizer makes: anonymous
+    return Caller(
+        kind="api_key",
+        account_id=account_id,
+        key_id=str(context["key_id"]),
+        scopes=frozenset(str(context.get("scopes", "")).split()),
+        rate_limit_per_hour=rate_limit,
+    )

@@ -31,9 +31,10 @@ from agent_sessions.domain.jsonio import (
     encode_json,
     parse_json_object_body,
 )
-from agent_sessions.domain.records import Caller
+from agent_sessions.domain.records import Caller, utc_now
 from agent_sessions.http.caller_context import caller_from_context
 from agent_sessions.infra.observability import logger, metrics
+from agent_sessions.logic.agent_keys import Admission, admit
 from agent_sessions.wire.answers import ErrorOut
 
 # Pydantic's names for the branch of a union or validator an error came from; not fields.
@@ -213,14 +214,41 @@ def resolve_json(app: APIGatewayHttpResolver, event: dict[str, Any], context: An
     """Resolve an event; every body is read as JSON whatever Content-Type says (`curl -d` sends a form type).
 
     A request with no usable credential is answered 401 before anything in it is validated, so
-    nobody can probe the validation rules without a key (every route of this API needs one).
+    nobody can probe the validation rules without a key (every route of this API needs one). An
+    agent key's request is counted and checked against its scopes first (`agent_keys.admit`), and
+    every answer to it carries the key's X-RateLimit-* headers.
     """
-    if _caller_in(event) is None:
+    caller = _caller_in(event)
+    if caller is None:
         return _proxy_answer(error_response(Unauthenticated()))
+    try:
+        admission = _admission(caller, event)
+    except DomainError as error:
+        return _proxy_answer(error_response(error))
+    if admission is not None and admission.refusal is not None:
+        return _proxy_answer(error_response(admission.refusal), admission.rate_limit.headers())
+    result = app.resolve(_read_as_json(event), context)
+    if admission is not None:
+        result["headers"] = {**(result.get("headers") or {}), **admission.rate_limit.headers()}
+    return result
+
+
+def _read_as_json(event: dict[str, Any]) -> dict[str, Any]:
+    """The event without its Content-Type when it has a body, so Powertools reads the body as JSON."""
     headers = event.get("headers") or {}
     if event.get("body") and "content-type" in {name.lower() for name in headers}:
-        event = {**event, "headers": {k: v for k, v in headers.items() if k.lower() != "content-type"}}
-    return app.resolve(event, context)
+        return {**event, "headers": {k: v for k, v in headers.items() if k.lower() != "content-type"}}
+    return event
+
+
+def _admission(caller: Caller, event: dict[str, Any]) -> Admission | None:
+    """An agent key's request counted and checked (None for other credentials: no request made)."""
+    if caller.key_id is None:
+        return None
+    from agent_sessions.dal.dynamo import default_store
+
+    route_key = str(event.get("routeKey") or (event.get("requestContext") or {}).get("routeKey") or "")
+    return admit(default_store(), caller, route_key, utc_now())
 
 
 # The Idempotency-Key header every creating POST takes (the ZendFi SDK sends one on every POST).
@@ -278,7 +306,7 @@ def idempotent_creation(app: APIGatewayHttpResolver, key: str | None) -> Idempot
         return None
     assert key is not None
     presented = parse_bearer(app.current_event.headers.get("authorization"))
-    if presented is None or presented.kind != "api_key":
+    if presented is None or presented.kind == "session_token":
         return None  # past the authorizer this cannot happen; without the key, no replay can show a token
     return IdempotentCreation(key=key, api_key=presented.secret)
 
@@ -293,11 +321,11 @@ def _caller_in(event: dict[str, Any]) -> Caller | None:
     return caller_from_context((request_context.get("authorizer") or {}).get("lambda") or {})
 
 
-def _proxy_answer(response: Response[str]) -> dict[str, Any]:
+def _proxy_answer(response: Response[str], headers: dict[str, str] | None = None) -> dict[str, Any]:
     """A Response as the HTTP API proxy result Powertools would make of it."""
     return {
         "statusCode": response.status_code,
-        "headers": {"Content-Type": "application/json"},
+        "headers": {"Content-Type": "application/json", **response.headers, **(headers or {})},
         "body": response.body,
         "isBase64Encoded": False,
         "cookies": [],

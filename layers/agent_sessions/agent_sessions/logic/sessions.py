@@ -39,6 +39,7 @@ from agent_sessions.domain.errors import (
 from agent_sessions.domain.idempotency import IdempotentCreation, request_fingerprint
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.records import DEFAULT_LIMITS_CENTS, Caller, SessionRecord
+from agent_sessions.logic.agent_keys import agent_key_caller
 from agent_sessions.logic.session_terms import limits_with, velocity_with
 from agent_sessions.wire.models import CreateSessionRequest
 
@@ -92,6 +93,8 @@ def authenticate(store: CredentialStore, authorization: str | None) -> Caller | 
     if presented.kind == "api_key":
         account_id = store.find_account_for_api_key(hash_secret(presented.secret))
         return Caller(kind="api_key", account_id=account_id) if account_id else None
+    if presented.kind == "agent_key":
+        return agent_key_caller(store, presented)
     session = session_for_token(store, presented)
     return session_caller(session) if session else None
 

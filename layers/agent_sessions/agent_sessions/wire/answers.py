@@ -275,3 +275,33 @@ class AccountPaymentListOut(BaseModel):
 
     payments: list[AccountPaymentOut]
     next_cursor: str | None
+
+
+class AgentKeyOut(BaseModel):
+    """An agent key as listed: never its secret (`full_key` only in the answer to create)."""
+
+    id: str
+    key_prefix: str
+    name: str
+    agent_id: str
+    agent_name: str | None
+    scopes: list[str]
+    rate_limit_per_hour: int
+    agent_metadata: dict[str, Any]
+    is_active: bool
+    created_at: str
+    revoked_at: str | None
+    full_key: str | None = Field(default=None, description="Only in the response to create: shown once.")
+
+
+class AgentKeyListOut(BaseModel):
+    """An account's agent keys, newest first, revoked ones included."""
+
+    keys: list[AgentKeyOut]
+
+
+class AgentKeyRevokedOut(BaseModel):
+    """The answer to revoke: the key now refuses every request."""
+
+    success: bool
+    key: AgentKeyOut

@@ -8,10 +8,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from agent_sessions.domain.agent_keys import DEFAULT_RATE_LIMIT_PER_HOUR, MAX_RATE_LIMIT_PER_HOUR
 from agent_sessions.domain.events import EVENT_NAMES, EventName
 from agent_sessions.domain.jsonio import encode_json
 from agent_sessions.domain.money import dollars_to_cents
 from agent_sessions.domain.records import DEFAULT_WARN_AT_PERCENT
+from agent_sessions.domain.scopes import DEFAULT_AGENT_KEY_SCOPE, ScopeName
 
 # The statuses a Payment shows on the wire (a declined attempt is never shown as a Payment).
 WirePaymentStatus = Literal["authorized", "pending_approval", "rejected", "expired"]
@@ -33,6 +35,7 @@ MAX_DESCRIPTION_CHARS = 1000
 SESSION_ID_PATTERN = r"^sess_[a-z2-7]{24}$"
 PAYMENT_ID_PATTERN = r"^pay_[a-z2-7]{24}$"
 WEBHOOK_ID_PATTERN = r"^wh_[a-z2-7]{24}$"
+AGENT_KEY_ID_PATTERN = r"^ak_[a-z2-7]{24}$"
 
 
 # "Not blank": some character other than ASCII whitespace. The schema states the same pattern, which
@@ -269,3 +272,25 @@ class CreateWebhookRequest(_Strict):
     # public address, https outside the local runtime; see the README).
     url: Annotated[str, Field(min_length=10, max_length=2048, pattern=r"^https?://[!-~]+$")]
     events: Annotated[list[EventName], Field(min_length=1, max_length=len(EVENT_NAMES))] | None = None
+
+
+# Requests an agent key may make in an hour.
+RequestsPerHour = Annotated[
+    int,
+    BeforeValidator(_whole_number),
+    Field(ge=1, le=MAX_RATE_LIMIT_PER_HOUR),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_RATE_LIMIT_PER_HOUR}),
+]
+
+
+class CreateAgentKeyRequest(_Strict):
+    """Body of POST /api/v1/agent-keys (the SDK's `agent.createKey`)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS), AfterValidator(_not_blank)]
+    agent_id: Identifier
+    agent_name: Annotated[str, Field(max_length=MAX_NAME_CHARS)] | None = None
+    scopes: Annotated[list[ScopeName], Field(min_length=1, max_length=32)] = Field(
+        default_factory=lambda: [DEFAULT_AGENT_KEY_SCOPE]
+    )
+    rate_limit_per_hour: RequestsPerHour = DEFAULT_RATE_LIMIT_PER_HOUR
+    metadata: Metadata = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
+from agent_sessions.domain.agent_keys import AgentKeyRecord
 from agent_sessions.domain.consent import ConsentRequest
 from agent_sessions.domain.events import EVENT_NAMES
 from agent_sessions.domain.money import cents_to_dollars
@@ -223,4 +224,24 @@ def account_payment_body(payment: PaymentRecord, now: datetime) -> dict[str, Any
         approval_expires_at=format_timestamp(payment.approval_expires_at) if payment.approval_expires_at else None,
         metadata=payment.metadata,
     ).model_dump()
+    return body
+
+
+def agent_key_body(key: AgentKeyRecord, full_key: str | None = None) -> dict[str, Any]:
+    """The wire shape of an agent key; its full key only when just created."""
+    body: dict[str, Any] = {
+        "id": key.id,
+        "key_prefix": key.key_prefix,
+        "name": key.name,
+        "agent_id": key.agent_id,
+        "agent_name": key.agent_name,
+        "scopes": list(key.scopes),
+        "rate_limit_per_hour": key.rate_limit_per_hour,
+        "agent_metadata": key.metadata,
+        "is_active": key.is_active,
+        "created_at": format_timestamp(key.created_at),
+        "revoked_at": format_timestamp(key.revoked_at) if key.revoked_at else None,
+    }
+    if full_key is not None:
+        body["full_key"] = full_key
     return body
