@@ -11,8 +11,8 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_sessions.dal.codec import record_from_image
 from agent_sessions.dal.dynamo import default_store
+from agent_sessions.dal.images import record_from_image
 from agent_sessions.infra.event_bus import default_bus
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings

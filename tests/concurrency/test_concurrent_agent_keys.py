@@ -29,7 +29,8 @@ def authorized_list_event(full_key: str) -> dict[str, Any]:
     event = load_event("list_sessions")
     event["headers"]["authorization"] = f"Bearer {full_key}"
     answer = pool("AuthorizerFunction").invoke({**event, "type": "REQUEST"})
-    assert answer["context"]["credential"] == "api_key" and "key_id" in answer["context"]
+    assert answer["context"]["credential"] == "api_key"
+    assert "key_id" in answer["context"]
     event["requestContext"]["authorizer"] = {"lambda": answer["context"]}
     return event
 

@@ -9,15 +9,17 @@ from typing import Any
 from agent_sessions.dal.codec import (
     ACCOUNT_INDEX,
     OWNER_INDEX,
-    account_payments_partition,
     decode_cursor,
     encode_cursor,
+    session_key,
+    session_record,
+)
+from agent_sessions.dal.payment_codec import (
+    account_payments_partition,
     payment_item,
     payment_key,
     payment_record,
     payments_partition,
-    session_key,
-    session_record,
 )
 from agent_sessions.dal.ports import (
     CommitOutcome,

@@ -11,7 +11,8 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from agent_sessions.dal.codec import payment_key, session_key
+from agent_sessions.dal.codec import session_key
+from agent_sessions.dal.payment_codec import payment_key
 from agent_sessions.dal.ports import TransactionContended
 from agent_sessions.domain.records import format_timestamp
 
