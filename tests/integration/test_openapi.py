@@ -28,7 +28,8 @@ def test_every_route_in_the_template_is_documented_once() -> None:
             path.replace("{session_id}", "{id}")
             .replace("{payment_id}", "{id}")
             .replace("{webhook_id}", "{id}")
-            .replace("{key_id}", "{id}"),
+            .replace("{key_id}", "{id}")
+            .replace("{intent_id}", "{id}"),
         )
         for path, operations in document["paths"].items()
         for method in operations

@@ -9,7 +9,7 @@ import pytest
 from agent_sessions.domain.records import Caller, utc_now
 from agent_sessions.logic import sessions as service
 from agent_sessions.wire.models import CreateSessionRequest
-from tests.conftest import EVENTS_ACCOUNT_ID, Invoke, load_event, with_caller, with_credential
+from tests.conftest import EVENTS_ACCOUNT_ID, Invoke, load_event, with_body, with_caller, with_credential
 from tests.integration.test_payment_handlers import open_session, pay
 
 EVENTS_SESSION_TOKEN = json.loads(load_event("smart_payment")["body"])["session_token"]
@@ -50,6 +50,12 @@ ENDPOINTS = [
     ("create_agent_key", True, False),
     ("list_agent_keys", True, False),
     ("revoke_agent_key", True, True),
+    ("create_intent", True, False),
+    ("list_intents", True, False),
+    ("get_intent", True, True),
+    ("confirm_intent", False, True),  # the API key with the session's token, or the session's token alone
+    ("capture_intent", True, True),
+    ("cancel_intent", True, True),
 ]
 
 
@@ -67,6 +73,10 @@ def world(invoke: Invoke, session_store: Any, monkeypatch: pytest.MonkeyPatch) -
     payment = pay(invoke, ours, 30)["json"]  # above require_approval_above: pending
     webhook = invoke("create_webhook", load_event("create_webhook"))["json"]
     agent_key = invoke("create_agent_key", load_event("create_agent_key"))["json"]
+    intent_event = load_event("create_intent")
+    intent_body = {**json.loads(intent_event["body"]), "metadata": {"merchant_id": "merchant_amazon"}}
+    intent = invoke("create_intent", with_body(intent_event, json.dumps(intent_body)))["json"]
+    intent_secret = json.loads(load_event("confirm_intent")["body"])["client_secret"]
     theirs_caller = Caller(kind="api_key", account_id=FOREIGN_KEY["account_id"])
     request = CreateSessionRequest.model_validate({"agent_id": "x", "user_wallet": "y"})
     theirs = service.create_session(session_store, theirs_caller, request, utc_now())
@@ -81,13 +91,15 @@ def world(invoke: Invoke, session_store: Any, monkeypatch: pytest.MonkeyPatch) -
     )
     return {
         "ids": {
+            intent_secret: intent["client_secret"],  # before the id it contains
+            "pi_exampleexampleexample234": intent["id"],
             EVENTS_SESSION_TOKEN: ours["session_token"],
             "sess_exampleexampleexample234": ours["id"],
             "pay_exampleexampleexample234": payment["id"],
             "wh_exampleexampleexample234": webhook["id"],
             "ak_eventsexamplekey00000000": agent_key["id"],
         },
-        "secrets": [ours["session_token"], webhook["secret"], agent_key["full_key"]],
+        "secrets": [ours["session_token"], webhook["secret"], agent_key["full_key"], intent["client_secret"]],
         "ours": ours,
         "foreign_token": theirs.session_token,
         "revoked_token": revoked["session_token"],

@@ -1,5 +1,5 @@
 """A hypothesis state machine over payments, checks, approvals, rejections, lapses, PATCHes of the
-limits, revokes and clock moves.
+limits, payment intents (create, confirm, capture all or part, cancel, lapse), revokes and clock moves.
 
 After every step, against the real store on moto:
 - every payment, when it commits, leaves each window within the limit in force at that moment,
@@ -8,7 +8,9 @@ After every step, against the real store on moto:
 - each payment count (per minute, hour, day) equals the payments committed in that window, and
   never exceeds its limit;
 - the holds the session keeps are exactly its payments still awaiting approval;
-- a dry-run check answers exactly what the payment right after it gets.
+- a dry-run check answers exactly what the payment right after it gets;
+- every intent's status agrees with its payment: none before it is confirmed, authorized once it
+  succeeded (for at most its amount), awaiting approval (or lapsed) while processing.
 """
 
 from collections.abc import Iterator
@@ -18,18 +20,28 @@ import boto3
 import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from moto import mock_aws
 
-from agent_sessions.dal import codec, dynamo
+from agent_sessions.dal import dynamo
+from agent_sessions.dal.intents import intent_record
+from agent_sessions.dal.payment_codec import payment_record
 from agent_sessions.domain.errors import DomainError
 from agent_sessions.domain.records import Caller, PaymentRecord, SessionRecord, utc_now
 from agent_sessions.domain.windows import VELOCITY_NAMES, WINDOW_KINDS, WINDOW_LIMIT_NAME, velocity_position
+from agent_sessions.logic import intents as intent_service
 from agent_sessions.logic import payments as payment_service
 from agent_sessions.logic import sessions as service
 from agent_sessions.logic.payment_checks import check_payment
 from agent_sessions.logic.session_updates import update_session
-from agent_sessions.wire.models import CreatePaymentRequest, CreateSessionRequest, UpdateSessionRequest
+from agent_sessions.wire.models import (
+    ConfirmIntentRequest,
+    CreateIntentRequest,
+    CreatePaymentRequest,
+    CreateSessionRequest,
+    UpdateSessionRequest,
+)
 from agent_sessions_local.template import load_template, table_definition
 from tests.conftest import TABLE_NAME
 
@@ -38,6 +50,12 @@ LIMITS = {"max_per_transaction": 60, "max_per_day": 100, "max_per_week": 250, "m
 APPROVAL_ABOVE = 30
 VELOCITY = {"rate_limits": {"payments": {"per_minute": 4, "per_hour": 9}}}
 PREFIX_OF_LIMIT = {"max_per_day": "d", "max_per_week": "w", "max_per_month": "m"}
+
+
+def note(text: str) -> None:
+    """A hypothesis event when a test runs (the scripted tests call the same rules outside one)."""
+    if currently_in_test_context():
+        event(text)
 
 
 class PaymentLedger(RuleBasedStateMachine):
@@ -60,6 +78,7 @@ class PaymentLedger(RuleBasedStateMachine):
         # The highest limit each kind of window has been under (a PATCH may lower it below what is spent).
         self.highest_limit = {"d": 100_00, "w": 250_00, "m": 400_00}
         self.highest_per_minute = 4
+        self.client_secrets: dict[str, str] = {}  # intent id -> its client secret
 
     @initialize()
     def open_session(self) -> None:
@@ -172,6 +191,62 @@ class PaymentLedger(RuleBasedStateMachine):
             event("decide refused")  # only a payment whose hold has lapsed may be refused
             assert (refused_with, payment.status_at(self.now, self.session().ended_at)) == ("INVALID_STATE", "expired")
 
+    @rule(
+        cents=st.sampled_from([1, 10_00, 35_00, 60_01]),
+        manual=st.booleans(),
+        minutes=st.sampled_from([1, 120]),
+        confirm_now=st.booleans(),
+    )
+    def create_intent(self, cents: int, manual: bool, minutes: int, confirm_now: bool) -> None:
+        request = CreateIntentRequest.model_validate(
+            {"amount": 1, "capture_method": "manual" if manual else "automatic", "expires_in_seconds": minutes * 60}
+        ).model_copy(update={"amount": cents})
+        created = intent_service.create_intent(self.store, OWNER, request, "machine-key" * 4, self.now)
+        assert created.client_secret is not None
+        self.client_secrets[created.intent.id] = created.client_secret
+        if confirm_now:
+            self.confirm(created.intent.id)
+
+    @precondition(lambda self: bool(self.client_secrets))
+    @rule(data=st.data())
+    def confirm_intent(self, data: st.DataObject) -> None:
+        self.confirm(data.draw(st.sampled_from(sorted(self.client_secrets))))
+
+    def confirm(self, intent_id: str) -> None:
+        request = ConfirmIntentRequest(client_secret=self.client_secrets[intent_id], customer_wallet="w")
+        refused_with = None
+        try:
+            answer = intent_service.confirm_intent(self.store, self.agent, intent_id, request, None, None, self.now)
+        except DomainError as refusal:
+            refused_with = refusal.code
+        if refused_with is not None:
+            note(f"confirm refused: {refused_with}")
+            assert refused_with in {"LIMIT_EXCEEDED", "SESSION_REVOKED", "SESSION_EXPIRED", "RATE_LIMITED",
+                                    "VELOCITY_LIMIT", "INVALID_STATE"}  # fmt: skip
+            return
+        note(f"confirmed: {answer.status}")
+        assert answer.payment is not None
+        assert answer.payment.intent_id == intent_id
+
+    @precondition(lambda self: bool(self.client_secrets))
+    @rule(data=st.data(), part=st.sampled_from([None, 1, 10_00]))
+    def capture_or_cancel_intent(self, data: st.DataObject, part: int | None) -> None:
+        intent_id = data.draw(st.sampled_from(sorted(self.client_secrets)))
+        capture = data.draw(st.booleans())
+        refused_with = None
+        try:
+            if capture:
+                answer = intent_service.capture_intent(self.store, OWNER, intent_id, part, self.now)
+            else:
+                answer = intent_service.cancel_intent(self.store, OWNER, intent_id, self.now)
+        except DomainError as refusal:
+            refused_with = refusal.code
+        if refused_with is not None:
+            event(f"{'capture' if capture else 'cancel'} refused: {refused_with}")
+            assert refused_with in {"INVALID_STATE", "VALIDATION_ERROR"}
+            return
+        event(f"intent {answer.status}")
+
     @rule()
     def release_lapsed_holds(self) -> None:
         """What the expiry job does for holds past their deadline."""
@@ -196,8 +271,8 @@ class PaymentLedger(RuleBasedStateMachine):
         return session
 
     def ledger(self) -> list[PaymentRecord]:
-        items = self.client.scan(TableName=TABLE_NAME, ConsistentRead=True)["Items"]
-        return [codec.payment_record(item) for item in items if item["type"]["S"] == "payment"]
+        self.items = self.client.scan(TableName=TABLE_NAME, ConsistentRead=True)["Items"]  # intents read them too
+        return [payment_record(item) for item in self.items if item["type"]["S"] == "payment"]
 
     @invariant()
     def counters_match_the_ledger_and_no_window_exceeds_its_limit(self) -> None:
@@ -226,6 +301,23 @@ class PaymentLedger(RuleBasedStateMachine):
             )
             assert window.held_cents >= 0
         self.counts_match_the_ledger(session, ledger)
+        self.intents_agree_with_their_payments(ledger)
+
+    def intents_agree_with_their_payments(self, ledger: list[PaymentRecord]) -> None:
+        items = self.items  # the scan ledger() just made
+        paid_by = {payment.id: payment for payment in ledger}
+        for intent in (intent_record(item) for item in items if item["type"]["S"] == "intent"):
+            payment = paid_by.get(intent.payment_id or "")
+            if intent.stored_status in ("requires_payment",) or intent.payment_id is None:
+                assert intent.payment_id is None
+                assert intent.stored_status in ("requires_payment", "canceled")
+                continue
+            assert payment is not None
+            assert payment.intent_id == intent.id
+            assert payment.amount_cents <= intent.amount_cents
+            expected = {"succeeded": {"authorized"}, "processing": {"pending_approval", "expired"},
+                        "canceled": {"rejected", "expired"}}  # fmt: skip
+            assert payment.stored_status in expected[intent.stored_status], (intent, payment)
 
     def counts_match_the_ledger(self, session: SessionRecord, ledger: list[PaymentRecord]) -> None:
         """Each stored payment count is the number of payments committed in its window, within its limit."""
@@ -276,3 +368,25 @@ def test_the_machine_reaches_every_status() -> None:
     machine.counters_match_the_ledger_and_no_window_exceeds_its_limit()
     statuses = {payment.stored_status for payment in machine.ledger()}
     assert statuses == {"authorized", "rejected", "expired"}
+
+
+def test_the_machine_reaches_every_intent_outcome() -> None:
+    """Not vacuous either: its intent rules confirm, capture part, cancel a hold, and see one lapse."""
+    machine = PaymentLedger()
+    machine.open_session()
+    machine.create_intent(10_00, manual=False, minutes=120, confirm_now=True)  # succeeded
+    for _ in range(3):
+        machine.create_intent(10_00, manual=True, minutes=120, confirm_now=True)  # processing
+    automatic, captured, canceled, lapsing = list(machine.client_secrets)
+    intent_service.capture_intent(machine.store, OWNER, captured, 4_00, machine.now)
+    intent_service.cancel_intent(machine.store, OWNER, canceled, machine.now)
+    machine.counters_match_the_ledger_and_no_window_exceeds_its_limit()
+    machine.advance_clock(61)
+    machine.release_lapsed_holds()
+    machine.counters_match_the_ledger_and_no_window_exceeds_its_limit()
+    shown = {
+        intent_id: intent_service.get_intent(machine.store, OWNER, intent_id, "machine-key" * 4, machine.now).status
+        for intent_id in (automatic, captured, canceled, lapsing)
+    }
+    assert list(shown.values()) == ["succeeded", "succeeded", "canceled", "canceled"]
+    assert sorted(p.amount_cents for p in machine.ledger() if p.stored_status == "authorized") == [4_00, 10_00]

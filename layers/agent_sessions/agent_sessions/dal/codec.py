@@ -54,6 +54,8 @@ DUE_INDEX = "by_due"
 # A cursor is the listing sort key of a page's last item: when it was written (ns) and its id.
 SESSION_CURSOR_PATTERN = r"^[0-9]{20}#sess_[a-z2-7]{24}$"
 PAYMENT_CURSOR_PATTERN = r"^[0-9]{20}#pay_[a-z2-7]{24}$"
+INTENT_CURSOR_PATTERN = r"^[0-9]{20}#pi_[a-z2-7]{24}$"
+_CURSOR_PATTERNS = {"SESS#": SESSION_CURSOR_PATTERN, "PAY#": PAYMENT_CURSOR_PATTERN, "INTENT#": INTENT_CURSOR_PATTERN}
 
 # ---- item <-> record --------------------------------------------------------------------
 
@@ -264,9 +266,8 @@ def encode_cursor(last_evaluated_key: Mapping[str, Any]) -> str:
 
 
 def checked_cursor(cursor: str, pk_prefix: str) -> str:
-    """The cursor, if it has the pattern of its listing (`SESS#` sessions, `PAY#` payments); else a 422."""
-    pattern = SESSION_CURSOR_PATTERN if pk_prefix == "SESS#" else PAYMENT_CURSOR_PATTERN
-    if not re.fullmatch(pattern, cursor):
+    """The cursor, if it has the pattern of its listing (`SESS#` sessions, `PAY#` payments, ...); else a 422."""
+    if not re.fullmatch(_CURSOR_PATTERNS[pk_prefix], cursor):
         raise ValidationFailed({"cursor": "is not a cursor this API returned"})
     return cursor
 

@@ -9,6 +9,7 @@ from agent_sessions.dal.alerts import DynamoWindowAlerts
 from agent_sessions.dal.analytics import DynamoAnalytics
 from agent_sessions.dal.decision_log import DynamoDecisionLog
 from agent_sessions.dal.due import DynamoDue
+from agent_sessions.dal.intents import DynamoIntents
 from agent_sessions.dal.keys import DynamoApiKeys
 from agent_sessions.dal.payments import DynamoPayments
 from agent_sessions.dal.session_changes import DynamoSessionChanges
@@ -19,6 +20,7 @@ from agent_sessions.dal.webhooks import DynamoWebhooks
 class DynamoStore(
     DynamoApiKeys,
     DynamoAgentKeys,
+    DynamoIntents,
     DynamoSessions,
     DynamoSessionChanges,
     DynamoPayments,

@@ -17,6 +17,7 @@ from agent_sessions.dal.memory_analytics import MemoryAnalytics
 from agent_sessions.dal.memory_conditions import (
     admits,
     debited,
+    decidable,
     due_entry,
     due_to_expire,
     epoch,
@@ -25,6 +26,7 @@ from agent_sessions.dal.memory_conditions import (
     session_due_at,
     to_second,
 )
+from agent_sessions.dal.memory_intents import MemoryIntents
 from agent_sessions.dal.memory_keys import MemoryAgentKeys
 from agent_sessions.dal.memory_listing import MemoryAccountPayments, newest_first_page
 from agent_sessions.dal.memory_log import MemoryDecisionLog
@@ -32,6 +34,7 @@ from agent_sessions.dal.ports import (
     CommitOutcome,
     DueItem,
     DuePage,
+    IntentNotPayable,
     PaymentAlreadyExists,
     PaymentCommitted,
     SessionFilter,
@@ -50,7 +53,7 @@ class AlreadyExists(Exception):
     """An insert found its key taken (DynamoDB: ConditionalCheckFailedException)."""
 
 
-class MemoryStore(MemoryDecisionLog, MemoryAnalytics, MemoryAccountPayments, MemoryAgentKeys):
+class MemoryStore(MemoryDecisionLog, MemoryAnalytics, MemoryAccountPayments, MemoryAgentKeys, MemoryIntents):
     """Every store Protocol in memory (the decision log, analytics, listings and agent keys from mixins)."""
 
     def __init__(self) -> None:
@@ -182,8 +185,11 @@ class MemoryStore(MemoryDecisionLog, MemoryAnalytics, MemoryAccountPayments, Mem
             session = self._sessions.get(payment.session_id)
             if session is None or not admits(session, payment, checks, now, expected_version):
                 return SessionRefused(session)
+            if not self._intent_payable(payment, now):
+                return IntentNotPayable()
             self._sessions[session.id] = debited(session, payment, checks)
             self._store_payment(payment)
+            self._confirm_intent(payment, now)
             return PaymentCommitted()
 
     def insert_declined_payment(self, payment: PaymentRecord) -> PaymentRecord | None:
@@ -215,27 +221,30 @@ class MemoryStore(MemoryDecisionLog, MemoryAnalytics, MemoryAccountPayments, Mem
         items, next_cursor = newest_first_page(ordered, limit, cursor, "PAY#")
         return Page(items, next_cursor)
 
-    def decide_payment(self, payment: PaymentRecord, approve: bool, now: datetime) -> bool:
+    def decide_payment(
+        self, payment: PaymentRecord, approve: bool, now: datetime, captured_cents: int | None = None
+    ) -> bool:
         with self._lock:
             stored = self._payments.get(payment.id)
             session = self._sessions.get(payment.session_id)
-            if (
-                stored is None
-                or stored.stored_status != "pending_approval"
-                or stored.approval_expires_at is None
-                or epoch(stored.approval_expires_at) <= epoch(now)
-                or session is None
-                or payment.id not in session.holds
-                or session.stored_status != "active"
-                or epoch(session.expires_at) <= epoch(now)
-            ):
+            if stored is None or not decidable(stored, session, now) or not self._intent_settleable(payment):
                 return False
+            assert session is not None  # decidable() checked it
+            spent = (captured_cents if captured_cents is not None else payment.amount_cents) if approve else 0
             self._payments[payment.id] = replace(
-                stored, stored_status="authorized" if approve else "rejected", decided_at=now
+                stored,
+                stored_status="authorized" if approve else "rejected",
+                decided_at=now,
+                amount_cents=spent if approve else stored.amount_cents,
             )
             self._sessions[session.id] = released(
-                session, payment.id, payment.amount_cents, payment.window_keys, release_commitment=not approve
+                session,
+                payment.id,
+                payment.amount_cents,
+                payment.window_keys,
+                released_cents=payment.amount_cents - spent,
             )
+            self._settle_intent(payment, approve, now)
             return True
 
     def release_lapsed_hold(self, session: SessionRecord, payment_id: str, hold: Hold) -> bool:
@@ -355,7 +364,7 @@ class MemoryStore(MemoryDecisionLog, MemoryAnalytics, MemoryAccountPayments, Mem
                 return False
             self._payments[payment_id] = replace(payment, stored_status="expired", decided_at=lapsed_at)
             self._sessions[session_id] = released(
-                session, payment_id, amount_cents, window_keys, release_commitment=True
+                session, payment_id, amount_cents, window_keys, released_cents=amount_cents
             )
             return True
 

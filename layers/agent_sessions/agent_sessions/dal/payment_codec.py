@@ -60,6 +60,7 @@ def payment_item(payment: PaymentRecord) -> dict[str, Any]:
             if decline
             else None,
             "agent_id": payment.agent_id,
+            "intent_id": payment.intent_id,
             **(_payment_listings(payment) if listed else {}),
             **(
                 due_attributes(f"PAY#{payment.id}", payment.approval_expires_at)
@@ -100,6 +101,7 @@ def payment_record(item: Mapping[str, Any]) -> PaymentRecord:
         approval_expires_at=parse_or_none(values.get("approval_expires_at")),
         decided_at=parse_or_none(values.get("decided_at")),
         agent_id=values.get("agent_id"),
+        intent_id=values.get("intent_id"),
         decline=Decline(code=decline["code"], message=decline["message"], details=decline["details"])
         if decline
         else None,

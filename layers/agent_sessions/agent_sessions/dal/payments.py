@@ -14,6 +14,7 @@ from agent_sessions.dal.codec import (
     session_key,
     session_record,
 )
+from agent_sessions.dal.intents import intent_confirmation, intent_settlement
 from agent_sessions.dal.payment_codec import (
     account_payments_partition,
     payment_item,
@@ -23,6 +24,7 @@ from agent_sessions.dal.payment_codec import (
 )
 from agent_sessions.dal.ports import (
     CommitOutcome,
+    IntentNotPayable,
     PaymentAlreadyExists,
     PaymentCommitted,
     PaymentFilter,
@@ -76,12 +78,16 @@ class DynamoPayments(TableAccess):
                 }
             },
         ]
+        if payment.intent_id is not None:
+            items.append(intent_confirmation(self._table, payment, now))
         reasons = self.transact(items)
         if reasons is None:
             return PaymentCommitted()
-        session_reason, payment_reason = reasons
+        session_reason, payment_reason = reasons[:2]
         if payment_reason.get("Code") == "ConditionalCheckFailed":
             return PaymentAlreadyExists(payment_record(payment_reason["Item"]))
+        if len(reasons) > 2 and reasons[2].get("Code") == "ConditionalCheckFailed":
+            return IntentNotPayable()
         old_session = session_reason.get("Item")
         return SessionRefused(session_record(old_session) if old_session else None)
 
@@ -162,35 +168,49 @@ class DynamoPayments(TableAccess):
             next_cursor=str(last_key["gsi3sk"]["S"]) if last_key else None,
         )
 
-    def decide_payment(self, payment: PaymentRecord, approve: bool, now: datetime) -> bool:
-        """Approve or reject a pending payment: its status and the session's hold change together."""
+    def decide_payment(
+        self, payment: PaymentRecord, approve: bool, now: datetime, captured_cents: int | None = None
+    ) -> bool:
+        """Approve or reject a pending payment: its status and the session's hold change together.
+
+        Approving `captured_cents` of it (a manual intent's partial capture) spends that much and
+        releases the rest. A payment that pays an intent settles the intent in the same transaction.
+        """
         now_epoch = {"N": str(int(now.timestamp()))}
+        spent = (captured_cents if captured_cents is not None else payment.amount_cents) if approve else 0
         session_update = self.hold_release(
             payment.session_id,
             payment.id,
             payment.amount_cents,
             payment.window_keys,
-            release_commitment=not approve,
+            released_cents=payment.amount_cents - spent,
             payment_change="approved" if approve else "rejected",
             extra_condition="#status = :active AND expires_epoch > :now",
             extra_values={":active": {"S": "active"}, ":now": now_epoch},
         )
+        values = {
+            ":decided": {"S": "authorized" if approve else "rejected"},
+            ":decided_at": {"S": format_timestamp(now)},
+            ":pending": {"S": "pending_approval"},
+            ":now": now_epoch,
+        }
+        amount = ""
+        if approve and spent != payment.amount_cents:
+            amount, values[":spent"] = ", amount = :spent", {"N": str(spent)}
         payment_update = {
             "Update": {
                 "TableName": self._table,
                 "Key": payment_key(payment.id),
-                "UpdateExpression": f"SET #status = :decided, decided_at = :decided_at {NOT_DUE}",
+                "UpdateExpression": f"SET #status = :decided, decided_at = :decided_at{amount} {NOT_DUE}",
                 "ConditionExpression": "#status = :pending AND approval_expires_epoch > :now",
                 "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {
-                    ":decided": {"S": "authorized" if approve else "rejected"},
-                    ":decided_at": {"S": format_timestamp(now)},
-                    ":pending": {"S": "pending_approval"},
-                    ":now": now_epoch,
-                },
+                "ExpressionAttributeValues": values,
             }
         }
-        return self.transact([payment_update, session_update]) is None
+        items = [payment_update, session_update]
+        if payment.intent_id is not None:
+            items.append(intent_settlement(self._table, payment.intent_id, approve, now))
+        return self.transact(items) is None
 
     def release_lapsed_hold(self, session: SessionRecord, payment_id: str, hold: Hold) -> bool:
         """Mark a lapsed pending payment expired and release its hold, atomically; False if already done."""

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from agent_sessions.domain.agent_keys import AgentKeyRecord
+from agent_sessions.domain.intents import IntentRecord, IntentStatus
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import PaymentChecks
 from agent_sessions.domain.records import Hold, PaymentRecord, SessionRecord
@@ -49,7 +50,12 @@ class SessionRefused:
     session: SessionRecord | None
 
 
-CommitOutcome = PaymentCommitted | PaymentAlreadyExists | SessionRefused
+@dataclass(frozen=True)
+class IntentNotPayable:
+    """The payment intent it pays no longer awaits payment (confirmed, canceled or expired); nothing was written."""
+
+
+CommitOutcome = PaymentCommitted | PaymentAlreadyExists | SessionRefused | IntentNotPayable
 
 
 @dataclass(frozen=True)
@@ -205,7 +211,9 @@ class PaymentStore(SessionReader, HoldReleaser, Protocol):
     def list_payments(self, session_id: str, limit: int, cursor: str | None) -> Page[PaymentRecord]:
         """One Query over a session's payments, newest first (declines are not listed)."""
 
-    def decide_payment(self, payment: PaymentRecord, approve: bool, now: datetime) -> bool:
+    def decide_payment(
+        self, payment: PaymentRecord, approve: bool, now: datetime, captured_cents: int | None = None
+    ) -> bool:
         """Approve (hold becomes spend) or reject (hold released) a pending payment, atomically.
 
         False when it is no longer awaiting approval (decided, lapsed, or its session ended).
@@ -355,3 +363,25 @@ class AccountPaymentLister(Protocol):
         self, account_id: str, limit: int, cursor: str | None, payment_filter: PaymentFilter
     ) -> Page[PaymentRecord]:
         """A page of the account's payments (declines never listed), newest first."""
+
+
+class IntentStore(Protocol):
+    """Payment intents: created, read, listed, and cancelled before they are confirmed.
+
+    Confirming one is a payment (PaymentStore.commit_payment with `intent_id`), and capturing or
+    cancelling a confirmed one is deciding its payment (PaymentStore.decide_payment).
+    """
+
+    def insert_intent(self, intent: IntentRecord) -> IntentRecord | None:
+        """Write a new intent (one conditional put); None, or the intent already under that id."""
+
+    def get_intent(self, intent_id: str) -> IntentRecord | None:
+        """Read an intent strongly consistently; None when there is none."""
+
+    def list_intents(
+        self, account_id: str, status: IntentStatus | None, limit: int, cursor: str | None
+    ) -> Page[IntentRecord]:
+        """A page of an account's intents, newest first, with the stored status given."""
+
+    def cancel_unconfirmed_intent(self, intent_id: str, account_id: str, now: datetime) -> bool:
+        """requires_payment -> canceled; False if it is not the account's or no longer awaits payment."""

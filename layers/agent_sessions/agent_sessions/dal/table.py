@@ -102,7 +102,7 @@ class TableAccess:
             }
         }
         session_update = self.hold_release(
-            session_id, payment_id, amount_cents, window_keys, release_commitment=True, payment_change="expired"
+            session_id, payment_id, amount_cents, window_keys, released_cents=amount_cents, payment_change="expired"
         )
         return self.transact([payment_update, session_update]) is None
 
@@ -112,24 +112,30 @@ class TableAccess:
         payment_id: str,
         amount_cents: int,
         window_keys: tuple[str, ...],
-        release_commitment: bool,
+        released_cents: int,
         payment_change: str,
         extra_condition: str | None = None,
         extra_values: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The session side of ending a hold: held (and, unless approved, committed) go down by its amount."""
+        """The session side of ending a hold: held goes down by its amount, committed by `released_cents`.
+
+        Approving releases nothing (the hold becomes spend), rejecting or lapsing releases it all, and
+        capturing part of a manual intent's hold releases the rest.
+        """
         names: dict[str, str] = {"#payment": payment_id}
         if extra_condition:
             names["#status"] = "status"
         marks, mark_values = session_write_marks(payment_id, payment_change)
         values: dict[str, Any] = {":amount": {"N": str(amount_cents)}, **mark_values, **(extra_values or {})}
+        if released_cents:
+            values[":released"] = {"N": str(released_cents)}
         updates: list[str] = [marks]
         for position, key in enumerate(window_keys):
             counter = f"#w{position}"
             names[counter] = key
             updates.append(f"held.{counter} = held.{counter} - :amount")
-            if release_commitment:
-                updates.append(f"committed.{counter} = committed.{counter} - :amount")
+            if released_cents:
+                updates.append(f"committed.{counter} = committed.{counter} - :released")
         condition = "attribute_exists(holds.#payment)"
         if extra_condition:
             condition += f" AND {extra_condition}"

@@ -18,6 +18,7 @@ API_KEY_PREFIXES = ("zfi_test_", "zfi_live_")  # one length: _as_api_key relies 
 SESSION_TOKEN_PREFIX = "zai_session_"  # noqa: S105 - a prefix, not a secret
 AGENT_KEY_PREFIXES = ("zai_test_", "zai_live_")  # one length, as the API key prefixes
 AGENT_KEY_ID_PREFIX = "ak_"
+INTENT_ID_PREFIX = "pi_"
 SESSION_ID_PREFIX = "sess_"
 ACCOUNT_ID_PREFIX = "acct_"
 PAYMENT_ID_PREFIX = "pay_"
@@ -91,6 +92,26 @@ def new_agent_key_id() -> str:
 def agent_key_id_for_key(account_id: str, idempotency_key: str) -> str:
     """The id of the agent key an Idempotency-Key names within an account."""
     return _derived_id(AGENT_KEY_ID_PREFIX, "agent key", account_id, idempotency_key)
+
+
+def new_intent_id() -> str:
+    """A fresh payment intent id: `pi_` and 24 lowercase base32 characters."""
+    return INTENT_ID_PREFIX + _random_id_suffix()
+
+
+def intent_id_for_key(account_id: str, idempotency_key: str) -> str:
+    """The id of the payment intent an Idempotency-Key names within an account."""
+    return _derived_id(INTENT_ID_PREFIX, "intent", account_id, idempotency_key)
+
+
+def client_secret_for(intent_id: str, creator_secret: str) -> str:
+    """An intent's client secret: `<id>_secret_<HMAC of the id keyed by the creating key>`.
+
+    Never stored (only its hash): whoever holds the key that created the intent can be shown it
+    again (a replay, a GET), as a session token created with an Idempotency-Key.
+    """
+    mac = hmac.new(creator_secret.encode("utf-8"), f"agent-sessions intent\n{intent_id}".encode(), "sha256")
+    return f"{intent_id}_secret_" + base64.urlsafe_b64encode(mac.digest()).decode("ascii").rstrip("=")
 
 
 def is_session_id(value: str) -> bool:

@@ -18,5 +18,9 @@ EventName = Literal[
     "agent.payment.approved",
     "agent.payment.rejected",
     "agent.payment.expired",
+    "agent.intent.created",
+    "agent.intent.processing",
+    "agent.intent.succeeded",
+    "agent.intent.canceled",
 ]
 EVENT_NAMES: tuple[EventName, ...] = get_args(EventName)

@@ -361,6 +361,8 @@ class PaymentRecord:
     decided_at: datetime | None = None
     decline: Decline | None = None
     agent_id: str | None = None  # the session's agent (None on payments made before it was kept)
+    intent_id: str | None = None  # the payment intent it pays (its write also confirms the intent)
+    held_for_capture: bool = False  # a manual intent's: held until captured (not stored: it is pending then)
 
     @property
     def first_status(self) -> PaymentStatus:

@@ -311,6 +311,14 @@ def idempotent_creation(app: APIGatewayHttpResolver, key: str | None) -> Idempot
     return IdempotentCreation(key=key, api_key=presented.secret)
 
 
+def bearer_secret(app: APIGatewayHttpResolver) -> str:
+    """The secret the caller presented as its bearer (past the authorizer, always a well-formed one)."""
+    presented = parse_bearer(app.current_event.headers.get("authorization"))
+    if presented is None:
+        raise Unauthenticated()
+    return presented.secret
+
+
 def caller_of(app: APIGatewayHttpResolver) -> Caller | None:
     """Who is calling, from the context the Lambda authorizer attached; None when anonymous."""
     return _caller_in(app.current_event.raw_event)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from agent_sessions.domain.events import EVENT_NAMES
+from agent_sessions.domain.intents import IntentRecord
 from agent_sessions.domain.money import cents_to_dollars
 from agent_sessions.domain.records import (
     PaymentChangeKind,
@@ -24,9 +26,9 @@ from agent_sessions.domain.records import (
     format_timestamp,
 )
 from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME, window_of_counter
-from agent_sessions.wire.views import payment_body, session_body
+from agent_sessions.wire.views import intent_body, payment_body, session_body
 
-Record = SessionRecord | PaymentRecord
+Record = SessionRecord | PaymentRecord | IntentRecord
 NANOS_PER_SECOND = 1_000_000_000
 
 
@@ -85,22 +87,27 @@ PaymentLookup = Callable[[str], PaymentRecord | None]
 def events_for(change: Change, payment_of: PaymentLookup) -> list[OutboundEvent]:
     """The events one change announces (often none).
 
-    Every event comes from a change to a session: a payment's write changes its session in the
+    Every event but an intent's comes from a change to a session: a payment's write changes its session in the
     same transaction and names the payment there (`last_payment_change`), so the session's new
     image is exactly what that payment left, and its events say so, however many payments
     followed. The write's own time (ns) is each event's timestamp; events of one name from one
     change are a nanosecond apart, so no two events share (account, name, timestamp).
     """
     new = change.new
-    if not isinstance(new, SessionRecord):
+    if isinstance(new, IntentRecord):
+        at_ns = new.changed_ns or int(change.at.timestamp()) * NANOS_PER_SECOND
+        old_intent = change.old if isinstance(change.old, IntentRecord) else None
+        found = _intent_events(change.change_id, old_intent, new)
+    elif isinstance(new, SessionRecord):
+        at_ns = new.changed_at_ns or int(change.at.timestamp()) * NANOS_PER_SECOND
+        old = change.old if isinstance(change.old, SessionRecord) else None
+        at = moment_of(at_ns)
+        found = [
+            *_payment_events(change.change_id, old, new, at, payment_of),
+            *_session_events(change.change_id, old, new, at),
+        ]
+    else:
         return []
-    old = change.old if isinstance(change.old, SessionRecord) else None
-    at_ns = new.changed_at_ns or int(change.at.timestamp()) * NANOS_PER_SECOND
-    at = moment_of(at_ns)
-    found = [
-        *_payment_events(change.change_id, old, new, at, payment_of),
-        *_session_events(change.change_id, old, new, at),
-    ]
     seen: dict[str, int] = {}
     events = []
     for name, id_parts, data in found:
@@ -115,6 +122,16 @@ def events_for(change: Change, payment_of: PaymentLookup) -> list[OutboundEvent]
 
 
 FoundEvent = tuple[str, tuple[str, ...], dict[str, Any]]  # name, what its id derives from, data
+
+
+def _intent_events(change_id: str, old: IntentRecord | None, new: IntentRecord) -> list[FoundEvent]:
+    """An intent created, or moved to processing (held), succeeded or canceled by this write."""
+    if old is not None and old.stored_status == new.stored_status:
+        return []
+    name = "agent.intent.created" if old is None else f"agent.intent.{new.stored_status}"
+    if name not in EVENT_NAMES:
+        return []
+    return [(name, (change_id, name), intent_body(new, new.stored_status, None, None))]
 
 
 def _session_events(change_id: str, old: SessionRecord | None, new: SessionRecord, at: datetime) -> list[FoundEvent]:

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from agent_sessions.dal.ports import (
     CommitOutcome,
+    IntentNotPayable,
     PaymentAlreadyExists,
     PaymentCommitted,
     PaymentStore,
@@ -45,6 +46,12 @@ from agent_sessions.wire.models import CreatePaymentRequest
 
 # A refused commit whose cause has since gone (a lapsed hold released meanwhile) is tried again.
 MAX_COMMIT_ATTEMPTS = 4
+
+
+class IntentNotAwaitingPayment(InvalidState):
+    """The payment intent being confirmed was confirmed, canceled or expired meanwhile (nothing was written)."""
+
+    default_message = "The payment intent no longer awaits payment."
 
 
 class KnownSessions:
@@ -128,7 +135,7 @@ def create_payment(
 ) -> CreatedPayment:
     """Check and debit atomically: build the record, commit until decided, then answer or decline."""
     payment, checks = build_payment(store, caller, request, idempotency_key, now)
-    return _commit_until_decided(store, payment, checks, now)
+    return commit_until_decided(store, payment, checks, now)
 
 
 def build_payment(
@@ -161,8 +168,11 @@ def build_payment(
 
 
 def checked_against(payment: PaymentRecord, terms: SessionTerms, now: datetime) -> tuple[PaymentRecord, PaymentChecks]:
-    """The payment as `terms` make it (held for approval or not), and what its write must check."""
-    approval = needs_approval(terms, payment.amount_cents)
+    """The payment as `terms` make it (held for approval or not), and what its write must check.
+
+    A manual payment intent's payment is always held: its capture is the approval.
+    """
+    approval = needs_approval(terms, payment.amount_cents) or payment.held_for_capture
     checks = payment_checks(terms, payment.amount_cents, now)
     shaped = payment.with_changes(
         stored_status="pending_approval" if approval else "authorized",
@@ -184,7 +194,7 @@ def _fingerprint(request: CreatePaymentRequest) -> str:
     )
 
 
-def _commit_until_decided(
+def commit_until_decided(
     store: PaymentStore, payment: PaymentRecord, checks: PaymentChecks, now: datetime
 ) -> CreatedPayment:
     """Commit (pinned to the known version first); a refusal whose cause has lapsed is tried again.
@@ -201,6 +211,8 @@ def _commit_until_decided(
             return _committed(store, payment, checks, known)
         if isinstance(outcome, PaymentAlreadyExists):
             return _replay(store, outcome.payment, payment)
+        if isinstance(outcome, IntentNotPayable):
+            raise IntentNotAwaitingPayment()
         payment, checks = _against_terms_of(outcome.session, payment, checks, now)
         decided = _after_refusal(store, payment, outcome, known, now)
         if decided is not None:

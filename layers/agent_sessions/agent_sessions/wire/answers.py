@@ -305,3 +305,30 @@ class AgentKeyRevokedOut(BaseModel):
 
     success: bool
     key: AgentKeyOut
+
+
+class IntentOut(BaseModel):
+    """A payment intent; `client_secret` only for the key that created it."""
+
+    id: str
+    client_secret: str | None
+    amount: Dollars
+    currency: str
+    description: str | None
+    status: Literal["requires_payment", "processing", "succeeded", "canceled", "failed"]
+    capture_method: Literal["automatic", "manual"]
+    agent_id: str | None
+    agent_name: str | None
+    payment_id: str | None
+    session_id: str | None
+    amount_captured: Dollars | None = Field(description="What its payment spent (after a capture, at most the amount).")
+    metadata: dict[str, Any]
+    created_at: str
+    expires_at: str
+
+
+class IntentListOut(BaseModel):
+    """A page of the account's payment intents, newest first."""
+
+    intents: list[IntentOut]
+    next_cursor: str | None

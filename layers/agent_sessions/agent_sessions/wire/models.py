@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from agent_sessions.domain.agent_keys import DEFAULT_RATE_LIMIT_PER_HOUR, MAX_RATE_LIMIT_PER_HOUR
 from agent_sessions.domain.events import EVENT_NAMES, EventName
+from agent_sessions.domain.intents import DEFAULT_INTENT_SECONDS, MAX_INTENT_SECONDS, CaptureMethod
 from agent_sessions.domain.jsonio import encode_json
 from agent_sessions.domain.money import dollars_to_cents
 from agent_sessions.domain.records import DEFAULT_WARN_AT_PERCENT
@@ -36,6 +37,7 @@ SESSION_ID_PATTERN = r"^sess_[a-z2-7]{24}$"
 PAYMENT_ID_PATTERN = r"^pay_[a-z2-7]{24}$"
 WEBHOOK_ID_PATTERN = r"^wh_[a-z2-7]{24}$"
 AGENT_KEY_ID_PATTERN = r"^ak_[a-z2-7]{24}$"
+INTENT_ID_PATTERN = r"^pi_[a-z2-7]{24}$"
 
 
 # "Not blank": some character other than ASCII whitespace. The schema states the same pattern, which
@@ -294,3 +296,46 @@ class CreateAgentKeyRequest(_Strict):
     )
     rate_limit_per_hour: RequestsPerHour = DEFAULT_RATE_LIMIT_PER_HOUR
     metadata: Metadata = None
+
+
+# Seconds an intent waits for its confirmation.
+IntentSeconds = Annotated[
+    int,
+    BeforeValidator(_whole_number),
+    Field(ge=60, le=MAX_INTENT_SECONDS),
+    WithJsonSchema({"type": "integer", "minimum": 60, "maximum": MAX_INTENT_SECONDS}),
+]
+
+
+class CreateIntentRequest(_Strict):
+    """Body of POST /api/v1/payment-intents (the SDK's `intents.create`). `metadata.merchant_id`, if
+    given, is the merchant its payment names (a session with a merchant whitelist checks it)."""
+
+    amount: AmountCents
+    currency: Literal["USD"] = "USD"
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)] | None = None
+    capture_method: CaptureMethod = "automatic"
+    agent_id: Annotated[str, Field(max_length=MAX_ID_CHARS)] | None = None
+    agent_name: Annotated[str, Field(max_length=MAX_NAME_CHARS)] | None = None
+    metadata: Metadata = None
+    expires_in_seconds: IntentSeconds = DEFAULT_INTENT_SECONDS
+
+
+class ConfirmIntentRequest(_Strict):
+    """Body of POST /api/v1/payment-intents/{id}/confirm. The paying session's token goes in
+    `session_token` (as ZendFi's docs show) or in X-Session-Token (what an SDK interceptor adds);
+    a session token as the bearer pays from its own session. Settlement on a chain is out of
+    scope: `payment_type` and `customer_wallet` are kept on the payment, `auto_gasless` is ignored."""
+
+    client_secret: Annotated[str, Field(min_length=1, max_length=256)]
+    customer_wallet: Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
+    payment_type: Annotated[str, Field(max_length=64)] | None = None
+    auto_gasless: bool | None = None
+    metadata: Metadata = None
+    session_token: Annotated[str, Field(min_length=1, max_length=512)] | None = None
+
+
+class CaptureIntentRequest(_Strict):
+    """Body of POST /api/v1/payment-intents/{id}/capture: how much of the hold to spend (all of it if absent)."""
+
+    amount_to_capture: OptionalAmountCents = None

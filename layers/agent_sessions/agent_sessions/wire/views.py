@@ -8,6 +8,7 @@ from typing import Any, cast
 from agent_sessions.domain.agent_keys import AgentKeyRecord
 from agent_sessions.domain.consent import ConsentRequest
 from agent_sessions.domain.events import EVENT_NAMES
+from agent_sessions.domain.intents import IntentRecord, IntentStatus
 from agent_sessions.domain.money import cents_to_dollars
 from agent_sessions.domain.payment_rules import PaymentCheck
 from agent_sessions.domain.records import LIVE_STATUSES, PaymentRecord, SessionRecord, WindowState, format_timestamp
@@ -245,3 +246,27 @@ def agent_key_body(key: AgentKeyRecord, full_key: str | None = None) -> dict[str
     if full_key is not None:
         body["full_key"] = full_key
     return body
+
+
+def intent_body(
+    intent: IntentRecord, status: IntentStatus, payment: PaymentRecord | None, client_secret: str | None
+) -> dict[str, Any]:
+    """The wire shape of a payment intent, with the status it has now."""
+    spent = payment is not None and payment.stored_status == "authorized"
+    return {
+        "id": intent.id,
+        "client_secret": client_secret,
+        "amount": cents_to_dollars(intent.amount_cents),
+        "currency": intent.currency,
+        "description": intent.description,
+        "status": status,
+        "capture_method": intent.capture_method,
+        "agent_id": intent.agent_id,
+        "agent_name": intent.agent_name,
+        "payment_id": intent.payment_id,
+        "session_id": intent.session_id,
+        "amount_captured": cents_to_dollars(payment.amount_cents) if payment is not None and spent else None,
+        "metadata": intent.metadata,
+        "created_at": format_timestamp(intent.created_at),
+        "expires_at": format_timestamp(intent.expires_at),
+    }
