@@ -1,8 +1,9 @@
 """A small HTTP client for the agent-sessions API, and where its URL and credentials come from.
 
 Precedence: command-line flags, then AGENT_SESSIONS_API_URL / AGENT_SESSIONS_API_KEY /
-AGENT_SESSIONS_SESSION_TOKEN, then the config file `agent-sessions login` writes, then the local
-runtime's default URL. Numbers in answers are parsed as Decimal, never float.
+AGENT_SESSIONS_SESSION_TOKEN, then ZendFi's ZENDFI_API_URL / ZENDFI_API_KEY, then the config file
+`agent-sessions login` writes, then the local runtime's default URL. A base URL may end in
+`/api/v1` (as ZendFi's is written). Numbers in answers are parsed as Decimal, never float.
 """
 
 from __future__ import annotations
@@ -71,11 +72,10 @@ class Connection:
     def resolve(cls, api_url: str | None, api_key: str | None, session_token: str | None) -> Connection:
         """Flags first, then the environment, then the config file."""
         saved = read_config()
+        url = api_url or _first_set("AGENT_SESSIONS_API_URL", "ZENDFI_API_URL") or saved.get("api_url")
         return cls(
-            api_url=(
-                api_url or os.environ.get("AGENT_SESSIONS_API_URL") or saved.get("api_url") or DEFAULT_API_URL
-            ).rstrip("/"),
-            api_key=api_key or os.environ.get("AGENT_SESSIONS_API_KEY") or saved.get("api_key"),
+            api_url=base_url(url or DEFAULT_API_URL),
+            api_key=api_key or _first_set("AGENT_SESSIONS_API_KEY", "ZENDFI_API_KEY") or saved.get("api_key"),
             session_token=session_token or os.environ.get("AGENT_SESSIONS_SESSION_TOKEN"),
         )
 
@@ -109,6 +109,17 @@ class Connection:
             raise ApiError(0, "UNREACHABLE", f"cannot reach {self.api_url}: {failure.reason}") from None
         except TimeoutError:
             raise ApiError(0, "UNREACHABLE", f"no answer from {self.api_url} in {TIMEOUT_SECONDS} s") from None
+
+
+def _first_set(*names: str) -> str | None:
+    """The first of these environment variables that is set and not empty."""
+    return next((os.environ[name] for name in names if os.environ.get(name)), None)
+
+
+def base_url(url: str) -> str:
+    """The service's root: without a trailing slash or `/api/v1` (every path the CLI sends carries it)."""
+    root = url.strip().rstrip("/")
+    return root.removesuffix("/api/v1").rstrip("/")
 
 
 def encode_json(value: Any) -> str:

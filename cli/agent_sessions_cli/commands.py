@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from agent_sessions_cli.client import ApiError, Connection, encode_json, write_config
 from agent_sessions_cli.output import dollars, fields, relative, spinner, table
+from agent_sessions_cli.prompts import confirmed, fill_required
 
 Command = Callable[[argparse.Namespace, Connection], Any]
 
@@ -113,6 +114,8 @@ def verify_session(args: argparse.Namespace, api: Connection) -> Any:
 
 
 def revoke_session(args: argparse.Namespace, api: Connection) -> Any:
+    if not confirmed(f"Revoke session {args.session_id}? It stops paying at once.", args):
+        raise ApiError(0, "NOT_CONFIRMED", "nothing was revoked")
     path = f"/api/v1/ai/sessions/{args.session_id}/revoke"
     return api.request("POST", path, None, needs(api.api_key, "API key"))
 
@@ -350,8 +353,11 @@ def show_error(error: ApiError, as_json: bool) -> None:
             print(f"  {name}: {shown}", file=sys.stderr)
 
 
-def run_client(command: Command, show: Callable[[Any], None], args: argparse.Namespace) -> int:
-    """Run one client command: 0 with its output, 1 with the API's error."""
+def run_client(
+    command: Command, show: Callable[[Any], None], args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> int:
+    """Run one client command (its required flags asked for first): 0 with its output, 1 with the API's error."""
+    fill_required(args, parser)
     api = Connection.resolve(args.url, args.api_key, getattr(args, "token", None))
     try:
         with spinner("waiting for the API…"):

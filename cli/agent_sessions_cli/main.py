@@ -13,8 +13,10 @@ def _client_options() -> argparse.ArgumentParser:
     """Options every client command takes (after the command: `… sessions list --json`)."""
     options = argparse.ArgumentParser(add_help=False)
     group = options.add_argument_group("connection")
-    group.add_argument("--url", help="API base URL (else $AGENT_SESSIONS_API_URL, the login config, or :3000)")
-    group.add_argument("--api-key", help="API key (else $AGENT_SESSIONS_API_KEY or the login config)")
+    group.add_argument(
+        "--url", help="API base URL, /api/v1 or not (else $AGENT_SESSIONS_API_URL, $ZENDFI_API_URL, the login config)"
+    )
+    group.add_argument("--api-key", help="API key (else $AGENT_SESSIONS_API_KEY, $ZENDFI_API_KEY, the login config)")
     group.add_argument("--json", action="store_true", help="print the API's JSON answer, for scripts")
     return options
 
@@ -25,7 +27,7 @@ def _client_command(
     from agent_sessions_cli.commands import run_client
 
     parser: argparse.ArgumentParser = parent.add_parser(name, help=help_text, description=help_text, parents=[options])
-    parser.set_defaults(run=lambda args: run_client(command, show, args))
+    parser.set_defaults(run=lambda args: run_client(command, show, args, parser))
     return parser
 
 
@@ -35,7 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     from agent_sessions_cli import commands as c
     from agent_sessions_cli import limit_commands as limits
     from agent_sessions_cli.analytics_commands import add_analytics_command, add_payments_list_command
+    from agent_sessions_cli.intent_commands import add_intent_commands
+    from agent_sessions_cli.key_commands import add_key_commands
     from agent_sessions_cli.limit_commands import add_limit_flags
+    from agent_sessions_cli.prompts import add_required
 
     parser = argparse.ArgumentParser(prog="agent-sessions", description="Spending sessions for AI agents.")
     tree = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -44,14 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     agent = tree.add_parser("agent", help="agent sessions (API key)", description="Agent sessions.")
     agent_tree = agent.add_subparsers(dest="agent_command", required=True, metavar="COMMAND")
     add_analytics_command(agent_tree, _client_command, options)
+    add_key_commands(agent_tree, _client_command, options)
     sessions = agent_tree.add_parser("sessions", help="create, list, read and revoke sessions", description="Sessions.")
     session_tree = sessions.add_subparsers(dest="sessions_command", required=True, metavar="COMMAND")
 
     create = _client_command(
         session_tree, "create", "create a session; prints its token once", c.create_session, c.show_session, options
     )
-    create.add_argument("--agent-id", required=True)
-    create.add_argument("--wallet", required=True, help="the user's wallet (user_wallet)")
+    add_required(create, "--agent-id")
+    add_required(create, "--wallet", help="the user's wallet (user_wallet)")
     create.add_argument("--duration", type=c.amount, default=Decimal(24), help="hours, up to 168 (default 24)")
     add_limit_flags(create)
     create.add_argument("--allowed-merchant", action="append", metavar="MERCHANT", help="repeat for each merchant")
@@ -117,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     revoke = _client_command(session_tree, "revoke", "end a session at once", c.revoke_session, c.show_revoked, options)
     revoke.add_argument("session_id", metavar="SESSION_ID")
+    revoke.add_argument("--yes", action="store_true", help="do not ask first (nothing is asked off a terminal)")
 
     session_payments = _client_command(
         session_tree,
@@ -134,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     payment_tree = payments.add_subparsers(dest="payments_command", required=True, metavar="COMMAND")
     pay = _client_command(payment_tree, "create", "pay with a session token", c.create_payment, c.show_payment, options)
     pay.add_argument("--token", help="the session token (else $AGENT_SESSIONS_SESSION_TOKEN)")
-    pay.add_argument("--amount", type=c.amount, required=True, metavar="DOLLARS")
+    add_required(pay, "--amount", type=c.amount, metavar="DOLLARS")
     pay.add_argument("--currency", default="USD")
     pay.add_argument("--merchant", dest="merchant_id")
     pay.add_argument("--description")
@@ -149,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         options,
     )
     check.add_argument("--token", help="the session token (else $AGENT_SESSIONS_SESSION_TOKEN)")
-    check.add_argument("--amount", type=c.amount, required=True, metavar="DOLLARS")
+    add_required(check, "--amount", type=c.amount, metavar="DOLLARS")
     check.add_argument("--currency", default="USD")
     check.add_argument("--merchant", dest="merchant_id")
     add_payments_list_command(payment_tree, _client_command, c.show_payments, options)
@@ -162,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         decide = _client_command(payment_tree, verb, help_text, c.decide_payment(verb), c.show_payment, options)
         decide.add_argument("payment_id", metavar="PAYMENT_ID")
+
+    add_intent_commands(tree, _client_command, options)
 
     webhooks = tree.add_parser("webhooks", help="webhook endpoints (API key)", description="Webhooks.")
     webhook_tree = webhooks.add_subparsers(dest="webhooks_command", required=True, metavar="COMMAND")

@@ -234,3 +234,56 @@ def test_two_hundred_distinct_events_never_share_merchant_event_and_timestamp(
 def body_of(fields: dict[str, str]) -> str:
     """A JSON body with the amount as an exact JSON number (not a float's repr)."""
     return '{"amount": ' + fields["amount"] + ', "merchant_id": "' + fields["merchant_id"] + '"}'
+
+
+def test_agent_keys_as_the_sdk_calls_them_over_http(local_service: LocalService) -> None:
+    """createKey/listKeys/revokeKey, the key used through the gateway's cached authorizer, then revoked."""
+    key = local_service.api_keys[0]
+    body = {"name": "sdk key", "agent_id": "shopping-bot", "scopes": ["read_only"], "rate_limit_per_hour": 1000}
+    created = local_service.call("POST", "/api/v1/agent-keys", key, headers={"Idempotency-Key": sdk_key()}, json=body)
+    assert created.status_code == 201, created.text
+    agent_key = created.json()["full_key"]
+    first = local_service.call("GET", "/api/v1/ai/sessions", agent_key)
+    assert first.status_code == 200
+    assert (first.headers["X-RateLimit-Limit"], first.headers["X-RateLimit-Remaining"]) == ("1000", "999")
+    listed = local_service.call("GET", "/api/v1/agent-keys", key).json()["keys"]
+    assert any(k["id"] == created.json()["id"] and "full_key" not in k for k in listed)
+    write = local_service.call("POST", "/api/v1/ai/sessions", agent_key, json={"agent_id": "a", "user_wallet": "w"})
+    assert (write.status_code, write.json()["error"]["code"]) == (403, "INSUFFICIENT_SCOPE")
+    revoked = local_service.call("POST", f"/api/v1/agent-keys/{created.json()['id']}/revoke", key)
+    assert revoked.json()["success"] is True
+    after = local_service.call("GET", "/api/v1/ai/sessions", agent_key)  # the authorizer's answer is still cached
+    assert (after.status_code, after.json()["error"]["code"]) == (401, "UNAUTHENTICATED")
+
+
+def test_payment_intents_as_the_sdk_calls_them_over_http(local_service: LocalService) -> None:
+    """intents.create (the SDK's body), confirm with X-Session-Token added by an interceptor, get, list, cancel."""
+    key = local_service.api_keys[0]
+    session = open_session(local_service, key)
+    body = {
+        "amount": 12.5, "currency": "USD", "description": "Pro", "capture_method": "automatic",
+        "agent_id": None, "agent_name": None, "metadata": None, "expires_in_seconds": 86400,
+    }  # fmt: skip
+    created = local_service.call(
+        "POST", "/api/v1/payment-intents", key, headers={"Idempotency-Key": sdk_key()}, json=body
+    )
+    assert created.status_code == 201, created.text
+    intent = created.json()
+    confirm = {"client_secret": intent["client_secret"], "customer_wallet": "Hx7B...abc", "payment_type": None,
+               "auto_gasless": None, "metadata": None}  # fmt: skip
+    path = f"/api/v1/payment-intents/{intent['id']}/confirm"
+    confirmed = local_service.call(
+        "POST",
+        path,
+        key,
+        headers={"Idempotency-Key": sdk_key(), "X-Session-Token": session["session_token"]},
+        json=confirm,
+    )
+    assert (confirmed.status_code, confirmed.json()["status"]) == (200, "succeeded"), confirmed.text
+    assert Decimal(confirmed.text.split('"amount_captured":')[1].split(",")[0]) == Decimal("12.5")
+    read = local_service.call("GET", f"/api/v1/payment-intents/{intent['id']}", key).json()
+    assert (read["status"], read["payment_id"]) == ("succeeded", confirmed.json()["payment_id"])
+    listed = local_service.call("GET", "/api/v1/payment-intents?status=succeeded&limit=20&offset=0", key).json()
+    assert intent["id"] in [i["id"] for i in listed["intents"]]
+    canceled = local_service.call("POST", f"/api/v1/payment-intents/{intent['id']}/cancel", key)
+    assert (canceled.status_code, canceled.json()["error"]["code"]) == (409, "INVALID_STATE")
