@@ -2,6 +2,7 @@
 scopes on every route, the hourly limit with its headers, and revocation through a cached context."""
 
 import json
+from pathlib import Path
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -206,3 +207,13 @@ def test_timestamps_are_recent(invoke: Invoke) -> None:
     created = create_key(invoke)
     at = datetime.fromisoformat(created["created_at"].replace("Z", "+00:00"))
     assert abs(at - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_the_readmes_scope_table_is_the_codes() -> None:
+    """Each scope's row in the README names exactly the routes and SDK names the table in the code does."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for scope in sorted(set(ROUTE_SCOPES.values())):
+        routes = ", ".join(f"`{route}`" for route, needed in ROUTE_SCOPES.items() if needed == scope)
+        granted_by = [f"`{name}`" for name, grants in SDK_SCOPES.items() if scope in grants]
+        row = f"| `{scope}` | {routes} | {', '.join(granted_by) or 'the account API key only'} |"
+        assert row in readme, row
