@@ -2,8 +2,8 @@
 scopes on every route, the hourly limit with its headers, and revocation through a cached context."""
 
 import json
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
