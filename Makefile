@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.1
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install run test lint openapi bench unit integration e2e concurrency clean
+.PHONY: install run test lint browser openapi bench unit integration e2e concurrency clean
 
 # Running needs only the runtime's packages (about 30 s on a fresh machine, each step announced);
 # the test, lint and bench tools come with `make test`.
@@ -56,8 +56,16 @@ lint: install $(TOOLS_VENV)/.installed
 ## make test: install, lint, then every test (unit, integration, concurrency, e2e), on two workers
 ## (each starts its own servers on free ports; TEST_WORKERS=0 runs them in this one process)
 TEST_WORKERS ?= 2
-test: lint
+test: lint browser
 	$(BIN)/pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS))
+
+## make browser: Debian's Chromium and ChromeDriver for the console's browser tests (installed once;
+## nothing is downloaded at test time). Needs root or sudo; on another system install them yourself.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	echo "==> installing Debian's chromium and chromium-driver for the console's browser tests"; \
+	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 
 ## make bench: speed and cost figures, each as a ratio to a baseline measured in the same run
 ## (BENCH_JSON=path also writes them as JSON; BENCH_QUICK=1 is the quick mode the tests run)

@@ -147,8 +147,10 @@ def invoke(dynamodb: Any) -> Invoke:
     def _invoke(function_dir: str, event: dict[str, Any]) -> dict[str, Any]:
         handler = load_handler_module(function_dir).lambda_handler
         response = dict(handler(event, LocalLambdaContext(function_name=function_dir)))
-        if "statusCode" in response:  # an HTTP answer: its body parsed as well
-            response["json"] = json.loads(response["body"]) if response.get("body") else None
+        if "statusCode" in response:  # an HTTP answer: its JSON body parsed as well (the console's is HTML)
+            content_type = str((response.get("headers") or {}).get("Content-Type", "application/json"))
+            json_body = response.get("body") and content_type.startswith("application/json")
+            response["json"] = json.loads(response["body"]) if json_body else None
         return response
 
     return _invoke

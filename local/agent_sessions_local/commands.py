@@ -142,7 +142,12 @@ def _resources(template: dict[str, Any], args: argparse.Namespace) -> tuple[Any,
     from agent_sessions_local.workers import provision
 
     resources = provision(template, args.table)
-    refs = {"Table": args.table, "EventBus": resources.bus_name, "WebhookSecretsKey": resources.key_id}
+    refs = {
+        "Table": args.table,
+        "EventBus": resources.bus_name,
+        "WebhookSecretsKey": resources.key_id,
+        "DeliveryDeadLetterQueue": resources.dead_letter_queue_url,
+    }
     restored = None
     if args.data_dir:
         refs["WebhookSecretsKey"] = data_dir.prepare(args.data_dir)
@@ -156,6 +161,7 @@ def _resources(template: dict[str, Any], args: argparse.Namespace) -> tuple[Any,
 
 def _announce(url: str, where: str, args: argparse.Namespace, restored: int | None, keys: list[str]) -> None:
     print(f"agent-sessions listening on {url}  (table {args.table} on {where})")
+    print(f"Console: {url}/console  (sign in with the dev key printed below)")
     print(f"API docs: {url}/docs  (the OpenAPI document: {url}/openapi.json)")
     print(f"expiry sweep every {args.sweep_seconds:g} s; webhooks delivered from the local queue")
     if args.data_dir:

@@ -1,4 +1,4 @@
-"""The local runtime's own pages: `/` leads to `/docs`, Swagger UI over `/openapi.json`, offline.
+"""The local runtime's own pages: `/` leads to the console, Swagger UI over `/openapi.json` at `/docs`, offline.
 
 Swagger UI's files come from a pinned package installed with the runtime (drf-spectacular-sidecar
 ships swagger-ui-dist as plain static files; only its Django integration needs Django, which is
@@ -53,7 +53,7 @@ def local_page(request: Request) -> Response | None:
 
 
 def _root() -> Response:
-    return Response(status=302, headers={"Location": "/docs"})
+    return Response(status=302, headers={"Location": "/console"})
 
 
 def _docs() -> Response:

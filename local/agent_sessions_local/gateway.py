@@ -54,13 +54,13 @@ class LocalGateway:
     def _match(self, method: str, path: str) -> tuple[RouteSpec, dict[str, str]] | None:
         for route in self._routes_for(path):
             found = route.pattern.match(path)
-            if route.method == method and found:
+            if route.method in (method, "ANY") and found:
                 return route, found.groupdict()
         return None
 
     def _unmatched(self, path: str) -> Response:
         """404 for an unknown path; 405 with Allow for a known path and an undeclared method."""
-        allowed = sorted({route.method for route in self._routes_for(path)})
+        allowed = sorted({route.method for route in self._routes_for(path)} - {"ANY"})
         if not allowed:
             return Response(_NOT_FOUND_BODY, status=404, content_type="application/json")
         response = Response(_METHOD_NOT_ALLOWED_BODY, status=405, content_type="application/json")
@@ -125,7 +125,7 @@ class LocalGateway:
 
 def _http_api_event(request: Request, route: RouteSpec, path_parameters: dict[str, str]) -> dict[str, Any]:
     body, is_base64 = _body_of(request)
-    route_key = f"{route.method} {route.path}"
+    route_key = f"{route.method} {route.path}"  # as API Gateway names it (`ANY /console/{proxy+}` too)
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,

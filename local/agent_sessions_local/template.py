@@ -65,7 +65,8 @@ class RouteSpec:
     @property
     def pattern(self) -> re.Pattern[str]:
         """The route path as a regex with one named group per `{param}`."""
-        regex = re.sub(r"\\\{([A-Za-z0-9_]+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+        escaped = re.sub(r"\\\{([A-Za-z0-9_]+)\\\+\\\}", r"(?P<\1>.+)", re.escape(self.path))  # {proxy+}: the rest
+        regex = re.sub(r"\\\{([A-Za-z0-9_]+)\\\}", r"(?P<\1>[^/]+)", escaped)
         return re.compile(f"^{regex}$")
 
 
@@ -112,6 +113,8 @@ def http_routes(template: dict[str, Any]) -> list[RouteSpec]:
                 continue
             properties = event["Properties"]
             authorizer_name = properties.get("Auth", {}).get("Authorizer", default_authorizer)
+            if authorizer_name == "NONE":  # a route the API Gateway lets through unauthorized
+                authorizer_name = None
             authorizer, ttl = authorizers.get(authorizer_name, (None, 0)) if authorizer_name else (None, 0)
             routes.append(
                 RouteSpec(

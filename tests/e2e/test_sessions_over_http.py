@@ -112,7 +112,7 @@ def test_the_local_runtime_serves_its_openapi_document_and_docs(local_service: L
     assert "SwaggerUIBundle" in bundle.text
     assert local_service.call("GET", "/docs/assets/../../template.yaml").status_code == 404
     root = local_service.call("GET", "/", allow_redirects=False)
-    assert (root.status_code, root.headers["Location"]) == (302, "/docs")
+    assert (root.status_code, root.headers["Location"]) == (302, "/console")
 
 
 def test_a_known_path_with_an_undeclared_method_is_405_naming_the_allowed_ones(local_service: LocalService) -> None:

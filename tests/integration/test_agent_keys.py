@@ -83,7 +83,7 @@ def test_the_scope_names_are_the_sdks_and_the_grantable_fine_ones() -> None:
 
 
 def test_every_route_of_the_template_needs_a_named_scope() -> None:
-    routes = {f"{route.method} {route.path}" for route in http_routes(load_template())}
+    routes = {f"{route.method} {route.path}" for route in http_routes(load_template()) if route.authorizer is not None}
     assert routes == set(ROUTE_SCOPES)
     assert set(ROUTE_SCOPES.values()) <= GRANTABLE_SCOPES | {"keys:write"}
 

@@ -30,6 +30,7 @@ from agent_sessions.dal.memory_intents import MemoryIntents
 from agent_sessions.dal.memory_keys import MemoryAgentKeys
 from agent_sessions.dal.memory_listing import MemoryAccountPayments, newest_first_page
 from agent_sessions.dal.memory_log import MemoryDecisionLog
+from agent_sessions.dal.memory_webhooks import MemoryWebhooks
 from agent_sessions.dal.ports import (
     CommitOutcome,
     DueItem,
@@ -43,7 +44,6 @@ from agent_sessions.dal.ports import (
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import PaymentChecks
 from agent_sessions.domain.records import Hold, PaymentRecord, SessionRecord
-from agent_sessions.domain.webhook_records import WebhookRecord
 from agent_sessions.domain.windows import WINDOW_KINDS, window_position
 
 DUE_PAGE_SIZE = 100
@@ -53,7 +53,9 @@ class AlreadyExists(Exception):
     """An insert found its key taken (DynamoDB: ConditionalCheckFailedException)."""
 
 
-class MemoryStore(MemoryDecisionLog, MemoryAnalytics, MemoryAccountPayments, MemoryAgentKeys, MemoryIntents):
+class MemoryStore(
+    MemoryDecisionLog, MemoryAnalytics, MemoryAccountPayments, MemoryAgentKeys, MemoryIntents, MemoryWebhooks
+):
     """Every store Protocol in memory (the decision log, analytics, listings and agent keys from mixins)."""
 
     def __init__(self) -> None:
@@ -64,8 +66,6 @@ class MemoryStore(MemoryDecisionLog, MemoryAnalytics, MemoryAccountPayments, Mem
         self._sessions: dict[str, SessionRecord] = {}
         self._resume_tasks: dict[tuple[str, str], datetime] = {}
         self._payments: dict[str, PaymentRecord] = {}
-        self._webhooks: dict[str, WebhookRecord] = {}
-        self._deliveries: set[tuple[str, str]] = set()
         self._written_at: dict[str, int] = {}  # listing order: newest first
 
     # ---- API keys ------------------------------------------------------------------------------
@@ -305,43 +305,6 @@ class MemoryStore(MemoryDecisionLog, MemoryAnalytics, MemoryAccountPayments, Mem
     def drop_resume(self, session_id: str, counter_key: str) -> None:
         with self._lock:
             self._resume_tasks.pop((session_id, counter_key), None)
-
-    # ---- webhooks ------------------------------------------------------------------------------
-
-    def insert_webhook(self, webhook: WebhookRecord) -> WebhookRecord | None:
-        with self._lock:
-            if webhook.id in self._webhooks:
-                return self._webhooks[webhook.id]
-            self._webhooks[webhook.id] = webhook
-            self._written_at[webhook.id] = next(self._sequence)
-            return None
-
-    def list_webhooks(self, account_id: str) -> list[WebhookRecord]:
-        with self._lock:
-            mine = [w for w in self._webhooks.values() if w.account_id == account_id and w.deleted_at is None]
-            return sorted(mine, key=lambda w: -self._written_at[w.id])
-
-    def delete_webhook(self, webhook_id: str, account_id: str, now: datetime) -> bool:
-        with self._lock:
-            webhook = self._webhooks.get(webhook_id)
-            if webhook is None or webhook.account_id != account_id or webhook.deleted_at is not None:
-                return False
-            self._webhooks[webhook_id] = replace(webhook, deleted_at=now)
-            return True
-
-    def disable_webhook(self, webhook_id: str, now: datetime) -> None:
-        with self._lock:
-            webhook = self._webhooks.get(webhook_id)
-            if webhook is not None and webhook.disabled_at is None:
-                self._webhooks[webhook_id] = replace(webhook, disabled_at=now)
-
-    def was_delivered(self, event_id: str, webhook_id: str) -> bool:
-        with self._lock:
-            return (event_id, webhook_id) in self._deliveries
-
-    def record_delivery(self, event_id: str, webhook_id: str, now: datetime) -> None:
-        with self._lock:
-            self._deliveries.add((event_id, webhook_id))
 
     # ---- helpers -------------------------------------------------------------------------------
 

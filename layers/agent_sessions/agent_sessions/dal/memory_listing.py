@@ -54,6 +54,13 @@ class MemoryAccountPayments:
         items, next_cursor = newest_first_page(ordered, limit, cursor, "PAY#")
         return Page(items, next_cursor)
 
+    def list_declined_payments(self, session_id: str, limit: int) -> list[PaymentRecord]:
+        with self._lock:
+            declined = [
+                p for p in self._payments.values() if p.session_id == session_id and p.stored_status == "declined"
+            ]
+        return sorted(declined, key=lambda payment: -self._written_at[payment.id])[:limit]
+
 
 def _kept(payment: PaymentRecord, wanted: PaymentFilter) -> bool:
     named = (wanted.session_id, wanted.agent_id, wanted.status)

@@ -61,7 +61,7 @@ def payment_item(payment: PaymentRecord) -> dict[str, Any]:
             else None,
             "agent_id": payment.agent_id,
             "intent_id": payment.intent_id,
-            **(_payment_listings(payment) if listed else {}),
+            **(_payment_listings(payment) if listed else _decline_listing(payment)),
             **(
                 due_attributes(f"PAY#{payment.id}", payment.approval_expires_at)
                 if payment.stored_status == "pending_approval" and payment.approval_expires_at
@@ -76,6 +76,15 @@ def _payment_listings(payment: PaymentRecord) -> dict[str, str]:
     key = newest_first_key(payment.id)
     return {"gsi1pk": payments_partition(payment.session_id), "gsi1sk": key, "gsi3pk": account_payments_partition(
         payment.account_id), "gsi3sk": key}  # fmt: skip
+
+
+def _decline_listing(payment: PaymentRecord) -> dict[str, str]:
+    """A declined attempt is listed apart, under its session's declines (the console shows them)."""
+    return {"gsi1pk": declines_partition(payment.session_id), "gsi1sk": newest_first_key(payment.id)}
+
+
+def declines_partition(session_id: str) -> str:
+    return f"SESS#{session_id}#DECLINED"
 
 
 def account_payments_partition(account_id: str) -> str:

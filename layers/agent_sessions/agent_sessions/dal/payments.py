@@ -17,6 +17,7 @@ from agent_sessions.dal.codec import (
 from agent_sessions.dal.intents import intent_confirmation, intent_settlement
 from agent_sessions.dal.payment_codec import (
     account_payments_partition,
+    declines_partition,
     payment_item,
     payment_key,
     payment_record,
@@ -145,6 +146,19 @@ class DynamoPayments(TableAccess):
             items=[payment_record(item) for item in response.get("Items", [])],
             next_cursor=encode_cursor(last_key) if last_key else None,
         )
+
+    def list_declined_payments(self, session_id: str, limit: int) -> list[PaymentRecord]:
+        """A session's latest declined attempts, newest first (one Query; attempts made before they
+        were listed are not on it)."""
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=OWNER_INDEX,
+            KeyConditionExpression="gsi1pk = :partition",
+            ExpressionAttributeValues={":partition": {"S": declines_partition(session_id)}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [payment_record(item) for item in response.get("Items", [])]
 
     def list_account_payments(
         self, account_id: str, limit: int, cursor: str | None, payment_filter: PaymentFilter

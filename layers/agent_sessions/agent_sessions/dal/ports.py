@@ -220,6 +220,13 @@ class PaymentStore(SessionReader, HoldReleaser, Protocol):
         """
 
 
+class DeclineLister(Protocol):
+    """A session's declined attempts (the console's ledger shows them with the rule that refused them)."""
+
+    def list_declined_payments(self, session_id: str, limit: int) -> list[PaymentRecord]:
+        """The session's latest `limit` declined attempts, newest first."""
+
+
 class PaymentBatchReader(Protocol):
     """The outbox's one read: the payments a batch of changes names."""
 
@@ -288,6 +295,9 @@ class DeliveryStore(WebhookLister, Protocol):
 
     def record_delivery(self, event_id: str, webhook_id: str, now: datetime) -> None:
         """Remember that this event reached this endpoint."""
+
+    def note_delivery(self, webhook_id: str, event_id: str, outcome: str, now: datetime) -> None:
+        """Keep the endpoint's last delivery attempt and its outcome."""
 
 
 class DecisionLogStore(Protocol):

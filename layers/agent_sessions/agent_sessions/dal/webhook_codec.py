@@ -50,6 +50,7 @@ def webhook_record(item: Mapping[str, Any]) -> WebhookRecord:
         disabled_at=parse_or_none(values.get("disabled_at")),
         request_fingerprint=values.get("fingerprint"),
         deleted_at=parse_or_none(values.get("deleted_at")),
+        last_delivery=values.get("last_delivery"),
     )
 
 

@@ -103,6 +103,20 @@ class DynamoWebhooks(TableAccess):
         except self._client.exceptions.ConditionalCheckFailedException:
             return
 
+    def note_delivery(self, webhook_id: str, event_id: str, outcome: str, now: datetime) -> None:
+        """Keep an endpoint's last delivery attempt on it (what the console shows); nothing if it is gone."""
+        last = {"at": {"S": format_timestamp(now)}, "event_id": {"S": event_id}, "outcome": {"S": outcome[:200]}}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=webhook_key(webhook_id),
+                UpdateExpression="SET last_delivery = :last",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":last": {"M": last}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return
+
     def was_delivered(self, event_id: str, webhook_id: str) -> bool:
         """Whether this event already reached this endpoint (a retry skips it)."""
         response = self._client.get_item(

@@ -22,6 +22,8 @@ class WebhookRecord:
     # Deleted endpoints are kept (unlisted, never delivered to) for a day, so a late replay of the
     # request that created one finds it rather than creating it again.
     deleted_at: datetime | None = None
+    # The last delivery attempt: when, which event, and its outcome ("delivered", "answered 500", ...).
+    last_delivery: dict[str, str] | None = None
 
     def wants(self, event_name: str) -> bool:
         """Whether this endpoint subscribes to `event_name` (and still takes deliveries)."""

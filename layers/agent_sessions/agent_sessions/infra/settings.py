@@ -26,6 +26,10 @@ class Settings(BaseModel):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
     event_bus_name: str | None = Field(default=None, alias="EVENT_BUS_NAME", min_length=1)
     webhook_key_id: str | None = Field(default=None, alias="WEBHOOK_KEY_ID", min_length=1)
+    # The webhook deliveries' dead-letter queue (the console shows how many events wait there).
+    delivery_dlq_url: str | None = Field(default=None, alias="DELIVERY_DLQ_URL", min_length=1)
+    # The console: off unless set (a deployment turns it on with the template's EnableConsole).
+    console_enabled: bool = Field(default=False, alias="AGENT_SESSIONS_CONSOLE")
     identity_provider: str = Field(default="local", alias="AGENT_SESSIONS_IDENTITY_PROVIDER", pattern="^local$")
     # The local runtime allows plain-HTTP webhooks to loopback receivers.
     allow_local_webhooks: bool = Field(default=False, alias="AGENT_SESSIONS_ALLOW_LOCAL_WEBHOOKS")

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from agent_sessions.dal.ports import (
     CommitOutcome,
+    DeclineLister,
     IntentNotPayable,
     PaymentAlreadyExists,
     PaymentCommitted,
@@ -341,6 +342,15 @@ def list_payments(
     if session is None or session.account_id != caller.account_id:
         raise NotFound()
     return session, store.list_payments(session_id, limit, cursor)
+
+
+def session_ledger(
+    store: PaymentStore, decline_lister: DeclineLister, caller: Caller, session_id: str, limit: int
+) -> list[PaymentRecord]:
+    """A session's latest payments with its latest declined attempts among them, newest first (the console's ledger)."""
+    _, page = list_payments(store, caller, session_id, limit, None)
+    declined = decline_lister.list_declined_payments(session_id, limit)
+    return sorted([*page.items, *declined], key=lambda payment: payment.created_at, reverse=True)[:limit]
 
 
 def decide_payment(store: PaymentStore, caller: Caller, payment_id: str, approve: bool, now: datetime) -> PaymentAnswer:

@@ -18,6 +18,7 @@ from agent_sessions.domain.jsonio import encode_json
 from agent_sessions.domain.records import Caller
 from agent_sessions.domain.webhook_records import WebhookRecord
 from agent_sessions.domain.webhook_signing import new_webhook_secret, signature_headers
+from agent_sessions.infra.observability import logger
 from agent_sessions.infra.secret_box import SecretBox
 from agent_sessions.infra.settings import load_settings
 from agent_sessions.wire.models import CreateWebhookRequest
@@ -212,6 +213,24 @@ def _deliver_once(
 ) -> Outcome:
     """One endpoint, one attempt; every failure becomes its reason, never an exception."""
     event_id = str(event["id"])
+    outcome = _attempt(store, box, sender, event_id, body, webhook, now)
+    if outcome != "skipped":
+        try:
+            store.note_delivery(webhook.id, event_id, outcome, now)
+        except Exception:
+            logger.warning("could not note a delivery", extra={"webhook_id": webhook.id})
+    return outcome
+
+
+def _attempt(
+    store: DeliveryStore,
+    box: SecretBox,
+    sender: Sender,
+    event_id: str,
+    body: bytes,
+    webhook: WebhookRecord,
+    now: datetime,
+) -> Outcome:
     try:
         if store.was_delivered(event_id, webhook.id):
             return "skipped"
