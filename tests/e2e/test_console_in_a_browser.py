@@ -37,6 +37,8 @@ def open_world(service: LocalService, key: str, receiver: Receiver, agent: str) 
         for amount in (30, 45.5)
     ]
     assert [p["status"] for p in pending] == ["pending_approval", "pending_approval"]
+    declined = service.call("POST", "/api/v1/payments", token, json={"amount": 1500, "merchant_id": "shop"})
+    assert declined.status_code == 402  # over max_per_transaction: in the ledger with its rule
     return {"session": session, "approve": pending[0]["id"], "reject": pending[1]["id"], "webhook": hook.json()["id"]}
 
 
@@ -61,7 +63,7 @@ def click_then_notice(driver: Any, find: Any, notice: str) -> None:
             break
         except StaleElementReferenceException:
             continue
-    WebDriverWait(driver, 20).until(
+    WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: any(notice in e.text for e in d.find_elements(By.CSS_SELECTOR, ".notice")),
         message=f"no notice {notice!r}",
     )
@@ -101,6 +103,8 @@ def test_an_operator_signs_in_approves_rejects_and_revokes(
 
         driver.get(f"{local_service.base_url}/console/approvals")
         shot(driver, window, "approvals")
+        cards = [c.get_attribute("data-payment") for c in driver.find_elements(By.CSS_SELECTOR, "article.approval")]
+        assert cards.index(world["approve"]) < cards.index(world["reject"])  # oldest first
         approve = driver.find_element(By.CSS_SELECTOR, f'article[data-payment="{world["approve"]}"]')
         assert "$30.00" in approve.text
         assert "shop" in approve.text
@@ -124,6 +128,8 @@ def test_an_operator_signs_in_approves_rejects_and_revokes(
 
         driver.get(f"{local_service.base_url}/console/sessions/{session_id}")
         ledger = driver.find_element(By.CSS_SELECTOR, "table.ledger").text
+        assert "declined" in ledger
+        assert "max_per_transaction" in ledger
         assert "$30.00" in ledger
         assert "authorized" in ledger
         assert "rejected" in ledger
@@ -150,7 +156,7 @@ def test_an_operator_signs_in_approves_rejects_and_revokes(
         assert driver.find_element(By.CSS_SELECTOR, ".dead-letters").text == "0"
         shot(driver, window, "webhooks")
         driver.get(f"{local_service.base_url}/console/analytics")
-        assert driver.find_elements(By.CSS_SELECTOR, "svg.chart")
+        assert len(driver.find_elements(By.CSS_SELECTOR, "svg.chart")) == 2  # volume and count per day
         shot(driver, window, "analytics")
         assert key not in driver.page_source
         assert world["session"]["session_token"] not in driver.page_source
@@ -171,3 +177,30 @@ def test_the_pages_fit_a_phone(local_service: LocalService) -> None:
             overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, (page, overflow)
             assert json.loads(json.dumps(driver.get_log("browser"))) == []  # no script error, no CSP refusal
+
+
+def test_a_cross_site_post_is_refused_over_http(local_service: LocalService) -> None:
+    """Signed in (the cookie sent), a POST without the console's CSRF token, or from another site, changes nothing."""
+    import requests
+
+    key = local_service.api_keys[1]
+    browser = requests.Session()
+    signed = browser.post(f"{local_service.base_url}/console/login", data={"key": key}, allow_redirects=False)
+    assert signed.status_code == 303
+    assert "HttpOnly" in signed.headers["Set-Cookie"]
+    assert "SameSite=Strict" in signed.headers["Set-Cookie"]
+    body = {"agent_id": "csrf-target", "user_wallet": "w"}
+    session = local_service.call("POST", "/api/v1/ai/sessions", key, json=body).json()
+    revoke = f"{local_service.base_url}/console/sessions/{session['id']}/revoke"
+    assert browser.post(revoke, data={}, allow_redirects=False).status_code == 403
+    page = browser.get(f"{local_service.base_url}/console/sessions/{session['id']}/revoke").text
+    token = page.split('name="csrf" value="')[1].split('"')[0]
+    evil = browser.post(revoke, data={"csrf": token}, headers={"Origin": "https://evil.example"}, allow_redirects=False)
+    assert evil.status_code == 403
+    assert local_service.call("GET", f"/api/v1/ai/sessions/{session['id']}", key).json()["status"] == "active"
+    assert key not in page
+    assert session["session_token"] not in page
+    assert (
+        "script-src 'self'"
+        in browser.get(f"{local_service.base_url}/console/sessions").headers["Content-Security-Policy"]
+    )

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from agent_sessions.domain.money import cents_to_dollars
 from agent_sessions.domain.records import WindowState, format_timestamp
 
-ASSET_VERSION = "1"  # bump when console.css or console.js change (they are cached for a day)
+ASSET_VERSION = "2"  # bump when console.css or console.js change (they are cached for a day)
 
 
 def text(value: object) -> str:

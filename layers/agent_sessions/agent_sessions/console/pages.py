@@ -226,33 +226,39 @@ def webhooks_page(webhooks: list[WebhookRecord], dead_letters: int | None, now: 
     return context.page("Webhooks", summary + f'<section class="card">{table}</section>', "webhooks")
 
 
+def _day_chart(label: str, values: list[tuple[str, int, str]], css: str) -> str:
+    """Bars per day (oldest on the left), each titled with what it shows."""
+    top = max((value for _, value, _ in values), default=0) or 1
+    width = 100 / max(len(values), 1)
+    bars = "".join(
+        f'<rect class="{css}" x="{index * width:.2f}" y="{100 - value * 100 / top:.2f}" '
+        f'width="{width * 0.8:.2f}" height="{value * 100 / top:.2f}"><title>{text(day)}: {text(shown)}</title></rect>'
+        for index, (day, value, shown) in enumerate(values)
+    )
+    return (
+        f"<h2>{text(label)}</h2>"
+        '<svg class="chart" viewBox="0 0 100 100" preserveAspectRatio="none" role="img" '
+        f'aria-label="{text(label)}">{bars}</svg>'
+    )
+
+
 def analytics_page(days: list[tuple[str, int, int]], totals: dict[str, str], context: PageContext) -> str:
     """`days`: (date, payments, volume in cents), oldest first."""
-    top = max((volume for _, _, volume in days), default=0) or 1
-    width = 100 / max(len(days), 1)
-    bars = "".join(
-        f'<rect class="bar-spent" x="{index * width:.2f}" y="{100 - volume * 100 / top:.2f}" '
-        f'width="{width * 0.8:.2f}" height="{volume * 100 / top:.2f}">'
-        f"<title>{text(day)}: {count} payments, {money(volume)}</title></rect>"
-        for index, (day, count, volume) in enumerate(days)
-    )
-    chart = (
-        '<svg class="chart" viewBox="0 0 100 100" preserveAspectRatio="none" role="img" '
-        f'aria-label="Volume per day">{bars}</svg>'
-    )
+    volume = _day_chart("Volume per day", [(day, cents, money(cents)) for day, _, cents in days], "bar-spent")
+    counts = _day_chart("Payments per day", [(day, count, f"{count} payments") for day, count, _ in days], "bar-held")
     facts = "".join(f"<dt>{text(name)}</dt><dd>{text(value)}</dd>" for name, value in totals.items())
     rows = "".join(
         f'<tr><td data-label="Day">{text(day)}</td><td data-label="Payments" class="num">{count}</td>'
-        f'<td data-label="Volume" class="num">{money(volume)}</td></tr>'
-        for day, count, volume in reversed(days)
-        if count or volume
+        f'<td data-label="Volume" class="num">{money(cents)}</td></tr>'
+        for day, count, cents in reversed(days)
+        if count or cents
     )
     head = "<tr><th>Day</th><th>Payments</th><th>Volume</th></tr>"
     table = f'<table class="ledger"><thead>{head}</thead><tbody>{rows}</tbody></table>'
+    span = f"{days[0][0]} → {days[-1][0]}" if days else ""
     body = (
-        f'<section class="card"><dl class="facts">{facts}</dl></section>'
-        f'<section class="card"><h2>Volume per day, last {len(days)} days</h2>{chart}'
-        f'<p class="hint">{text(days[0][0] if days else "")} → {text(days[-1][0] if days else "")}</p>{table}</section>'
+        f'<section class="card"><dl class="facts">{facts}</dl><p class="hint">{text(span)}</p></section>'
+        f'<section class="card">{volume}{counts}{table}</section>'
     )
     return context.page("Analytics", body, "analytics")
 

@@ -295,7 +295,7 @@ def _approvals(store: ConsoleStore, caller: Caller, context: PageContext, now: d
         known[payment.session_id] = session
         if session is not None and payment.status_at(now, session.ended_at) == "pending_approval":
             pending.append((payment, session))
-    pending.sort(key=lambda pair: pair[0].created_at)
+    pending.reverse()  # the listing is newest first by write time (ns): reversed, oldest first
     return _html(200, pages.approvals_page(pending, now, context))
 
 
