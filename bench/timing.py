@@ -261,4 +261,8 @@ def _largest_imports(code: str, env: dict[str, str], top: int = 5) -> dict[str, 
         parts = line.removeprefix("import time:").split("|")
         if len(parts) == 3 and parts[1].strip().isdigit():
             costs.append((int(parts[1]), parts[2].strip()))
-    return {name: round(micros / 1000, 1) for micros, name in sorted(costs, reverse=True)[:top]}
+    largest: dict[str, float] = {}
+    for micros, name in sorted(costs, reverse=True):  # a module can appear twice (nested): keep its largest
+        if name not in largest and len(largest) < top:
+            largest[name] = round(micros / 1000, 1)
+    return largest
