@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from agent_sessions.dal.dynamo import default_store
+from agent_sessions.domain.agent_keys import hour_index
 from agent_sessions.domain.records import Caller, utc_now
 from agent_sessions.logic import agent_keys
 from agent_sessions.wire.models import CreateAgentKeyRequest
@@ -36,7 +37,8 @@ def authorized_list_event(full_key: str) -> dict[str, Any]:
 
 
 def test_a_hundred_an_hour_serves_exactly_a_hundred_of_a_hundred_and_fifty(fresh_table: Callable[[], Any]) -> None:
-    for _ in range(ROUNDS):
+    rounds = 0
+    while rounds < ROUNDS:
         client = fresh_table()
         request = CreateAgentKeyRequest.model_validate(
             {"name": "burst", "agent_id": "bot", "scopes": ["read_only"], "rate_limit_per_hour": LIMIT}
@@ -44,7 +46,11 @@ def test_a_hundred_an_hour_serves_exactly_a_hundred_of_a_hundred_and_fifty(fresh
         owner = Caller(kind="api_key", account_id=EVENTS_ACCOUNT_ID)
         created = agent_keys.create_agent_key(default_store(), owner, request, utc_now())
         event = authorized_list_event(created.full_key)
+        hour = hour_index(utc_now())
         statuses = burst(pool("ListSessionsFunction"), [json.loads(json.dumps(event)) for _ in range(REQUESTS)])
+        if hour_index(utc_now()) != hour:
+            continue  # the burst straddled the top of an hour: two hours' counts, so run the round again
+        rounds += 1
         assert statuses.count(200) == LIMIT
         assert statuses.count(429) == REQUESTS - LIMIT
         item = client.get_item(TableName=TABLE_NAME, Key={"pk": {"S": f"AGENTKEY#{created.key.id}"}})["Item"]

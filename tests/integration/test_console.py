@@ -149,3 +149,12 @@ def test_static_files_and_unknown_pages(invoke: Invoke, events_key: str) -> None
     assert console(invoke, "GET", "/console/static/app.py", None)["statusCode"] == 404
     assert console(invoke, "GET", "/console/nothing", events_key)["statusCode"] == 404
     assert console(invoke, "GET", "/console/sessions/sess_nope", events_key)["statusCode"] == 404
+
+
+def test_a_sessions_identity_is_checked_on_its_page(invoke: Invoke, events_key: str) -> None:
+    signed = open_session(invoke, mint_pkp=True)
+    page = console(invoke, "GET", f"/console/sessions/{signed['id']}", events_key)
+    assert "signature verified" in page["body"]
+    assert signed["pkp_address"] in page["body"]
+    plain = open_session(invoke)
+    assert "created without mint_pkp" in console(invoke, "GET", f"/console/sessions/{plain['id']}", events_key)["body"]
