@@ -12,8 +12,33 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
 from agent_sessions_local.instances import Handler, LocalLambdaContext, load_handler
 from agent_sessions_local.template import FunctionSpec
+
+# Powertools keeps the request being resolved on a class attribute (BaseRouter.current_event): right
+# on Lambda, one request per process, but threads of one process would read each other's requests
+# (a PATCH's handler once validated a payment's body). Here each thread keeps its own.
+_per_thread = threading.local()
+_resolve = APIGatewayHttpResolver.resolve
+
+
+def _current_event(self: APIGatewayHttpResolver) -> Any:
+    return _per_thread.event
+
+
+def _set_current_event(self: APIGatewayHttpResolver, value: Any) -> None:
+    _per_thread.event = value
+
+
+def _resolve_in_this_thread(self: APIGatewayHttpResolver, event: Any, context: Any) -> Any:
+    _per_thread.event = self._to_proxy_event(event)
+    return _resolve(self, event, context)
+
+
+APIGatewayHttpResolver.current_event = property(_current_event, _set_current_event)  # type: ignore[assignment]
+APIGatewayHttpResolver.resolve = _resolve_in_this_thread  # type: ignore[method-assign]
 
 
 class InProcessPool:
