@@ -149,7 +149,7 @@ def test_an_operator_signs_in_approves_rejects_and_revokes(
             ("agent.payment.rejected", world["reject"]),
             ("agent.session.revoked", session_id),
         ):
-            receiver.wait_for(event, object_id, seconds=30)
+            receiver.wait_for(event, object_id)
         driver.get(f"{local_service.base_url}/console/webhooks")
         row = next(r for r in driver.find_elements(By.CSS_SELECTOR, "tr.webhook") if receiver.url in r.text)
         assert "delivered" in row.find_element(By.CSS_SELECTOR, ".last-delivery").text
