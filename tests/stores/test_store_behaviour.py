@@ -25,6 +25,7 @@ from agent_sessions.dal.ports import (
 )
 from agent_sessions.domain.agent_keys import AgentKeyRecord
 from agent_sessions.domain.errors import ValidationFailed
+from agent_sessions.domain.intents import IntentRecord
 from agent_sessions.domain.payment_rules import approval_deadline, payment_checks, window_checks
 from agent_sessions.domain.records import MAX_PENDING_APPROVALS, PaymentRecord, SessionRecord, utc_now
 from agent_sessions.domain.webhook_records import WebhookRecord
@@ -490,6 +491,28 @@ def test_agent_keys_list_newest_first_revoke_for_the_owner_and_meter_per_hour(st
     assert store.revoke_agent_key(first.id, "acct_a", NOW + timedelta(hours=1)) == revoked  # again: no change
     assert store.meter_agent_key(first.id, 11) is None
     assert store.meter_agent_key("ak_" + "b" * 24, 11) is None
+
+
+def test_intents_list_newest_first_a_page_at_a_time_for_their_account(store: Store) -> None:
+    def intent(n: int, account: str = "acct_a") -> IntentRecord:
+        return IntentRecord(
+            id=f"pi_{'a' * 23}{'abcdefghijklmnopqrstuvwxyz234567'[n]}", account_id=account, amount_cents=100 + n,
+            currency="USD", description=None, capture_method="automatic", agent_id=None, agent_name=None,
+            metadata={}, stored_status="requires_payment", client_secret_hash="h" * 64, created_at=NOW,
+            expires_at=NOW + timedelta(days=1),
+        )  # fmt: skip
+
+    made = [intent(n) for n in range(5)]
+    for record in [*made, intent(9, account="acct_b")]:
+        assert store.insert_intent(record) is None
+    first = store.list_intents("acct_a", None, 2, None)
+    assert [i.id for i in first.items] == [made[4].id, made[3].id]
+    assert first.next_cursor is not None
+    rest = store.list_intents("acct_a", None, 10, first.next_cursor)
+    assert [i.id for i in rest.items] == [made[2].id, made[1].id, made[0].id]
+    assert store.cancel_unconfirmed_intent(made[0].id, "acct_b", NOW) is False
+    assert store.cancel_unconfirmed_intent(made[0].id, "acct_a", NOW) is True
+    assert [i.id for i in store.list_intents("acct_a", "canceled", 10, None).items] == [made[0].id]
 
 
 def test_webhooks_list_newest_first_delete_for_the_owner_and_remember_deliveries(store: Store) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from agent_sessions.dal.codec import OWNER_INDEX, from_attribute, newest_first_key, parse_or_none, to_item
+from agent_sessions.dal.codec import from_attribute, newest_first_key, parse_or_none, to_item
 from agent_sessions.dal.ports import MeteredRequest
 from agent_sessions.dal.table import TableAccess
 from agent_sessions.domain.agent_keys import AgentKeyRecord
@@ -99,20 +99,8 @@ class DynamoAgentKeys(TableAccess):
 
     def list_agent_keys(self, account_id: str) -> list[AgentKeyRecord]:
         """Every agent key of an account, newest first (a handful: all pages are read)."""
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": OWNER_INDEX,
-            "KeyConditionExpression": "gsi1pk = :partition",
-            "ExpressionAttributeValues": {":partition": {"S": agent_keys_partition(account_id)}},
-            "ScanIndexForward": False,
-        }
-        keys: list[AgentKeyRecord] = []
-        while True:
-            response = self._client.query(**request)
-            keys.extend(agent_key_record(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return keys
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = self.owner_partition_items(agent_keys_partition(account_id), newest_first=True)
+        return [agent_key_record(item) for item in items]
 
     def revoke_agent_key(self, key_id: str, account_id: str, now: datetime) -> AgentKeyRecord | None:
         try:

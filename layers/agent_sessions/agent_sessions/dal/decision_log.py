@@ -7,7 +7,6 @@ import json
 from contextlib import suppress
 from typing import Any
 
-from agent_sessions.dal.codec import OWNER_INDEX
 from agent_sessions.dal.table import TableAccess, source_mark
 from agent_sessions.domain.decision_log import canonical
 
@@ -61,19 +60,8 @@ class DynamoDecisionLog(TableAccess):
         return "duplicate" if reasons[2].get("Code") == "ConditionalCheckFailed" else "moved"
 
     def log_entries(self, session_id: str) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = []
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": OWNER_INDEX,
-            "KeyConditionExpression": "gsi1pk = :log",
-            "ExpressionAttributeValues": {":log": {"S": f"LOG#{session_id}"}},
-        }
-        while True:
-            page = self._client.query(**request)
-            entries += [json.loads(item["entry"]["S"]) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return entries
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = self.owner_partition_items(f"LOG#{session_id}", newest_first=False)
+        return [json.loads(item["entry"]["S"]) for item in items]
 
     def record_anchor(self, session_id: str, receipt: dict[str, Any]) -> None:
         """Keep the receipt of the highest head anchored (a redelivery or an older head changes nothing)."""

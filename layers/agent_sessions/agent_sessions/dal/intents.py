@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from agent_sessions.dal.codec import (
     OWNER_INDEX,
-    checked_cursor,
+    decode_cursor,
     from_attribute,
     newest_first_key,
     parse_or_none,
@@ -177,12 +177,7 @@ class DynamoIntents(TableAccess):
             request["ExpressionAttributeNames"] = {"#status": "status"}
             request["ExpressionAttributeValues"][":status"] = {"S": status}
         if cursor:
-            object_id = checked_cursor(cursor, "INTENT#").split("#", 1)[1]
-            request["ExclusiveStartKey"] = {
-                "pk": {"S": f"INTENT#{object_id}"},
-                "gsi1pk": {"S": partition},
-                "gsi1sk": {"S": cursor},
-            }
+            request["ExclusiveStartKey"] = decode_cursor(cursor, partition, "INTENT#")
         response = self._client.query(**request)
         last_key = response.get("LastEvaluatedKey")
         return Page(

@@ -11,7 +11,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from agent_sessions.dal.codec import session_key
+from agent_sessions.dal.codec import OWNER_INDEX, session_key
 from agent_sessions.dal.payment_codec import payment_key
 from agent_sessions.dal.ports import TransactionContended
 from agent_sessions.domain.records import format_timestamp
@@ -82,6 +82,23 @@ class TableAccess:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
+
+    def owner_partition_items(self, partition: str, newest_first: bool) -> list[dict[str, Any]]:
+        """Every item of one partition of the owner index, all pages read (for partitions of a handful)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": OWNER_INDEX,
+            "KeyConditionExpression": "gsi1pk = :partition",
+            "ExpressionAttributeValues": {":partition": {"S": partition}},
+            "ScanIndexForward": not newest_first,
+        }
+        items: list[dict[str, Any]] = []
+        while True:
+            response = self._client.query(**request)
+            items.extend(response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return items
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def lapse_hold(
         self, session_id: str, payment_id: str, amount_cents: int, window_keys: tuple[str, ...], lapsed_at: datetime

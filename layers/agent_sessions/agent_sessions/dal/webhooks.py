@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from agent_sessions.dal.codec import OWNER_INDEX, to_item
+from agent_sessions.dal.codec import to_item
 from agent_sessions.dal.table import TableAccess
 from agent_sessions.dal.webhook_codec import (
     delivery_key,
@@ -52,20 +52,8 @@ class DynamoWebhooks(TableAccess):
 
     def list_webhooks(self, account_id: str) -> list[WebhookRecord]:
         """Every webhook endpoint of an account, newest first (a handful: all pages are read)."""
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": OWNER_INDEX,
-            "KeyConditionExpression": "gsi1pk = :partition",
-            "ExpressionAttributeValues": {":partition": {"S": webhooks_partition(account_id)}},
-            "ScanIndexForward": False,
-        }
-        webhooks: list[WebhookRecord] = []
-        while True:
-            response = self._client.query(**request)
-            webhooks.extend(webhook_record(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return webhooks
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = self.owner_partition_items(webhooks_partition(account_id), newest_first=True)
+        return [webhook_record(item) for item in items]
 
     def delete_webhook(self, webhook_id: str, account_id: str, now: datetime) -> bool:
         """Delete an account's webhook endpoint; False when it has none by that id.
