@@ -18,6 +18,7 @@ from agent_sessions.console.html import (
 )
 from agent_sessions.domain.records import PaymentRecord, SessionRecord, format_timestamp
 from agent_sessions.domain.webhook_records import WebhookRecord
+from agent_sessions.domain.windows import WINDOW_KINDS
 
 APPROVALS_REFRESH_SECONDS = 10
 
@@ -84,10 +85,15 @@ def sessions_page(
     return context.page("Sessions", form + f'<div class="cards">{cards}</div>{tail}', "sessions")
 
 
+def window_bars(session: SessionRecord, now: datetime) -> str:
+    """The session's day, week and month, each as a bar."""
+    windows = session.windows(now)
+    return "".join(window_bar(kind.capitalize(), windows[kind], now) for kind in WINDOW_KINDS)
+
+
 def _session_card(session: SessionRecord, now: datetime) -> str:
     status = session.status_at(now)
-    windows = session.windows(now)
-    bars = "".join(window_bar(name.capitalize(), windows[name], now) for name in ("day", "week", "month"))
+    bars = window_bars(session, now)
     ends = "expires" if status in ("active", "paused", "pending_consent") else "ended"
     return (
         f'<article class="card session" data-session="{text(session.id)}">'
@@ -108,7 +114,6 @@ def session_page(
     context: PageContext,
 ) -> str:
     status = session.status_at(now)
-    windows = session.windows(now)
     limits = "".join(
         f"<dt>{text(name.replace('_', ' '))}</dt><dd>{money(cents)}</dd>"
         for name, cents in session.limits_cents.items()
@@ -124,7 +129,7 @@ def session_page(
     revoke = ""
     if context.can_revoke and session.is_active_at(now):
         revoke = f'<a class="button danger" href="/console/sessions/{path_part(session.id)}/revoke">Revoke…</a>'
-    bars = "".join(window_bar(name.capitalize(), windows[name], now) for name in ("day", "week", "month"))
+    bars = window_bars(session, now)
     body = (
         f'<section class="card"><div class="card-head">'
         f'<span class="status status-{text(status)}">{text(status)}</span>{revoke}</div>'
