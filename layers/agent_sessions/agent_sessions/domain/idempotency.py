@@ -12,7 +12,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from agent_sessions.domain.errors import ValidationFailed
+from agent_sessions.domain.credentials import secret_matches_hash
+from agent_sessions.domain.errors import IdempotencyKeyReused, ValidationFailed
 from agent_sessions.domain.jsonio import encode_json
 
 MAX_IDEMPOTENCY_KEY_CHARS = 255
@@ -54,3 +55,16 @@ def _sorted(value: Any) -> Any:
     if isinstance(value, list):
         return [_sorted(item) for item in value]
     return value
+
+
+def ensure_same_creation(what: str, same_request: bool, secret: str, stored_hash: str) -> None:
+    """A creating request replayed with its Idempotency-Key: the same request (else 422), from the key
+    that created it (a session token, agent key or client secret derives from that key and is not
+    stored, so no other key can be shown it again)."""
+    if not same_request:
+        raise IdempotencyKeyReused()
+    if not secret_matches_hash(secret, stored_hash):
+        raise IdempotencyKeyReused(
+            f"This Idempotency-Key created {what} with another API key of this account; "
+            "only that key can replay it (its secret is not stored)."
+        )

@@ -25,13 +25,12 @@ from agent_sessions.domain.credentials import (
 )
 from agent_sessions.domain.errors import (
     DomainError,
-    IdempotencyKeyReused,
     InsufficientScope,
     NotFound,
     RateLimited,
     Unauthenticated,
 )
-from agent_sessions.domain.idempotency import IdempotentCreation, request_fingerprint
+from agent_sessions.domain.idempotency import IdempotentCreation, ensure_same_creation, request_fingerprint
 from agent_sessions.domain.records import Caller, format_timestamp
 from agent_sessions.domain.scopes import checked_scopes, granted_scopes, require_scope
 from agent_sessions.wire.models import CreateAgentKeyRequest
@@ -79,8 +78,7 @@ def create_agent_key(
     if existing is None:
         return CreatedAgentKey(key=key, full_key=full_key)
     same_request = existing.account_id == key.account_id and existing.request_fingerprint == key.request_fingerprint
-    if not same_request or not secret_matches_hash(full_key, existing.key_hash):
-        raise IdempotencyKeyReused()
+    ensure_same_creation("an agent key", same_request, full_key, existing.key_hash)
     return CreatedAgentKey(key=existing, full_key=full_key, replayed=True)
 
 

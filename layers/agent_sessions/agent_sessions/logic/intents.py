@@ -23,8 +23,13 @@ from agent_sessions.domain.credentials import (
     payment_id_for_key,
     secret_matches_hash,
 )
-from agent_sessions.domain.errors import IdempotencyKeyReused, InvalidState, NotFound, ValidationFailed
-from agent_sessions.domain.idempotency import IdempotentCreation, checked_idempotency_key, request_fingerprint
+from agent_sessions.domain.errors import InvalidState, NotFound, ValidationFailed
+from agent_sessions.domain.idempotency import (
+    IdempotentCreation,
+    checked_idempotency_key,
+    ensure_same_creation,
+    request_fingerprint,
+)
 from agent_sessions.domain.intents import IntentRecord, IntentStatus, intent_expiry, status_after_confirm
 from agent_sessions.domain.money import cents_to_dollars
 from agent_sessions.domain.records import Caller, PaymentRecord, SessionTerms
@@ -81,8 +86,7 @@ def create_intent(
     if existing is None:
         return IntentAnswer(intent, intent.stored_status, client_secret=client_secret)
     same = existing.account_id == intent.account_id and existing.request_fingerprint == intent.request_fingerprint
-    if not same or not secret_matches_hash(client_secret, existing.client_secret_hash):
-        raise IdempotencyKeyReused()
+    ensure_same_creation("a payment intent", same, client_secret, existing.client_secret_hash)
     return IntentAnswer(existing, existing.status_at(now, None), client_secret=client_secret, replayed=True)
 
 

@@ -29,14 +29,13 @@ from agent_sessions.domain.credentials import (
 )
 from agent_sessions.domain.errors import (
     Forbidden,
-    IdempotencyKeyReused,
     NotFound,
     SessionExpired,
     SessionRevoked,
     Unauthenticated,
     ValidationFailed,
 )
-from agent_sessions.domain.idempotency import IdempotentCreation, request_fingerprint
+from agent_sessions.domain.idempotency import IdempotentCreation, ensure_same_creation, request_fingerprint
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.records import DEFAULT_LIMITS_CENTS, Caller, SessionRecord
 from agent_sessions.logic.agent_keys import agent_key_caller
@@ -191,13 +190,8 @@ def with_identity(session: SessionRecord) -> SessionRecord:
 
 def _replayed_session(existing: SessionRecord, attempt: SessionRecord, token: str) -> CreatedSession:
     """The first answer to an Idempotency-Key, if this is the same request from the same API key."""
-    if existing.account_id != attempt.account_id or existing.request_fingerprint != attempt.request_fingerprint:
-        raise IdempotencyKeyReused()
-    if not secret_matches_hash(token, existing.token_hash):
-        raise IdempotencyKeyReused(
-            "This Idempotency-Key created a session with another API key of this account; "
-            "only that key can replay it (its session token is not stored)."
-        )
+    same = existing.account_id == attempt.account_id and existing.request_fingerprint == attempt.request_fingerprint
+    ensure_same_creation("a session", same, token, existing.token_hash)
     return CreatedSession(session=existing.as_created(), session_token=token, replayed=True)
 
 
