@@ -122,7 +122,7 @@ def requests_and_write_units() -> dict[str, Any]:
     from agent_sessions.dal import dynamo
     from agent_sessions.dal.ports import SessionFilter
     from agent_sessions.domain.records import Caller
-    from agent_sessions.logic import expiry
+    from agent_sessions.logic import expiry, payment_decisions
     from agent_sessions.logic import payments as payment_service
     from agent_sessions.logic import sessions as service
     from agent_sessions.logic.payment_checks import check_payment
@@ -168,13 +168,13 @@ def requests_and_write_units() -> dict[str, Any]:
         held = payment_service.create_payment(session_store, caller, large, None, now).answer.payment
         measure(
             "approve",
-            lambda: payment_service.decide_payment(session_store, owner, held.id, True, now),
+            lambda: payment_decisions.decide_payment(session_store, owner, held.id, True, now),
             lambda: [(session_pk, True), (f"PAY#{held.id}", True)],
         )
         held = payment_service.create_payment(session_store, caller, large, None, now).answer.payment
         measure(
             "reject",
-            lambda: payment_service.decide_payment(session_store, owner, held.id, False, now),
+            lambda: payment_decisions.decide_payment(session_store, owner, held.id, False, now),
             lambda: [(session_pk, True), (f"PAY#{held.id}", True)],
         )
         measure(

@@ -20,7 +20,7 @@ from agent_sessions.http.resolver import (
 )
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings
-from agent_sessions.logic import payments, sessions
+from agent_sessions.logic import payment_decisions, sessions
 from agent_sessions.wire.answers import PaymentOut
 from agent_sessions.wire.models import PAYMENT_ID_PATTERN
 from agent_sessions.wire.views import payment_body
@@ -38,7 +38,7 @@ answer_errors_per_contract(app)
 def approve_payment(payment_id: Annotated[str, Path(pattern=PAYMENT_ID_PATTERN)]):
     caller = sessions.require_api_key(caller_of(app))
     now = utc_now()
-    answer = payments.decide_payment(default_store(), caller, payment_id, approve=True, now=now)
+    answer = payment_decisions.decide_payment(default_store(), caller, payment_id, approve=True, now=now)
     metrics.add_metric(name="PaymentApproved", unit=MetricUnit.Count, value=1)
     logger.info("payment authorized", extra={"payment_id": payment_id, "session_id": answer.payment.session_id})
     return json_response(200, payment_body(answer.payment, answer.session, now))

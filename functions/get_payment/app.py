@@ -20,7 +20,7 @@ from agent_sessions.http.resolver import (
 )
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.settings import require_settings
-from agent_sessions.logic import payments, sessions
+from agent_sessions.logic import payment_decisions, sessions
 from agent_sessions.wire.answers import PaymentOut
 from agent_sessions.wire.models import PAYMENT_ID_PATTERN
 from agent_sessions.wire.views import payment_body
@@ -35,7 +35,7 @@ answer_errors_per_contract(app)
 def get_payment(payment_id: Annotated[str, Path(pattern=PAYMENT_ID_PATTERN)]):
     caller = sessions.require_caller(caller_of(app))
     now = utc_now()
-    answer = payments.get_payment(default_store(), caller, payment_id, now)
+    answer = payment_decisions.get_payment(default_store(), caller, payment_id, now)
     metrics.add_metric(name="PaymentRead", unit=MetricUnit.Count, value=1)
     return json_response(200, payment_body(answer.payment, answer.session, now))
 

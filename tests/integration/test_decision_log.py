@@ -7,8 +7,7 @@ import pytest
 
 from agent_sessions.domain.decision_log import chained
 from agent_sessions.domain.records import utc_now
-from agent_sessions.logic import decision_log
-from agent_sessions.logic import payments as payment_service
+from agent_sessions.logic import decision_log, payment_decisions
 from agent_sessions.logic import sessions as service
 from tests.integration.test_publish_events import OWNER
 from tests.integration.test_window_alerts import Pipeline, open_session, pay
@@ -26,8 +25,8 @@ def exported(invoke: Any, dynamodb: Any, session_store: Any, bus_queue: Any) -> 
     assert pay(session_store, agent, 35_00, now)  # held
     assert not pay(session_store, agent, 61_00, now)  # declined: over max_per_transaction
     held = [p for p in session_store.list_payments(session_id, 10, None).items if p.stored_status == "pending_approval"]
-    payment_service.decide_payment(session_store, OWNER, held[0].id, True, now)
-    payment_service.decide_payment(session_store, OWNER, held[1].id, False, now)
+    payment_decisions.decide_payment(session_store, OWNER, held[0].id, True, now)
+    payment_decisions.decide_payment(session_store, OWNER, held[1].id, False, now)
     service.revoke_session(session_store, OWNER, session_id, now)
     pipeline.pump()
     pipeline.redeliver_everything()

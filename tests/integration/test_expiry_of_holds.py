@@ -6,7 +6,7 @@ import pytest
 
 from agent_sessions.dal import dynamo
 from agent_sessions.domain.records import utc_now
-from agent_sessions.logic import expiry
+from agent_sessions.logic import expiry, payment_decisions
 from agent_sessions.logic import payments as payment_service
 from agent_sessions.wire.models import CreatePaymentRequest
 from tests.integration.test_expiry import OWNER, open_session
@@ -32,4 +32,4 @@ def test_a_hold_lapses_in_the_sweep_and_its_amount_comes_back(session_store: dyn
     assert session.holds == {}
     assert session.committed_cents["d0"] == session.held_cents["d0"] == 0
     with pytest.raises(Exception, match="not pending_approval"):
-        payment_service.decide_payment(session_store, OWNER, payment_id, True, start + timedelta(minutes=61))
+        payment_decisions.decide_payment(session_store, OWNER, payment_id, True, start + timedelta(minutes=61))

@@ -199,13 +199,17 @@ def test_a_payment_is_one_write_request_and_its_items_stay_under_one_kilobyte(
     # Two items under 1 KB in one transaction: 4 write units per payment.
     assert write_units(item_bytes(session_item), True) + write_units(item_bytes(payment_item), True) == 4
 
+    # The id names its session: the payment and its session are read in one request, and the
+    # decision's transaction is pinned to the version read, so its remaining amounts are computed.
     requests_sent.clear()
-    assert decide(invoke, "approve", pending["json"]["id"])["statusCode"] == 200
-    assert requests_sent == ["GetItem", "TransactWriteItems", "GetItem"]
+    approved = decide(invoke, "approve", pending["json"]["id"])
+    assert approved["statusCode"] == 200
+    assert requests_sent == ["TransactGetItems", "TransactWriteItems"]
     requests_sent.clear()
     read = invoke("get_payment", with_payment_id(load_event("get_payment"), pending["json"]["id"]))
     assert read["statusCode"] == 200
-    assert requests_sent == ["GetItem", "GetItem"]
+    assert requests_sent == ["TransactGetItems"]
+    assert read["json"] == approved["json"]  # the same remaining amounts, read back
 
 
 def test_a_platform_payment_is_one_read_of_the_token_and_one_pinned_write(

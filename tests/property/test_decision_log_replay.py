@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 
 from agent_sessions.domain.errors import DomainError
 from agent_sessions.domain.records import utc_now
-from agent_sessions.logic import decision_log
-from agent_sessions.logic import payments as payment_service
+from agent_sessions.logic import decision_log, payment_decisions
 from agent_sessions.logic import sessions as service
 from tests.integration.test_publish_events import OWNER
 from tests.integration.test_window_alerts import Pipeline, open_session, pay
@@ -40,7 +39,7 @@ def test_any_workload_leaves_a_log_that_verifies_and_replays_to_the_counters(
             pending = [payment for payment in listed if payment.stored_status == "pending_approval"]
             with suppress(DomainError):  # the session ended: nothing to decide
                 if pending:
-                    payment_service.decide_payment(session_store, OWNER, pending[0].id, value, now)
+                    payment_decisions.decide_payment(session_store, OWNER, pending[0].id, value, now)
         else:
             service.revoke_session(session_store, OWNER, session_id, now)
     pipeline.pump()

@@ -31,6 +31,7 @@ from agent_sessions.domain.errors import DomainError
 from agent_sessions.domain.records import Caller, PaymentRecord, SessionRecord, utc_now
 from agent_sessions.domain.windows import VELOCITY_NAMES, WINDOW_KINDS, WINDOW_LIMIT_NAME, velocity_position
 from agent_sessions.logic import intents as intent_service
+from agent_sessions.logic import payment_decisions
 from agent_sessions.logic import payments as payment_service
 from agent_sessions.logic import sessions as service
 from agent_sessions.logic.payment_checks import check_payment
@@ -179,7 +180,7 @@ class PaymentLedger(RuleBasedStateMachine):
         payment_id = data.draw(st.sampled_from(self.pending_ids))
         refused_with = None
         try:
-            answer = payment_service.decide_payment(self.store, OWNER, payment_id, approve, self.now)
+            answer = payment_decisions.decide_payment(self.store, OWNER, payment_id, approve, self.now)
         except DomainError as refusal:
             refused_with = refusal.code
         payment = self.store.get_payment(payment_id)
@@ -187,6 +188,7 @@ class PaymentLedger(RuleBasedStateMachine):
         if refused_with is None:
             event("decided")
             assert answer.payment.stored_status == payment.stored_status == ("authorized" if approve else "rejected")
+            assert answer.session == self.session()  # computed from the version read, exactly as stored
         else:
             event("decide refused")  # only a payment whose hold has lapsed may be refused
             assert (refused_with, payment.status_at(self.now, self.session().ended_at)) == ("INVALID_STATE", "expired")
@@ -361,7 +363,7 @@ def test_the_machine_reaches_every_status() -> None:
     machine.pay(20_00, None)  # authorized
     machine.pay(40_00, None)  # pending
     machine.counters_match_the_ledger_and_no_window_exceeds_its_limit()
-    payment_service.decide_payment(machine.store, OWNER, machine.pending_ids[0], False, machine.now)  # rejected
+    payment_decisions.decide_payment(machine.store, OWNER, machine.pending_ids[0], False, machine.now)  # rejected
     machine.pay(40_00, None)  # pending, then lapses
     machine.advance_clock(61)
     machine.release_lapsed_holds()

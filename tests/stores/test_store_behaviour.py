@@ -407,7 +407,7 @@ def test_a_log_appends_in_order_once_per_source_and_keeps_the_highest_anchor(sto
 
 
 def test_analytics_counters_count_each_source_once_per_day_and_agent(store: Store) -> None:
-    from agent_sessions.dal.ports import DayTally
+    from agent_sessions.dal.analytics_ports import DayTally
 
     assert store.add_tally("p1:authorized", "acct_a", DayTally("2026-11-24", "bot", 1, 12_50, 0, "USD")) == 1
     assert store.add_tally("p1:authorized", "acct_a", DayTally("2026-11-24", "bot", 1, 12_50, 0, "USD")) == 0

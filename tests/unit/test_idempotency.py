@@ -1,5 +1,7 @@
 """Idempotency-Key: keys name ids, replays derive the same secrets, fingerprints are of meaning."""
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -7,15 +9,19 @@ from hypothesis import strategies as st
 from agent_sessions.domain.credentials import (
     hash_secret,
     new_api_key,
+    new_payment_id,
     parse_bearer,
+    payment_id_for,
     payment_id_for_key,
     secret_matches_hash,
     session_id_for_key,
+    session_id_of_payment,
     session_token_for_key,
     webhook_id_for_key,
 )
 from agent_sessions.domain.errors import ValidationFailed
 from agent_sessions.domain.idempotency import checked_idempotency_key, is_valid_idempotency_key, request_fingerprint
+from agent_sessions.wire.models import PAYMENT_ID_PATTERN
 
 KEYS = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=255)
 
@@ -32,8 +38,31 @@ def test_a_key_names_one_payment_per_session() -> None:
     assert first == payment_id_for_key("sess_" + "a" * 24, "order-1")
     assert first != payment_id_for_key("sess_" + "b" * 24, "order-1")
     assert first != payment_id_for_key("sess_" + "a" * 24, "order-2")
-    assert first.startswith("pay_")
-    assert len(first) == 28
+    assert first.startswith("pay_" + "a" * 24)  # it names its session
+    assert len(first) == 44
+    assert session_id_of_payment(first) == "sess_" + "a" * 24
+
+
+@given(session_part=st.text(alphabet="abcdefghijklmnopqrstuvwxyz234567", min_size=24, max_size=24), key=KEYS)
+def test_every_new_payment_id_names_its_session_and_an_older_id_names_none(session_part: str, key: str) -> None:
+    session_id = "sess_" + session_part
+    for payment_id in (
+        new_payment_id(session_id),
+        payment_id_for_key(session_id, key),
+        payment_id_for(session_id, key),
+    ):
+        assert re.fullmatch(PAYMENT_ID_PATTERN, payment_id)
+        assert session_id_of_payment(payment_id) == session_id
+    assert session_id_of_payment("pay_" + session_part) is None  # an id from before ids named their session
+    assert re.fullmatch(PAYMENT_ID_PATTERN, "pay_" + session_part)
+    for not_a_payment in ("sess_" + session_part * 2, "pay_", "pay_" + session_part + "x", session_part * 2):
+        assert session_id_of_payment(not_a_payment) is None
+
+
+@pytest.mark.parametrize("not_a_session", ["sess_", "sess_short", "pay_" + "a" * 24, "a" * 29])
+def test_a_payment_id_is_made_only_for_a_session_id(not_a_session: str) -> None:
+    with pytest.raises(ValueError, match="not a session id"):
+        new_payment_id(not_a_session)
 
 
 @given(key=KEYS, other_key=KEYS)

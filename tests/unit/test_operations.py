@@ -6,6 +6,7 @@ contention, the stream) stays in the moto, dynalite and concurrency suites.
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from agent_sessions.domain.errors import (
     SessionRevoked,
 )
 from agent_sessions.domain.records import Caller
-from agent_sessions.logic import expiry, payments, sessions
+from agent_sessions.logic import expiry, payment_decisions, payments, sessions
 from agent_sessions.wire.models import CreatePaymentRequest, CreateSessionRequest
 from tests.unit.test_records import CREATED
 
@@ -89,19 +90,73 @@ def test_an_approved_hold_becomes_spend_and_a_rejected_one_comes_back(store: Mem
     assert (held.http_status, held.answer.payment.stored_status) == (202, "pending_approval")
     assert remaining_today(store, agent) == 40_00
     now = CREATED + timedelta(minutes=2)
-    approved = payments.decide_payment(store, owner, held.answer.payment.id, True, now)
+    approved = payment_decisions.decide_payment(store, owner, held.answer.payment.id, True, now)
     assert approved.payment.stored_status == "authorized"
     with pytest.raises(InvalidState):
-        payments.decide_payment(store, owner, held.answer.payment.id, False, now)
+        payment_decisions.decide_payment(store, owner, held.answer.payment.id, False, now)
     other = pay(store, agent, "40.00")
     assert other.http_status == 201
     assert remaining_today(store, agent) == 0
 
 
+class PaymentBetweenReadAndDecision(MemoryStore):
+    """A store on which another payment lands on the session just after a decision reads it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.agent: Caller | None = None
+
+    def get_payment_and_session(self, payment_id: str, session_id: str) -> tuple[Any, Any]:
+        read = super().get_payment_and_session(payment_id, session_id)
+        if self.agent is not None:
+            agent, self.agent = self.agent, None
+            pay(self, agent, "5.00")
+        return read
+
+
+@pytest.mark.parametrize("approve", [True, False])
+@pytest.mark.parametrize("meanwhile", [False, True])
+def test_a_decision_answers_the_sessions_exact_remaining_amounts(approve: bool, meanwhile: bool) -> None:
+    """Pinned to the version it read, the decision computes the session after it; if another payment
+    changed the session in between, it decides unpinned and reads the session after."""
+    store = PaymentBetweenReadAndDecision()
+    owner = Caller(kind="api_key", account_id=sessions.mint_api_key(store, CREATED).account_id)
+    agent = open_session(store, owner)
+    pay(store, agent, "12.34")
+    held = pay(store, agent, "56.78").answer.payment
+    store.agent = agent if meanwhile else None
+    answer = payment_decisions.decide_payment(store, owner, held.id, approve, CREATED + timedelta(minutes=2))
+    stored = store.get_session(held.session_id)
+    assert stored is not None
+    assert answer.session == stored
+    assert answer.payment == store.get_payment(held.id)
+    spent = 12_34 + (5_00 if meanwhile else 0) + (56_78 if approve else 0)
+    assert remaining_today(store, agent) == 100_00 - spent
+
+
+@pytest.mark.parametrize("approve", [True, False])
+def test_a_payment_whose_id_is_from_before_ids_named_their_session_is_still_read_and_decided(
+    store: MemoryStore, owner: Caller, approve: bool
+) -> None:
+    agent = open_session(store, owner)
+    now = CREATED + timedelta(minutes=1)
+    request = CreatePaymentRequest.model_validate({"amount": Decimal("60.00")})
+    payment, checks = payments.build_payment(store, agent, request, None, now)
+    older = payment.with_changes(id="pay_" + "q" * 24)  # `pay_` and 24 characters
+    assert payments.commit_until_decided(store, older, checks, now).http_status == 202
+    assert payment_decisions.get_payment(store, owner, older.id, now).payment.status_at(now) == "pending_approval"
+    with pytest.raises(NotFound):  # another account's key
+        payment_decisions.get_payment(store, Caller(kind="api_key", account_id="acct_other"), older.id, now)
+    answer = payment_decisions.decide_payment(store, owner, older.id, approve, now)
+    assert answer.payment.stored_status == ("authorized" if approve else "rejected")
+    assert answer.session == store.get_session(older.session_id)
+    assert remaining_today(store, agent) == (40_00 if approve else 100_00)
+
+
 def test_a_rejected_hold_releases_its_amount(store: MemoryStore, owner: Caller) -> None:
     agent = open_session(store, owner)
     held = pay(store, agent, "70.00")
-    payments.decide_payment(store, owner, held.answer.payment.id, False, CREATED + timedelta(minutes=2))
+    payment_decisions.decide_payment(store, owner, held.answer.payment.id, False, CREATED + timedelta(minutes=2))
     assert remaining_today(store, agent) == 100_00
 
 
@@ -144,7 +199,7 @@ def test_a_retry_later_refusal_is_not_an_idempotency_keys_answer(store: MemorySt
     first = [pay(store, agent, "1.00", key=f"hold-{n}") for n in range(50)]
     with pytest.raises(RateLimited):
         pay(store, agent, "1.00", key="K")
-    payments.decide_payment(store, owner, first[0].answer.payment.id, False, CREATED + timedelta(minutes=2))
+    payment_decisions.decide_payment(store, owner, first[0].answer.payment.id, False, CREATED + timedelta(minutes=2))
     retried = pay(store, agent, "1.00", key="K")  # the retry the 429 asked for now succeeds
     assert (retried.http_status, retried.replayed) == (202, False)
 

@@ -24,10 +24,10 @@ from agent_sessions.console.security import (
     sign_in_cookie,
     sign_out_cookie,
 )
+from agent_sessions.dal.analytics_ports import AnalyticsStore
 from agent_sessions.dal.ports import (
     AccountPaymentLister,
     AgentKeyStore,
-    AnalyticsStore,
     CredentialStore,
     DeclineLister,
     PaymentStore,
@@ -39,7 +39,15 @@ from agent_sessions.domain.errors import DomainError, InvalidState, NotFound
 from agent_sessions.domain.records import Caller
 from agent_sessions.domain.scopes import ROUTE_SCOPES
 from agent_sessions.infra.observability import logger
-from agent_sessions.logic import account_payments, agent_keys, analytics, payments, sessions, webhooks
+from agent_sessions.logic import (
+    account_payments,
+    agent_keys,
+    analytics,
+    payment_decisions,
+    payments,
+    sessions,
+    webhooks,
+)
 
 # Each page and action, and the API route whose scope it needs (an agent key is checked against it).
 PAGE_ROUTES = {
@@ -51,7 +59,7 @@ PAGE_ROUTES = {
     "webhooks": "GET /api/v1/webhooks",
     "analytics": "GET /api/v1/analytics/agents",
 }
-_ID = re.compile(r"^(sess|pay)_[a-z2-7]{24}$")
+_ID = re.compile(r"^(?:sess_[a-z2-7]{24}|pay_[a-z2-7]{24}(?:[a-z2-7]{16})?)$")
 _NOTICES = {
     "approved": "Approved {id}.",
     "rejected": "Rejected {id}.",
@@ -194,7 +202,7 @@ _PATHS = (
     (re.compile(r"^(approvals|webhooks|analytics)$"), "GET", ""),
     (re.compile(r"^sessions/((?:sess)_[a-z2-7]{24})$"), "GET", "session"),
     (re.compile(r"^sessions/((?:sess)_[a-z2-7]{24})/revoke$"), "", "revoke"),
-    (re.compile(r"^payments/(pay_[a-z2-7]{24})/(?:approve|reject)$"), "POST", "decide"),
+    (re.compile(r"^payments/(pay_[a-z2-7]{24}(?:[a-z2-7]{16})?)/(?:approve|reject)$"), "POST", "decide"),
 )
 
 
@@ -280,7 +288,7 @@ def _revoke(
 def _decide(request: Request, store: ConsoleStore, caller: Caller, payment_id: str, now: datetime) -> dict[str, Any]:
     approve = request.path.endswith("/approve")
     try:
-        payments.decide_payment(store, caller, payment_id, approve, now)
+        payment_decisions.decide_payment(store, caller, payment_id, approve, now)
     except InvalidState:
         return _redirect(_noticed("/console/approvals", "not_pending", payment_id))
     return _redirect(_noticed("/console/approvals", "approved" if approve else "rejected", payment_id))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent_sessions.dal.ports import DayTally, DayTotals
+from agent_sessions.dal.analytics_ports import DayTally, DayTotals
 from agent_sessions.dal.table import TableAccess, source_mark
 
 

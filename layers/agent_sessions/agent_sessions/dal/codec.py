@@ -53,7 +53,7 @@ ACCOUNT_INDEX = "by_account"
 DUE_INDEX = "by_due"
 # A cursor is the listing sort key of a page's last item: when it was written (ns) and its id.
 SESSION_CURSOR_PATTERN = r"^[0-9]{20}#sess_[a-z2-7]{24}$"
-PAYMENT_CURSOR_PATTERN = r"^[0-9]{20}#pay_[a-z2-7]{24}$"
+PAYMENT_CURSOR_PATTERN = r"^[0-9]{20}#pay_[a-z2-7]{24}(?:[a-z2-7]{16})?$"
 INTENT_CURSOR_PATTERN = r"^[0-9]{20}#pi_[a-z2-7]{24}$"
 _CURSOR_PATTERNS = {"SESS#": SESSION_CURSOR_PATTERN, "PAY#": PAYMENT_CURSOR_PATTERN, "INTENT#": INTENT_CURSOR_PATTERN}
 

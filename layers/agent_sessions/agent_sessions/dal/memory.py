@@ -22,7 +22,6 @@ from agent_sessions.dal.memory_conditions import (
     due_to_expire,
     epoch,
     kept,
-    released,
     session_due_at,
     to_second,
 )
@@ -42,7 +41,7 @@ from agent_sessions.dal.ports import (
     SessionRefused,
 )
 from agent_sessions.domain.pages import Page
-from agent_sessions.domain.payment_rules import PaymentChecks
+from agent_sessions.domain.payment_rules import PaymentChecks, session_after_hold_ends
 from agent_sessions.domain.records import Hold, PaymentRecord, SessionRecord
 from agent_sessions.domain.windows import WINDOW_KINDS, window_position
 
@@ -221,15 +220,27 @@ class MemoryStore(
         items, next_cursor = newest_first_page(ordered, limit, cursor, "PAY#")
         return Page(items, next_cursor)
 
+    def get_payment_and_session(
+        self, payment_id: str, session_id: str
+    ) -> tuple[PaymentRecord | None, SessionRecord | None]:
+        with self._lock:
+            return self._payments.get(payment_id), self._sessions.get(session_id)
+
     def decide_payment(
-        self, payment: PaymentRecord, approve: bool, now: datetime, captured_cents: int | None = None
+        self,
+        payment: PaymentRecord,
+        approve: bool,
+        now: datetime,
+        captured_cents: int | None = None,
+        expected_version: int | None = None,
     ) -> bool:
         with self._lock:
             stored = self._payments.get(payment.id)
             session = self._sessions.get(payment.session_id)
-            if stored is None or not decidable(stored, session, now) or not self._intent_settleable(payment):
+            if not decidable(stored, session, now, expected_version) or not self._intent_settleable(payment):
                 return False
-            assert session is not None  # decidable() checked it
+            assert stored is not None  # decidable() checked it
+            assert session is not None
             spent = (captured_cents if captured_cents is not None else payment.amount_cents) if approve else 0
             self._payments[payment.id] = replace(
                 stored,
@@ -237,7 +248,7 @@ class MemoryStore(
                 decided_at=now,
                 amount_cents=spent if approve else stored.amount_cents,
             )
-            self._sessions[session.id] = released(
+            self._sessions[session.id] = session_after_hold_ends(
                 session,
                 payment.id,
                 payment.amount_cents,
@@ -326,7 +337,7 @@ class MemoryStore(
             ):
                 return False
             self._payments[payment_id] = replace(payment, stored_status="expired", decided_at=lapsed_at)
-            self._sessions[session_id] = released(
+            self._sessions[session_id] = session_after_hold_ends(
                 session, payment_id, amount_cents, window_keys, released_cents=amount_cents
             )
             return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from agent_sessions.dal.ports import DayTally, DayTotals
+from agent_sessions.dal.analytics_ports import DayTally, DayTotals
 
 
 class MemoryAnalytics:

@@ -100,30 +100,22 @@ def debited(session: SessionRecord, payment: PaymentRecord, checks: PaymentCheck
     )
 
 
-def decidable(stored: PaymentRecord, session: SessionRecord | None, now: datetime) -> bool:
-    """What deciding a payment's write checks: still pending in time, its hold on a live session."""
+def decidable(
+    stored: PaymentRecord | None, session: SessionRecord | None, now: datetime, expected_version: int | None = None
+) -> bool:
+    """What deciding a payment's write checks: still pending in time, its hold on a live session
+    (of exactly `expected_version`, when given)."""
     return (
-        stored.stored_status == "pending_approval"
+        stored is not None
+        and stored.stored_status == "pending_approval"
         and stored.approval_expires_at is not None
         and epoch(stored.approval_expires_at) > epoch(now)
         and session is not None
         and stored.id in session.holds
         and session.stored_status == "active"
         and epoch(session.expires_at) > epoch(now)
+        and expected_version in (None, session.version)
     )
-
-
-def released(
-    session: SessionRecord, payment_id: str, amount_cents: int, window_keys: tuple[str, ...], released_cents: int
-) -> SessionRecord:
-    """Ending a hold: held goes down by its amount, committed by what is not spent (`released_cents`)."""
-    committed = dict(session.committed_cents)
-    held_cents = dict(session.held_cents)
-    for key in window_keys:
-        held_cents[key] = held_cents.get(key, 0) - amount_cents
-        committed[key] = committed.get(key, 0) - released_cents
-    holds = {pid: hold for pid, hold in session.holds.items() if pid != payment_id}
-    return replace(session, committed_cents=committed, held_cents=held_cents, holds=holds, version=session.version + 1)
 
 
 def session_due_at(session: SessionRecord) -> datetime | None:

@@ -182,16 +182,44 @@ class DynamoPayments(TableAccess):
             next_cursor=str(last_key["gsi3sk"]["S"]) if last_key else None,
         )
 
+    def get_payment_and_session(
+        self, payment_id: str, session_id: str
+    ) -> tuple[PaymentRecord | None, SessionRecord | None]:
+        """One TransactGetItems: the payment and the session as they were at one moment."""
+        response = self._client.transact_get_items(
+            TransactItems=[
+                {"Get": {"TableName": self._table, "Key": payment_key(payment_id)}},
+                {"Get": {"TableName": self._table, "Key": session_key(session_id)}},
+            ]
+        )
+        payment_item, session_item = (found.get("Item") for found in response["Responses"])
+        return (
+            payment_record(payment_item) if payment_item else None,
+            session_record(session_item) if session_item else None,
+        )
+
     def decide_payment(
-        self, payment: PaymentRecord, approve: bool, now: datetime, captured_cents: int | None = None
+        self,
+        payment: PaymentRecord,
+        approve: bool,
+        now: datetime,
+        captured_cents: int | None = None,
+        expected_version: int | None = None,
     ) -> bool:
         """Approve or reject a pending payment: its status and the session's hold change together.
 
         Approving `captured_cents` of it (a manual intent's partial capture) spends that much and
         releases the rest. A payment that pays an intent settles the intent in the same transaction.
+        With `expected_version` the session must also be exactly that version, so a caller that
+        read it knows the session after the write without reading it again.
         """
         now_epoch = {"N": str(int(now.timestamp()))}
         spent = (captured_cents if captured_cents is not None else payment.amount_cents) if approve else 0
+        session_condition = "#status = :active AND expires_epoch > :now"
+        session_values = {":active": {"S": "active"}, ":now": now_epoch}
+        if expected_version is not None:
+            session_condition += " AND version = :version"
+            session_values[":version"] = {"N": str(expected_version)}
         session_update = self.hold_release(
             payment.session_id,
             payment.id,
@@ -199,8 +227,8 @@ class DynamoPayments(TableAccess):
             payment.window_keys,
             released_cents=payment.amount_cents - spent,
             payment_change="approved" if approve else "rejected",
-            extra_condition="#status = :active AND expires_epoch > :now",
-            extra_values={":active": {"S": "active"}, ":now": now_epoch},
+            extra_condition=session_condition,
+            extra_values=session_values,
         )
         values = {
             ":decided": {"S": "authorized" if approve else "rejected"},

@@ -8,7 +8,7 @@ behavioural suite against both so they cannot drift.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -211,12 +211,23 @@ class PaymentStore(SessionReader, HoldReleaser, Protocol):
     def list_payments(self, session_id: str, limit: int, cursor: str | None) -> Page[PaymentRecord]:
         """One Query over a session's payments, newest first (declines are not listed)."""
 
+    def get_payment_and_session(
+        self, payment_id: str, session_id: str
+    ) -> tuple[PaymentRecord | None, SessionRecord | None]:
+        """Read a payment and a session together, in one strongly consistent snapshot."""
+
     def decide_payment(
-        self, payment: PaymentRecord, approve: bool, now: datetime, captured_cents: int | None = None
+        self,
+        payment: PaymentRecord,
+        approve: bool,
+        now: datetime,
+        captured_cents: int | None = None,
+        expected_version: int | None = None,
     ) -> bool:
         """Approve (hold becomes spend) or reject (hold released) a pending payment, atomically.
 
-        False when it is no longer awaiting approval (decided, lapsed, or its session ended).
+        False when it is no longer awaiting approval (decided, lapsed, or its session ended), or,
+        with `expected_version`, when the session is no longer exactly that version.
         """
 
 
@@ -317,42 +328,6 @@ class DecisionLogStore(Protocol):
 
     def anchor_receipt(self, session_id: str) -> dict[str, Any] | None:
         """The receipt kept, if the session has ended."""
-
-
-@dataclass(frozen=True)
-class DayTally:
-    """One decision's effect on a day's counters (and its agent's)."""
-
-    day: str  # 2026-11-24
-    agent_id: str
-    succeeded: int
-    volume_cents: int
-    failed: int
-    token: str
-
-
-@dataclass(frozen=True)
-class DayTotals:
-    """A day's counters as read: payments that succeeded, their volume (also per token), and failures."""
-
-    day: str
-    succeeded: int = 0
-    volume_cents: int = 0
-    failed: int = 0
-    tokens: dict[str, int] = field(default_factory=dict)
-
-
-class AnalyticsStore(SessionReader, Protocol):
-    """Per-account, per-day counters kept from the stream, each tally once."""
-
-    def add_tally(self, source: str, account_id: str, tally: DayTally) -> int:
-        """Add `tally` to its day (account-wide and its agent's) unless `source` was counted: 1 if added."""
-
-    def add_live_sessions(self, source: str, account_id: str, agent_id: str, delta: int) -> int:
-        """Move the account's live sessions (and its agent's) by `delta` unless `source` was counted."""
-
-    def read_tallies(self, account_id: str, agent_id: str | None, days: list[str]) -> tuple[list[DayTotals], int, int]:
-        """The days' totals (one agent's with `agent_id`), the live sessions and the agents with one."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,9 @@ PAYMENT_ID_PREFIX = "pay_"
 WEBHOOK_ID_PREFIX = "wh_"
 MIN_SECRET_CHARS = 32
 _ID_SUFFIX_CHARS = 24  # 15 random bytes in lowercase base32
+# A payment's own part after its session's: 10 bytes (80 bits), unique within one session.
+_PAYMENT_PART_BYTES = 10
+_PAYMENT_PART_CHARS = 16
 _SECRET_BYTES = 32  # 43 url-safe characters
 
 
@@ -51,9 +54,37 @@ def derived_account_id(seed: str) -> str:
     return ACCOUNT_ID_PREFIX + _id_suffix(hashlib.sha256(seed.encode("utf-8")).digest())
 
 
-def new_payment_id() -> str:
-    """A fresh payment id: `pay_` and 24 lowercase base32 characters."""
-    return PAYMENT_ID_PREFIX + _random_id_suffix()
+def new_payment_id(session_id: str) -> str:
+    """A fresh payment id: `pay_`, its session id's 24 characters, then 16 of its own.
+
+    An id that names its session lets approve, reject and get read the payment and its session
+    together, in one request, from the id alone.
+    """
+    return PAYMENT_ID_PREFIX + _session_part(session_id) + _payment_part(secrets.token_bytes(_PAYMENT_PART_BYTES))
+
+
+def payment_id_for(session_id: str, idempotency_key: str | None) -> str:
+    """A new payment's id: derived from its Idempotency-Key when it has one, else fresh."""
+    return payment_id_for_key(session_id, idempotency_key) if idempotency_key else new_payment_id(session_id)
+
+
+def session_id_of_payment(payment_id: str) -> str | None:
+    """The session a payment id names; None for an id from before ids named their session (`pay_` + 24)."""
+    suffix = payment_id.removeprefix(PAYMENT_ID_PREFIX)
+    if suffix == payment_id or len(suffix) != _ID_SUFFIX_CHARS + _PAYMENT_PART_CHARS:
+        return None
+    return SESSION_ID_PREFIX + suffix[:_ID_SUFFIX_CHARS]
+
+
+def _payment_part(raw: bytes) -> str:
+    return base64.b32encode(raw[:_PAYMENT_PART_BYTES]).decode("ascii").lower()
+
+
+def _session_part(session_id: str) -> str:
+    part = session_id.removeprefix(SESSION_ID_PREFIX)
+    if part == session_id or len(part) != _ID_SUFFIX_CHARS:
+        raise ValueError("not a session id")
+    return part
 
 
 def new_webhook_id() -> str:
@@ -69,9 +100,11 @@ def payment_id_for_key(session_id: str, idempotency_key: str) -> str:
     """The id of the payment an Idempotency-Key names within a session: the same key, the same id.
 
     Binding the key to the payment's own id makes the payment record the idempotency record,
-    so a replay is caught by the same conditional write that creates the payment.
+    so a replay is caught by the same conditional write that creates the payment. Like every
+    payment id, it names its session.
     """
-    return _derived_id(PAYMENT_ID_PREFIX, session_id, idempotency_key)
+    derived = hashlib.sha256(f"{session_id}\n{idempotency_key}".encode()).digest()
+    return PAYMENT_ID_PREFIX + _session_part(session_id) + _payment_part(derived)
 
 
 def session_id_for_key(account_id: str, idempotency_key: str) -> str:

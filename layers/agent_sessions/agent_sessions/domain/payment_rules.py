@@ -284,3 +284,19 @@ def session_after_payment(session: SessionRecord, payment: PaymentRecord, checks
     return session.with_changes(
         committed_cents=committed, held_cents=held, holds=holds, payment_counts=counts, version=session.version + 1
     )
+
+
+def session_after_hold_ends(
+    session: SessionRecord, payment_id: str, amount_cents: int, window_keys: tuple[str, ...], released_cents: int
+) -> SessionRecord:
+    """The session as ending a hold leaves it: held down by the hold's amount, committed by what is
+    not spent (`released_cents`: none when approved, all when rejected or lapsed), the hold gone."""
+    committed = dict(session.committed_cents)
+    held_cents = dict(session.held_cents)
+    for key in window_keys:
+        held_cents[key] = held_cents.get(key, 0) - amount_cents
+        committed[key] = committed.get(key, 0) - released_cents
+    holds = {pid: hold for pid, hold in session.holds.items() if pid != payment_id}
+    return session.with_changes(
+        committed_cents=committed, held_cents=held_cents, holds=holds, version=session.version + 1
+    )

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from agent_sessions.dal.ports import AnalyticsStore, DayTally, DayTotals
+from agent_sessions.dal.analytics_ports import AnalyticsStore, DayTally, DayTotals
 from agent_sessions.domain.days import parse_days
 from agent_sessions.domain.errors import ValidationFailed
 from agent_sessions.domain.money import cents_to_dollars

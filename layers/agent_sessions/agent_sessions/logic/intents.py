@@ -19,8 +19,7 @@ from agent_sessions.domain.credentials import (
     hash_secret,
     intent_id_for_key,
     new_intent_id,
-    new_payment_id,
-    payment_id_for_key,
+    payment_id_for,
     secret_matches_hash,
 )
 from agent_sessions.domain.errors import InvalidState, NotFound, ValidationFailed
@@ -224,7 +223,7 @@ def _payment_for(
     merchant = intent.metadata.get("merchant_id")
     confirmation = {"customer_wallet": request.customer_wallet, "payment_type": request.payment_type}
     return PaymentRecord(
-        id=payment_id_for_key(agent.session_id, idempotency_key) if idempotency_key else new_payment_id(),
+        id=payment_id_for(agent.session_id, idempotency_key),
         session_id=agent.session_id,
         account_id=agent.account_id,
         amount_cents=intent.amount_cents,

@@ -18,7 +18,7 @@ from agent_sessions.dal.ports import (
     SessionRefused,
     TransactionContended,
 )
-from agent_sessions.domain.credentials import new_payment_id, payment_id_for_key
+from agent_sessions.domain.credentials import payment_id_for
 from agent_sessions.domain.errors import (
     PAYMENT_REFUSALS,
     ConsentRequired,
@@ -42,7 +42,7 @@ from agent_sessions.domain.payment_rules import (
     with_stale_counts,
 )
 from agent_sessions.domain.records import Caller, Decline, PaymentRecord, SessionRecord, SessionTerms
-from agent_sessions.logic.sessions import ensure_token_session_live, require_api_key
+from agent_sessions.logic.sessions import require_api_key
 from agent_sessions.wire.models import CreatePaymentRequest
 
 # A refused commit whose cause has since gone (a lapsed hold released meanwhile) is tried again.
@@ -152,7 +152,7 @@ def build_payment(
     checked_idempotency_key(idempotency_key)
     terms = caller.terms or _read_terms(store, session_id)
     payment = PaymentRecord(
-        id=payment_id_for_key(session_id, idempotency_key) if idempotency_key else new_payment_id(),
+        id=payment_id_for(session_id, idempotency_key),
         session_id=session_id,
         account_id=caller.account_id,
         amount_cents=request.amount,
@@ -318,21 +318,6 @@ def _replay(store: PaymentStore, existing: PaymentRecord, attempt: PaymentRecord
     return CreatedPayment(_created_status(existing), PaymentAnswer(existing, session), replayed=True)
 
 
-def get_payment(store: PaymentStore, caller: Caller, payment_id: str, now: datetime) -> PaymentAnswer:
-    """A payment for its account's key, or for its own session's token while that session is live."""
-    payment = store.get_payment(payment_id)
-    if payment is None or payment.account_id != caller.account_id or payment.stored_status == "declined":
-        raise NotFound()
-    if caller.kind == "session_token" and caller.session_id != payment.session_id:
-        raise NotFound()
-    session = store.get_session(payment.session_id)
-    if session is None:
-        raise NotFound()
-    if caller.kind == "session_token":
-        ensure_token_session_live(session, now)
-    return PaymentAnswer(payment, session)
-
-
 def list_payments(
     store: PaymentStore, caller: Caller, session_id: str, limit: int, cursor: str | None
 ) -> tuple[SessionRecord, Page[PaymentRecord]]:
@@ -351,22 +336,3 @@ def session_ledger(
     _, page = list_payments(store, caller, session_id, limit, None)
     declined = decline_lister.list_declined_payments(session_id, limit)
     return sorted([*page.items, *declined], key=lambda payment: payment.created_at, reverse=True)[:limit]
-
-
-def decide_payment(store: PaymentStore, caller: Caller, payment_id: str, approve: bool, now: datetime) -> PaymentAnswer:
-    """Approve (the hold becomes spend) or reject (the hold is released) a payment awaiting approval."""
-    require_api_key(caller)
-    payment = store.get_payment(payment_id)
-    if payment is None or payment.account_id != caller.account_id or payment.stored_status == "declined":
-        raise NotFound()
-    status = payment.status_at(now)
-    if status != "pending_approval" or not store.decide_payment(payment, approve, now):
-        current = store.get_payment(payment_id) or payment
-        session = store.get_session(payment.session_id)
-        shown = current.status_at(now, session.ended_at if session else None)
-        raise InvalidState(f"The payment is {shown}, not pending_approval.", {"status": shown})
-    session = store.get_session(payment.session_id)
-    if session is None:
-        raise NotFound()
-    decided = payment.with_changes(stored_status="authorized" if approve else "rejected", decided_at=now)
-    return PaymentAnswer(decided, session)

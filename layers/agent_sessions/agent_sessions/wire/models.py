@@ -34,7 +34,8 @@ DEFAULT_CONSENT_MINUTES = 15
 MAX_CONSENT_MINUTES = 24 * 60
 MAX_DESCRIPTION_CHARS = 1000
 SESSION_ID_PATTERN = r"^sess_[a-z2-7]{24}$"
-PAYMENT_ID_PATTERN = r"^pay_[a-z2-7]{24}$"
+# `pay_`, its session's 24 characters and 16 of its own; ids from before they named their session: 24.
+PAYMENT_ID_PATTERN = r"^pay_[a-z2-7]{24}(?:[a-z2-7]{16})?$"
 WEBHOOK_ID_PATTERN = r"^wh_[a-z2-7]{24}$"
 AGENT_KEY_ID_PATTERN = r"^ak_[a-z2-7]{24}$"
 INTENT_ID_PATTERN = r"^pi_[a-z2-7]{24}$"

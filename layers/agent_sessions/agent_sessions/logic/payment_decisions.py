@@ -1,0 +1,84 @@
+"""A payment read by its id, and the decision on one awaiting approval (approve or reject).
+
+A payment id names its session, so the payment and its session are read together in one request.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from agent_sessions.dal.ports import PaymentStore
+from agent_sessions.domain.credentials import session_id_of_payment
+from agent_sessions.domain.errors import InvalidState, NotFound
+from agent_sessions.domain.payment_rules import session_after_hold_ends
+from agent_sessions.domain.records import Caller, PaymentRecord, SessionRecord
+from agent_sessions.logic.payments import PaymentAnswer
+from agent_sessions.logic.sessions import ensure_token_session_live, require_api_key
+
+
+def get_payment(store: PaymentStore, caller: Caller, payment_id: str, now: datetime) -> PaymentAnswer:
+    """A payment for its account's key, or for its own session's token while that session is live."""
+    payment, session = _callers_payment(store, caller, payment_id)
+    if caller.kind == "session_token":
+        if caller.session_id != payment.session_id:
+            raise NotFound()
+        ensure_token_session_live(session, now)
+    return PaymentAnswer(payment, session)
+
+
+def payment_and_session(store: PaymentStore, payment_id: str) -> tuple[PaymentRecord | None, SessionRecord | None]:
+    """A payment and its session: one read when the id names its session, else two (an older id)."""
+    session_id = session_id_of_payment(payment_id)
+    if session_id is None:
+        payment = store.get_payment(payment_id)
+        return payment, store.get_session(payment.session_id) if payment else None
+    payment, session = store.get_payment_and_session(payment_id, session_id)
+    if payment is not None and payment.session_id != session_id:
+        return None, None  # never so for an id this service made
+    return payment, session
+
+
+def decide_payment(store: PaymentStore, caller: Caller, payment_id: str, approve: bool, now: datetime) -> PaymentAnswer:
+    """Approve (the hold becomes spend) or reject (the hold is released) a payment awaiting approval.
+
+    Two requests: the payment and its session read together, then the decision's one transaction,
+    pinned to the session's version as read, so the answer's remaining amounts are computed, not
+    read back. If the session changed in between (a payment, say), the decision is made unpinned
+    and the session read after it.
+    """
+    require_api_key(caller)
+    payment, session = _callers_payment(store, caller, payment_id)
+    shown = payment.status_at(now, session.ended_at)
+    if shown != "pending_approval":
+        raise _not_pending(shown)
+    decided = payment.with_changes(stored_status="authorized" if approve else "rejected", decided_at=now)
+    if not store.decide_payment(payment, approve, now, expected_version=session.version):
+        return PaymentAnswer(decided, _decided_unpinned(store, payment, approve, now))
+    released_cents = 0 if approve else payment.amount_cents
+    after = session_after_hold_ends(session, payment.id, payment.amount_cents, payment.window_keys, released_cents)
+    return PaymentAnswer(decided, after)
+
+
+def _decided_unpinned(store: PaymentStore, payment: PaymentRecord, approve: bool, now: datetime) -> SessionRecord:
+    """Decide without a pin (the session moved on since it was read); the session after, read back."""
+    if not store.decide_payment(payment, approve, now):
+        current, session = payment_and_session(store, payment.id)
+        raise _not_pending((current or payment).status_at(now, session.ended_at if session else None))
+    session = store.get_session(payment.session_id)
+    if session is None:
+        raise NotFound()
+    return session
+
+
+def _callers_payment(store: PaymentStore, caller: Caller, payment_id: str) -> tuple[PaymentRecord, SessionRecord]:
+    """The caller's account's payment and its session; 404 for another account's, a decline, or none."""
+    payment, session = payment_and_session(store, payment_id)
+    if payment is None or session is None or payment.account_id != caller.account_id:
+        raise NotFound()
+    if payment.stored_status == "declined":
+        raise NotFound()
+    return payment, session
+
+
+def _not_pending(status: str) -> InvalidState:
+    return InvalidState(f"The payment is {status}, not pending_approval.", {"status": status})
