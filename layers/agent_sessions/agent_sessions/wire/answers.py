@@ -5,13 +5,20 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from agent_sessions.domain.records import SessionStatus
 from agent_sessions.wire.models import Dollars, WirePaymentStatus
 
 
-class LimitsOut(BaseModel):
+class _Answer(BaseModel):
+    """An answer's shape. Its validator and serializer are built on first use, not at import: a
+    handler uses two or three of these, and building all of them cost every cold start about 4 ms."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class LimitsOut(_Answer):
     """All five amount limits, in dollars, and the count of payments a day (null: none)."""
 
     max_per_transaction: Dollars
@@ -22,20 +29,20 @@ class LimitsOut(BaseModel):
     max_payments_per_day: int | None = None
 
 
-class PaymentRatesOut(BaseModel):
+class PaymentRatesOut(_Answer):
     """Payments a session may make per minute and per hour (null: no limit)."""
 
     per_minute: int | None
     per_hour: int | None
 
 
-class RateLimitsOut(BaseModel):
+class RateLimitsOut(_Answer):
     """`rate_limits` as set."""
 
     payments: PaymentRatesOut
 
 
-class WindowOut(BaseModel):
+class WindowOut(_Answer):
     """One spending window as it stands now."""
 
     limit: Dollars
@@ -45,7 +52,7 @@ class WindowOut(BaseModel):
     resets_at: str
 
 
-class WindowsOut(BaseModel):
+class WindowsOut(_Answer):
     """The day, week and month windows."""
 
     day: WindowOut
@@ -53,7 +60,7 @@ class WindowsOut(BaseModel):
     month: WindowOut
 
 
-class SessionOut(BaseModel):
+class SessionOut(_Answer):
     """A session as the API shows it; `session_token` only in the answer to create."""
 
     id: str
@@ -84,7 +91,7 @@ class SessionOut(BaseModel):
     version: int = Field(description="The version of the session's terms: send it as If-Match to PATCH it.")
 
 
-class ConsentOut(BaseModel):
+class ConsentOut(_Answer):
     """What the wallet's owner signs to make a consent-bound session active."""
 
     session_id: str
@@ -100,21 +107,21 @@ class ConsentOut(BaseModel):
     consent_signature: str | None
 
 
-class SessionListOut(BaseModel):
+class SessionListOut(_Answer):
     """A page of sessions, newest first."""
 
     sessions: list[SessionOut]
     next_cursor: str | None
 
 
-class RevokeOut(BaseModel):
+class RevokeOut(_Answer):
     """The answer to revoke."""
 
     success: bool
     session: SessionOut
 
 
-class PaymentOut(BaseModel):
+class PaymentOut(_Answer):
     """A payment as the API shows it; remaining_* are its session's amounts as of this answer."""
 
     id: str
@@ -133,7 +140,7 @@ class PaymentOut(BaseModel):
     metadata: dict[str, Any]
 
 
-class RemainingOut(BaseModel):
+class RemainingOut(_Answer):
     """What each window would have left."""
 
     remaining_today: Dollars
@@ -141,7 +148,7 @@ class RemainingOut(BaseModel):
     remaining_this_month: Dollars
 
 
-class PaymentCheckOut(BaseModel):
+class PaymentCheckOut(_Answer):
     """What POST /api/v1/payments would answer now for the same body (nothing was written)."""
 
     would: Literal["authorize", "hold_for_approval", "decline"]
@@ -153,14 +160,14 @@ class PaymentCheckOut(BaseModel):
     resets_at: str | None = Field(description="When the deciding window resets: the refusing one, else the day.")
 
 
-class PaymentListOut(BaseModel):
+class PaymentListOut(_Answer):
     """A page of a session's payments, newest first."""
 
     payments: list[PaymentOut]
     next_cursor: str | None
 
 
-class WebhookOut(BaseModel):
+class WebhookOut(_Answer):
     """A webhook endpoint; `secret` only in the answer to create."""
 
     id: str
@@ -171,20 +178,20 @@ class WebhookOut(BaseModel):
     disabled_at: str | None
 
 
-class WebhookListOut(BaseModel):
+class WebhookListOut(_Answer):
     """An account's webhook endpoints, newest first."""
 
     webhooks: list[WebhookOut]
 
 
-class DeletedOut(BaseModel):
+class DeletedOut(_Answer):
     """The answer to a delete."""
 
     success: bool
     id: str
 
 
-class AttestationOut(BaseModel):
+class AttestationOut(_Answer):
     """A session's parameters and their keccak-256; with mint_pkp, recover `signature` over the hash to `address`.
 
     `address` and `signature` are null for a session created without mint_pkp (no identity signed it).
@@ -196,7 +203,7 @@ class AttestationOut(BaseModel):
     signature: str | None
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(_Answer):
     """The inside of every error answer."""
 
     code: str
@@ -204,13 +211,13 @@ class ErrorBody(BaseModel):
     details: dict[str, Any]
 
 
-class ErrorOut(BaseModel):
+class ErrorOut(_Answer):
     """Every error answer: {"error": {...}}."""
 
     error: ErrorBody
 
 
-class SmartPaymentOut(BaseModel):
+class SmartPaymentOut(_Answer):
     """The SDK's SmartPaymentResponse: `confirmed` (authorized) or `pending` (awaiting approval).
 
     Nothing is signed or settled on a chain here: `requires_signature` and `gasless_used` are
@@ -231,7 +238,7 @@ class SmartPaymentOut(BaseModel):
     payment: PaymentOut
 
 
-class DayOut(BaseModel):
+class DayOut(_Answer):
     """One day of an agent's payments."""
 
     date: str
@@ -239,7 +246,7 @@ class DayOut(BaseModel):
     volume_usd: Dollars
 
 
-class AnalyticsOut(BaseModel):
+class AnalyticsOut(_Answer):
     """The ZendFi SDK's AgentAnalytics (ppp_savings_usd is 0: no purchasing-power pricing here)."""
 
     total_payments: int
@@ -253,7 +260,7 @@ class AnalyticsOut(BaseModel):
     payments_by_day: list[DayOut]
 
 
-class AccountPaymentOut(BaseModel):
+class AccountPaymentOut(_Answer):
     """A payment in an account-wide listing: the payment and whose it is (no session amounts)."""
 
     id: str
@@ -270,14 +277,14 @@ class AccountPaymentOut(BaseModel):
     metadata: dict[str, Any]
 
 
-class AccountPaymentListOut(BaseModel):
+class AccountPaymentListOut(_Answer):
     """A page of an account's payments, newest first."""
 
     payments: list[AccountPaymentOut]
     next_cursor: str | None
 
 
-class AgentKeyOut(BaseModel):
+class AgentKeyOut(_Answer):
     """An agent key as listed: never its secret (`full_key` only in the answer to create)."""
 
     id: str
@@ -294,20 +301,20 @@ class AgentKeyOut(BaseModel):
     full_key: str | None = Field(default=None, description="Only in the response to create: shown once.")
 
 
-class AgentKeyListOut(BaseModel):
+class AgentKeyListOut(_Answer):
     """An account's agent keys, newest first, revoked ones included."""
 
     keys: list[AgentKeyOut]
 
 
-class AgentKeyRevokedOut(BaseModel):
+class AgentKeyRevokedOut(_Answer):
     """The answer to revoke: the key now refuses every request."""
 
     success: bool
     key: AgentKeyOut
 
 
-class IntentOut(BaseModel):
+class IntentOut(_Answer):
     """A payment intent; `client_secret` only for the key that created it."""
 
     id: str
@@ -327,7 +334,7 @@ class IntentOut(BaseModel):
     expires_at: str
 
 
-class IntentListOut(BaseModel):
+class IntentListOut(_Answer):
     """A page of the account's payment intents, newest first."""
 
     intents: list[IntentOut]

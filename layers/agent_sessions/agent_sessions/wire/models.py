@@ -120,7 +120,8 @@ Dollars = Annotated[Decimal, WithJsonSchema({"type": "number"})]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # Built on first use, not at import (as the answers): a handler validates one or two of these.
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 def _whole_number(raw: Any) -> Any:
