@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.records import utc_now
+from agent_sessions.infra.http_sender import HttpSender
 from agent_sessions.infra.observability import logger, metrics, tracer
 from agent_sessions.infra.secret_box import default_secret_box
 from agent_sessions.infra.settings import require_settings
@@ -25,7 +26,7 @@ require_settings("webhook_key_id")  # a missing or invalid variable stops the fu
 
 FIRST_BACKOFF_SECONDS = 30
 MAX_BACKOFF_SECONDS = 12 * 3600  # SQS's longest visibility timeout
-_sender = webhooks.HttpSender()
+_sender = HttpSender()
 
 
 def backoff_seconds(receive_count: int) -> int:
