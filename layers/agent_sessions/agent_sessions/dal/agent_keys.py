@@ -77,17 +77,8 @@ class DynamoAgentKeys(TableAccess):
     """AgentKeyStore over the table."""
 
     def insert_agent_key(self, key: AgentKeyRecord) -> AgentKeyRecord | None:
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=agent_key_item(key),
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except self._client.exceptions.ConditionalCheckFailedException as failure:
-            old_item = failure.response.get("Item") or self._read(key.id)
-            return agent_key_record(old_item) if old_item else self.insert_agent_key(key)
-        return None
+        existing = self.put_if_absent(agent_key_item(key))
+        return agent_key_record(existing) if existing else None
 
     def get_agent_key(self, key_id: str) -> AgentKeyRecord | None:
         item = self._read(key_id)

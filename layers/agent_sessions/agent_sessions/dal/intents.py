@@ -139,17 +139,8 @@ class DynamoIntents(TableAccess):
     """IntentStore over the table."""
 
     def insert_intent(self, intent: IntentRecord) -> IntentRecord | None:
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=intent_item(intent),
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except self._client.exceptions.ConditionalCheckFailedException as failure:
-            old_item = failure.response.get("Item") or self._read_intent(intent.id)
-            return intent_record(old_item) if old_item else self.insert_intent(intent)
-        return None
+        existing = self.put_if_absent(intent_item(intent))
+        return intent_record(existing) if existing else None
 
     def get_intent(self, intent_id: str) -> IntentRecord | None:
         item = self._read_intent(intent_id)

@@ -94,16 +94,8 @@ class DynamoPayments(TableAccess):
 
     def insert_declined_payment(self, payment: PaymentRecord) -> PaymentRecord | None:
         """Record a refused attempt; if its id exists already, write nothing and return that payment."""
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=payment_item(payment),
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except self._client.exceptions.ConditionalCheckFailedException as failure:
-            return payment_record(failure.response["Item"])
-        return None
+        existing = self.put_if_absent(payment_item(payment))
+        return payment_record(existing) if existing else None
 
     def get_payment(self, payment_id: str) -> PaymentRecord | None:
         """Read a payment strongly consistently; None when there is none."""

@@ -31,20 +31,8 @@ class DynamoSessions(TableAccess):
         """Write a new session (one PutItem); None, or the session already under that id, untouched."""
         item = session_item(session)
         item["changed_ns"] = {"N": str(time.time_ns())}  # when: the created event's timestamp
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except self._client.exceptions.ConditionalCheckFailedException as failure:
-            old_item = failure.response.get("Item")
-            # DynamoDB returns the item (ALL_OLD); an implementation that does not is read instead.
-            existing = session_record(old_item) if old_item else self.get_session(session.id)
-            assert existing is not None  # the put failed because it exists; sessions are never deleted
-            return existing
-        return None
+        existing = self.put_if_absent(item)
+        return session_record(existing) if existing else None
 
     def get_session(self, session_id: str) -> SessionRecord | None:
         """Read a session strongly consistently; None when there is none."""

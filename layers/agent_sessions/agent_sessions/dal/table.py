@@ -83,6 +83,29 @@ class TableAccess:
         self._client = client
         self._table = table_name
 
+    def put_if_absent(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        """One conditional PutItem of a new item: None when written, else the item already under its key.
+
+        DynamoDB returns that item with the refusal (ALL_OLD); an implementation that does not has it
+        read instead. One that is gone meanwhile (deleted, expired) has nothing to answer for, so the
+        put is tried again.
+        """
+        while True:
+            try:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(pk)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                return None
+            except self._client.exceptions.ConditionalCheckFailedException as failure:
+                existing = failure.response.get("Item") or self._client.get_item(
+                    TableName=self._table, Key={"pk": item["pk"]}, ConsistentRead=True
+                ).get("Item")
+            if existing is not None:
+                return existing
+
     def owner_partition_items(self, partition: str, newest_first: bool) -> list[dict[str, Any]]:
         """Every item of one partition of the owner index, all pages read (for partitions of a handful)."""
         request: dict[str, Any] = {

@@ -32,23 +32,8 @@ class DynamoWebhooks(TableAccess):
 
     def insert_webhook(self, webhook: WebhookRecord) -> WebhookRecord | None:
         """Write a new webhook endpoint (one PutItem); None, or the endpoint already under that id."""
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=webhook_item(webhook),
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except self._client.exceptions.ConditionalCheckFailedException as failure:
-            old_item = failure.response.get("Item")
-            if old_item is None:  # an implementation without ALL_OLD on failure: read it
-                old_item = self._client.get_item(
-                    TableName=self._table, Key=webhook_key(webhook.id), ConsistentRead=True
-                ).get("Item")
-            if old_item is None:  # deleted and expired meanwhile: nothing to replay, so write it
-                return self.insert_webhook(webhook)
-            return webhook_record(old_item)
-        return None
+        existing = self.put_if_absent(webhook_item(webhook))
+        return webhook_record(existing) if existing else None
 
     def list_webhooks(self, account_id: str) -> list[WebhookRecord]:
         """Every webhook endpoint of an account, newest first (a handful: all pages are read)."""
