@@ -35,6 +35,7 @@ from agent_sessions.dal.ports import (
     SessionStore,
     WebhookStore,
 )
+from agent_sessions.domain.credentials import PAYMENT_ID_SHAPE, SESSION_ID_SHAPE
 from agent_sessions.domain.errors import DomainError, InvalidState, NotFound
 from agent_sessions.domain.records import Caller
 from agent_sessions.domain.scopes import ROUTE_SCOPES
@@ -59,7 +60,7 @@ PAGE_ROUTES = {
     "webhooks": "GET /api/v1/webhooks",
     "analytics": "GET /api/v1/analytics/agents",
 }
-_ID = re.compile(r"^(?:sess_[a-z2-7]{24}|pay_[a-z2-7]{24}(?:[a-z2-7]{16})?)$")
+_ID = re.compile(f"^(?:{SESSION_ID_SHAPE}|{PAYMENT_ID_SHAPE})$")
 _NOTICES = {
     "approved": "Approved {id}.",
     "rejected": "Rejected {id}.",
@@ -200,9 +201,9 @@ def _page(
 _PATHS = (
     (re.compile(r"^sessions$"), "GET", "sessions"),
     (re.compile(r"^(approvals|webhooks|analytics)$"), "GET", ""),
-    (re.compile(r"^sessions/((?:sess)_[a-z2-7]{24})$"), "GET", "session"),
-    (re.compile(r"^sessions/((?:sess)_[a-z2-7]{24})/revoke$"), "", "revoke"),
-    (re.compile(r"^payments/(pay_[a-z2-7]{24}(?:[a-z2-7]{16})?)/(?:approve|reject)$"), "POST", "decide"),
+    (re.compile(f"^sessions/({SESSION_ID_SHAPE})$"), "GET", "session"),
+    (re.compile(f"^sessions/({SESSION_ID_SHAPE})/revoke$"), "", "revoke"),
+    (re.compile(f"^payments/({PAYMENT_ID_SHAPE})/(?:approve|reject)$"), "POST", "decide"),
 )
 
 

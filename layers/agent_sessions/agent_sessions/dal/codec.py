@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from agent_sessions.dal.ports import DUE_SHARDS, DueItem
+from agent_sessions.domain.credentials import INTENT_ID_SHAPE, PAYMENT_ID_SHAPE, SESSION_ID_SHAPE
 from agent_sessions.domain.errors import ValidationFailed
 from agent_sessions.domain.jsonio import encode_json
 from agent_sessions.domain.records import (
@@ -52,9 +53,9 @@ OWNER_INDEX = "by_owner"
 ACCOUNT_INDEX = "by_account"
 DUE_INDEX = "by_due"
 # A cursor is the listing sort key of a page's last item: when it was written (ns) and its id.
-SESSION_CURSOR_PATTERN = r"^[0-9]{20}#sess_[a-z2-7]{24}$"
-PAYMENT_CURSOR_PATTERN = r"^[0-9]{20}#pay_[a-z2-7]{24}(?:[a-z2-7]{16})?$"
-INTENT_CURSOR_PATTERN = r"^[0-9]{20}#pi_[a-z2-7]{24}$"
+SESSION_CURSOR_PATTERN = rf"^[0-9]{{20}}#{SESSION_ID_SHAPE}$"
+PAYMENT_CURSOR_PATTERN = rf"^[0-9]{{20}}#{PAYMENT_ID_SHAPE}$"
+INTENT_CURSOR_PATTERN = rf"^[0-9]{{20}}#{INTENT_ID_SHAPE}$"
 _CURSOR_PATTERNS = {"SESS#": SESSION_CURSOR_PATTERN, "PAY#": PAYMENT_CURSOR_PATTERN, "INTENT#": INTENT_CURSOR_PATTERN}
 
 # ---- item <-> record --------------------------------------------------------------------

@@ -30,6 +30,13 @@ _PAYMENT_PART_BYTES = 10
 _PAYMENT_PART_CHARS = 16
 _SECRET_BYTES = 32  # 43 url-safe characters
 
+# The shape of each id a path or cursor may name, unanchored: the API's patterns, the cursors and the
+# console's paths are all built from these. A payment id made before ids named their session has no
+# 16-character part.
+SESSION_ID_SHAPE = r"sess_[a-z2-7]{24}"
+PAYMENT_ID_SHAPE = r"pay_[a-z2-7]{24}(?:[a-z2-7]{16})?"
+INTENT_ID_SHAPE = r"pi_[a-z2-7]{24}"
+
 
 def _id_suffix(raw: bytes) -> str:
     return base64.b32encode(raw[:15]).decode("ascii").lower()

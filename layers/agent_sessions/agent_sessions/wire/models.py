@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from agent_sessions.domain.agent_keys import DEFAULT_RATE_LIMIT_PER_HOUR, MAX_RATE_LIMIT_PER_HOUR
+from agent_sessions.domain.credentials import INTENT_ID_SHAPE, PAYMENT_ID_SHAPE, SESSION_ID_SHAPE
 from agent_sessions.domain.events import EVENT_NAMES, EventName
 from agent_sessions.domain.intents import DEFAULT_INTENT_SECONDS, MAX_INTENT_SECONDS, CaptureMethod
 from agent_sessions.domain.jsonio import encode_json
@@ -33,12 +34,11 @@ MAX_PAYMENT_COUNT = 1_000_000
 DEFAULT_CONSENT_MINUTES = 15
 MAX_CONSENT_MINUTES = 24 * 60
 MAX_DESCRIPTION_CHARS = 1000
-SESSION_ID_PATTERN = r"^sess_[a-z2-7]{24}$"
-# `pay_`, its session's 24 characters and 16 of its own; ids from before they named their session: 24.
-PAYMENT_ID_PATTERN = r"^pay_[a-z2-7]{24}(?:[a-z2-7]{16})?$"
+SESSION_ID_PATTERN = f"^{SESSION_ID_SHAPE}$"
+PAYMENT_ID_PATTERN = f"^{PAYMENT_ID_SHAPE}$"
 WEBHOOK_ID_PATTERN = r"^wh_[a-z2-7]{24}$"
 AGENT_KEY_ID_PATTERN = r"^ak_[a-z2-7]{24}$"
-INTENT_ID_PATTERN = r"^pi_[a-z2-7]{24}$"
+INTENT_ID_PATTERN = f"^{INTENT_ID_SHAPE}$"
 
 
 # "Not blank": some character other than ASCII whitespace. The schema states the same pattern, which
