@@ -241,20 +241,21 @@ class EmbeddedDynamoDBProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        """Stop the child by its PID and reap it."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        """Stop the child (closing its stdin ends it; one that does not end is killed by its PID) and reap it."""
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
 
 
 def start_embedded_dynamodb_process(port: int = 0) -> EmbeddedDynamoDBProcess:
     """Start the serialised moto server in a child process; returns once it is listening."""
     process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "agent_sessions_local.embedded_dynamodb", "--port", str(port)],
+        [sys.executable, "-m", "agent_sessions_local.embedded_dynamodb", "--port", str(port), "--until-stdin-closes"],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -273,14 +274,31 @@ def _exit_with_parent(parent_pid: int) -> None:
     os._exit(0)
 
 
+def _exit_when_stdin_closes() -> None:
+    """The runtime stops this server by closing its stdin (a killed runtime closes it too)."""
+    while sys.stdin.buffer.read(4096):
+        pass
+    os._exit(0)
+
+
 def main() -> None:
-    """`python -m agent_sessions_local.embedded_dynamodb --port N`: serve until terminated."""
+    """`python -m agent_sessions_local.embedded_dynamodb --port N`: serve until terminated.
+
+    With --until-stdin-closes (how the local runtime starts it) signals are ignored: a Ctrl-C or a
+    SIGTERM sent to the runtime's whole process group must not end the server before the runtime's
+    workers have stopped using it, so the runtime ends it by closing its stdin, last.
+    """
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--until-stdin-closes", action="store_true")
     arguments = parser.parse_args()
     embedded = start_embedded_dynamodb(arguments.port)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    if arguments.until_stdin_closes:
+        threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    else:
+        signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the runtime stops this
     print(f"listening {embedded.server.server_port}", flush=True)
     embedded.thread.join()

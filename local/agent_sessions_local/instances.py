@@ -69,7 +69,10 @@ def load_handler(spec: FunctionSpec, module_name: str) -> Handler:
 
 def _serve(spec: FunctionSpec, environment: dict[str, str], connection: Connection) -> None:
     """An instance's process: load the handler in this environment, then answer one event at a time."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runtime's to handle, not each instance's
+    # Ctrl-C or a SIGTERM to the runtime's group is the runtime's to handle, not each instance's: it
+    # ends them (by closing their pipe) after its workers stop, so no step meets a dead instance.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     os.environ.clear()
     os.environ.update(environment)
     try:
@@ -132,11 +135,11 @@ class FunctionInstance:
         return bool(self._process.is_alive())
 
     def stop(self) -> None:
-        """End the process (closing the pipe ends its loop; a stuck one is terminated)."""
+        """End the process (closing the pipe ends its loop; a stuck one is killed by its PID)."""
         self._connection.close()
         self._process.join(timeout=2)
         if self._process.is_alive():
-            self._process.terminate()
+            self._process.kill()
             self._process.join(timeout=2)
 
 

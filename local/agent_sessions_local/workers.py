@@ -80,13 +80,19 @@ class _Worker(threading.Thread):
             try:
                 self.step()
             except Exception:  # a worker keeps going, as Lambda's pollers do
-                log.exception("%s failed; trying again", self.name)
+                if self._stopped.is_set():  # the runtime is stopping: what failed runs again at the next start
+                    log.debug("%s: a step cut short by the stop", self.name)
+                else:
+                    log.exception("%s failed; trying again", self.name)
 
     def step(self) -> None:
         raise NotImplementedError
 
-    def stop(self) -> None:
+    def stop(self, wait_seconds: float = 5.0) -> None:
+        """Take no more steps, let the one under way end (up to `wait_seconds`), then stop the instances."""
         self._stopped.set()
+        if self.is_alive():
+            self.join(timeout=wait_seconds)
         self._pool.stop()
 
 
@@ -239,7 +245,10 @@ class QueuePoller(_Worker):
                 if message["MessageId"] not in failed:
                     self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
         except Exception:  # the messages come back after their visibility timeout, as on AWS
-            log.exception("%s: a batch failed; its messages will be received again", self.name)
+            if self._stopped.is_set():
+                log.debug("%s: a batch cut short by the stop", self.name)
+            else:
+                log.exception("%s: a batch failed; its messages will be received again", self.name)
         finally:
             self._running.release()
 
@@ -256,9 +265,10 @@ class QueuePoller(_Worker):
             "awsRegion": "us-east-1",
         }
 
-    def stop(self) -> None:
+    def stop(self, wait_seconds: float = 5.0) -> None:
+        self._stopped.set()
         self._batches.shutdown(wait=False, cancel_futures=True)
-        super().stop()
+        super().stop(wait_seconds)
 
 
 def start_workers(

@@ -6,6 +6,9 @@ nothing, not an item it would have created, changed or deleted, not even the str
 committed one adds exactly its records.
 """
 
+import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -205,3 +208,21 @@ def test_rewriting_one_item_keeps_its_memory_flat(monkeypatch: pytest.MonkeyPatc
 def resident_kb(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
     return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_the_runtimes_group_leaves_the_server_to_the_runtime(stop: signal.Signals) -> None:
+    """Ctrl-C or SIGTERM to the whole group reaches this child too: it keeps serving until the
+    runtime, having stopped its workers, closes its stdin (else a worker's last step hits a dead port).
+    """
+    server = start_embedded_dynamodb_process()
+    try:
+        client = boto3.client("dynamodb", endpoint_url=server.endpoint_url)
+        os.kill(server.process.pid, stop)
+        time.sleep(0.3)
+        assert server.process.poll() is None
+        client.create_table(**table_definition(load_template(), "t"))
+        assert client.list_tables()["TableNames"] == ["t"]
+    finally:
+        server.stop()
+    assert server.process.returncode == 0  # ended by its closed stdin, not killed
