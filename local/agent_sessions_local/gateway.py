@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -30,6 +31,11 @@ _NOT_FOUND_BODY = '{"error":{"code":"NOT_FOUND","message":"No such route.","deta
 _METHOD_NOT_ALLOWED_BODY = (
     '{"error":{"code":"METHOD_NOT_ALLOWED","message":"This path does not take that method.","details":{}}}'
 )
+_UNREADABLE_BODY = (
+    '{"error":{"code":"VALIDATION_ERROR","message":"The request body could not be read: malformed chunked '
+    'encoding, or fewer bytes than its Content-Length.","details":{"fields":{"body":"could not be read"}}}}'
+)
+READ_TIMEOUT_SECONDS = 30  # a client silent this long mid-request (or idle between requests) is disconnected
 _INTERNAL_ERROR_BODY = '{"error":{"code":"INTERNAL","message":"Something went wrong on our side.","details":{}}}'
 
 
@@ -87,6 +93,10 @@ class LocalGateway:
         started = time.monotonic()
         try:
             response = self.handle(request)
+        except UnreadableBody as failure:
+            _log.info("%s %s: the body could not be read (%s)", request.method, request.path, failure)
+            response = Response(_UNREADABLE_BODY, status=422, content_type="application/json")
+            response.headers["Connection"] = "close"  # the stream's framing is lost: nothing after it can be read
         except InstanceFailed as failure:
             _log.error("%s %s failed: %s", request.method, request.path, failure)
             response = Response(_INTERNAL_ERROR_BODY, status=500, content_type="application/json")
@@ -145,9 +155,16 @@ def _http_api_event(request: Request, route: RouteSpec, path_parameters: dict[st
     return event
 
 
+class UnreadableBody(Exception):
+    """The request's body could not be read: broken chunked framing, or the client stopped sending."""
+
+
 def _body_of(request: Request) -> tuple[str | None, bool]:
     """The body as API Gateway passes it: text, or base64 when it is not UTF-8."""
-    raw_body = request.get_data(cache=False)
+    try:
+        raw_body = request.get_data(cache=False)
+    except (OSError, ValueError, HTTPException) as failure:  # werkzeug's chunk parser, a timeout, a disconnect
+        raise UnreadableBody(type(failure).__name__) from failure
     try:
         return raw_body.decode("utf-8"), False
     except UnicodeDecodeError:
@@ -217,10 +234,18 @@ def function_environment(template: dict[str, Any], refs: dict[str, str]) -> tupl
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
-    """No access-log line per request; the handlers' structured logs say what happened."""
+    """No access-log line per request (the gateway logs each one); a silent client is let go after a while."""
+
+    timeout = READ_TIMEOUT_SECONDS
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
+
+    def log_error(self, format: str, *args: Any) -> None:
+        if format.startswith("Request timed out"):  # an idle keep-alive connection closed: routine
+            _log.debug(format, *args)
+        else:
+            super().log_error(format, *args)
 
 
 def serve(host: str, port: int, template: dict[str, Any] | None = None) -> tuple[BaseWSGIServer, LocalGateway]:

@@ -1,0 +1,90 @@
+"""The local gateway against requests whose HTTP framing is broken (what a hostile or buggy client sends).
+
+A chunk size that is not hex, a body shorter than its Content-Length, a client that stops sending:
+each is answered with the contract's VALIDATION_ERROR naming the body, never werkzeug's HTML 500 or
+a hang, and the connection is closed, since nothing after a broken frame can be read.
+"""
+
+import json
+import socket
+import string
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agent_sessions_local import gateway
+
+BODY = b'{"agent_id": "a", "user_wallet": "w"}'
+HEAD = b"POST /api/v1/ai/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer zfi_test_" + b"k" * 40 + b"\r\n"
+
+
+@pytest.fixture(scope="module")
+def gateway_port() -> Iterator[int]:
+    """The gateway on a free port, letting a silent client go after 1 s (no function is ever invoked)."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(gateway._QuietRequestHandler, "timeout", 1)
+    server, local_gateway = gateway.serve("127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_port)
+    finally:
+        server.shutdown()
+        server.server_close()
+        local_gateway.stop()
+        patch.undo()
+
+
+def exchange(port: int, raw: bytes) -> tuple[str, dict[str, str], Any]:
+    """Send `raw`, read until the server closes: the status line, the headers and the JSON body."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(raw)
+        received = b""
+        while chunk := connection.recv(65536):  # the server must close: a hang fails by the timeout
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
+    return status, headers, json.loads(body)
+
+
+def assert_body_refused(answer: tuple[str, dict[str, str], Any]) -> None:
+    status, headers, body = answer
+    assert status.split()[1] == "422", status
+    assert headers["content-type"] == "application/json"
+    assert headers["connection"] == "close"
+    assert body["error"]["code"] == "VALIDATION_ERROR"
+    assert body["error"]["details"]["fields"] == {"body": "could not be read"}
+
+
+not_hex = st.text(alphabet=string.printable.replace("\r", "").replace("\n", ""), min_size=1, max_size=40).filter(
+    lambda line: not all(char in string.hexdigits + " \t" for char in line)
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(size_line=not_hex)
+def test_a_chunk_size_that_is_not_hex_is_a_validation_error(gateway_port: int, size_line: str) -> None:
+    raw = HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + size_line.encode() + b"\r\n" + BODY + b"\r\n0\r\n\r\n"
+    assert_body_refused(exchange(gateway_port, raw))
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+@given(missing=st.integers(min_value=1, max_value=10_000))
+def test_a_body_shorter_than_its_content_length_is_a_validation_error(gateway_port: int, missing: int) -> None:
+    raw = HEAD + b"Content-Length: %d\r\n\r\n" % (len(BODY) + missing) + BODY
+    assert_body_refused(exchange(gateway_port, raw))
+
+
+def test_chunked_framing_wins_over_a_content_length_and_a_plain_body_is_refused(gateway_port: int) -> None:
+    raw = HEAD + b"Transfer-Encoding: chunked\r\nContent-Length: %d\r\n\r\n" % len(BODY) + BODY
+    assert_body_refused(exchange(gateway_port, raw))
+
+
+def test_a_chunked_body_cut_short_is_a_validation_error(gateway_port: int) -> None:
+    raw = HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % (len(BODY) + 10) + BODY
+    assert_body_refused(exchange(gateway_port, raw))
