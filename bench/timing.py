@@ -168,13 +168,13 @@ def requests_and_write_units() -> dict[str, Any]:
         held = payment_service.create_payment(session_store, caller, large, None, now).answer.payment
         measure(
             "approve",
-            lambda: payment_decisions.decide_payment(session_store, owner, held.id, True, now),
+            lambda: payment_decisions.approve_payment(session_store, owner, held.id, now),
             lambda: [(session_pk, True), (f"PAY#{held.id}", True)],
         )
         held = payment_service.create_payment(session_store, caller, large, None, now).answer.payment
         measure(
             "reject",
-            lambda: payment_decisions.decide_payment(session_store, owner, held.id, False, now),
+            lambda: payment_decisions.reject_payment(session_store, owner, held.id, now),
             lambda: [(session_pk, True), (f"PAY#{held.id}", True)],
         )
         measure(

@@ -38,7 +38,7 @@ answer_errors_per_contract(app)
 def approve_payment(payment_id: Annotated[str, Path(pattern=PAYMENT_ID_PATTERN)]):
     caller = sessions.require_api_key(caller_of(app))
     now = utc_now()
-    answer = payment_decisions.decide_payment(default_store(), caller, payment_id, approve=True, now=now)
+    answer = payment_decisions.approve_payment(default_store(), caller, payment_id, now)
     metrics.add_metric(name="PaymentApproved", unit=MetricUnit.Count, value=1)
     logger.info("payment authorized", extra={"payment_id": payment_id, "session_id": answer.payment.session_id})
     return json_response(200, payment_body(answer.payment, answer.session, now))

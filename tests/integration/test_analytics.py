@@ -24,8 +24,8 @@ def a_story(session_store: Any) -> list[str]:
     for cents in (10_00, 20_50, 45_00, 50_00, 61_00):  # 2 authorized, 2 held, 1 declined (over 60)
         pay(session_store, agent, cents, now)
     held = [p for p in session_store.list_payments(first, 10, None).items if p.stored_status == "pending_approval"]
-    payment_decisions.decide_payment(session_store, OWNER, held[0].id, True, now)  # 50 approved
-    payment_decisions.decide_payment(session_store, OWNER, held[1].id, False, now)  # 45 rejected
+    payment_decisions.approve_payment(session_store, OWNER, held[0].id, now)  # 50 approved
+    payment_decisions.reject_payment(session_store, OWNER, held[1].id, now)  # 45 rejected
     request = {"agent_id": "other-bot", "user_wallet": "w", "duration_hours": 72}
     from agent_sessions.wire.models import CreatePaymentRequest, CreateSessionRequest
 

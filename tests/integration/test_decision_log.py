@@ -25,8 +25,8 @@ def exported(invoke: Any, dynamodb: Any, session_store: Any, bus_queue: Any) -> 
     assert pay(session_store, agent, 35_00, now)  # held
     assert not pay(session_store, agent, 61_00, now)  # declined: over max_per_transaction
     held = [p for p in session_store.list_payments(session_id, 10, None).items if p.stored_status == "pending_approval"]
-    payment_decisions.decide_payment(session_store, OWNER, held[0].id, True, now)
-    payment_decisions.decide_payment(session_store, OWNER, held[1].id, False, now)
+    payment_decisions.approve_payment(session_store, OWNER, held[0].id, now)
+    payment_decisions.reject_payment(session_store, OWNER, held[1].id, now)
     service.revoke_session(session_store, OWNER, session_id, now)
     pipeline.pump()
     pipeline.redeliver_everything()

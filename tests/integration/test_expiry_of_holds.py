@@ -32,4 +32,4 @@ def test_a_hold_lapses_in_the_sweep_and_its_amount_comes_back(session_store: dyn
     assert session.holds == {}
     assert session.committed_cents["d0"] == session.held_cents["d0"] == 0
     with pytest.raises(Exception, match="not pending_approval"):
-        payment_decisions.decide_payment(session_store, OWNER, payment_id, True, start + timedelta(minutes=61))
+        payment_decisions.approve_payment(session_store, OWNER, payment_id, start + timedelta(minutes=61))

@@ -39,7 +39,8 @@ def test_any_workload_leaves_a_log_that_verifies_and_replays_to_the_counters(
             pending = [payment for payment in listed if payment.stored_status == "pending_approval"]
             with suppress(DomainError):  # the session ended: nothing to decide
                 if pending:
-                    payment_decisions.decide_payment(session_store, OWNER, pending[0].id, value, now)
+                    decide = payment_decisions.approve_payment if value else payment_decisions.reject_payment
+                    decide(session_store, OWNER, pending[0].id, now)
         else:
             service.revoke_session(session_store, OWNER, session_id, now)
     pipeline.pump()

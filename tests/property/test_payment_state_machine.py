@@ -180,7 +180,8 @@ class PaymentLedger(RuleBasedStateMachine):
         payment_id = data.draw(st.sampled_from(self.pending_ids))
         refused_with = None
         try:
-            answer = payment_decisions.decide_payment(self.store, OWNER, payment_id, approve, self.now)
+            decide = payment_decisions.approve_payment if approve else payment_decisions.reject_payment
+            answer = decide(self.store, OWNER, payment_id, self.now)
         except DomainError as refusal:
             refused_with = refusal.code
         payment = self.store.get_payment(payment_id)
@@ -363,7 +364,7 @@ def test_the_machine_reaches_every_status() -> None:
     machine.pay(20_00, None)  # authorized
     machine.pay(40_00, None)  # pending
     machine.counters_match_the_ledger_and_no_window_exceeds_its_limit()
-    payment_decisions.decide_payment(machine.store, OWNER, machine.pending_ids[0], False, machine.now)  # rejected
+    payment_decisions.reject_payment(machine.store, OWNER, machine.pending_ids[0], machine.now)  # rejected
     machine.pay(40_00, None)  # pending, then lapses
     machine.advance_clock(61)
     machine.release_lapsed_holds()

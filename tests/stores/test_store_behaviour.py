@@ -249,9 +249,9 @@ def test_a_hold_is_decided_once(store: Store) -> None:
         1300_00,
         {approved.id, rejected.id},
     )
-    assert store.decide_payment(approved, True, NOW)
-    assert store.decide_payment(rejected, False, NOW)
-    assert not store.decide_payment(approved, False, NOW)
+    assert store.decide_payment(approved, "authorized", NOW)
+    assert store.decide_payment(rejected, "rejected", NOW)
+    assert not store.decide_payment(approved, "rejected", NOW)
     after = store.get_session(the_session.id)
     assert after is not None
     assert (after.committed_cents["d0"], after.held_cents["d0"], after.holds) == (600_00, 0, {})
@@ -266,7 +266,7 @@ def test_a_hold_past_its_deadline_cannot_be_decided_and_lapses_once(store: Store
     payment = pay(the_session, 600_00, approval=True)
     commit(store, the_session, payment)
     later = NOW + timedelta(hours=1)
-    assert not store.decide_payment(payment, True, later)
+    assert not store.decide_payment(payment, "authorized", later)
     stored = store.get_session(the_session.id)
     assert stored is not None
     hold = stored.holds[payment.id]
@@ -551,7 +551,8 @@ def test_the_same_story_ends_the_same_in_memory_and_in_dynamodb(steps: list[tupl
             payment = pay(the_session, cents, n, approval=cents > 100_00)
             if action == "decide" and n:
                 earlier = store.get_payment(pay(the_session, 1, n - 1).id)
-                outcomes.append(str(earlier is not None and store.decide_payment(earlier, flag, NOW)))
+                decision = "authorized" if flag else "rejected"
+                outcomes.append(str(earlier is not None and store.decide_payment(earlier, decision, NOW)))
             else:
                 outcomes.append(type(commit(store, the_session, payment)).__name__)
         return outcomes, store.get_session(the_session.id)

@@ -90,10 +90,10 @@ def test_an_approved_hold_becomes_spend_and_a_rejected_one_comes_back(store: Mem
     assert (held.http_status, held.answer.payment.stored_status) == (202, "pending_approval")
     assert remaining_today(store, agent) == 40_00
     now = CREATED + timedelta(minutes=2)
-    approved = payment_decisions.decide_payment(store, owner, held.answer.payment.id, True, now)
+    approved = payment_decisions.approve_payment(store, owner, held.answer.payment.id, now)
     assert approved.payment.stored_status == "authorized"
     with pytest.raises(InvalidState):
-        payment_decisions.decide_payment(store, owner, held.answer.payment.id, False, now)
+        payment_decisions.reject_payment(store, owner, held.answer.payment.id, now)
     other = pay(store, agent, "40.00")
     assert other.http_status == 201
     assert remaining_today(store, agent) == 0
@@ -125,7 +125,8 @@ def test_a_decision_answers_the_sessions_exact_remaining_amounts(approve: bool, 
     pay(store, agent, "12.34")
     held = pay(store, agent, "56.78").answer.payment
     store.agent = agent if meanwhile else None
-    answer = payment_decisions.decide_payment(store, owner, held.id, approve, CREATED + timedelta(minutes=2))
+    decide = payment_decisions.approve_payment if approve else payment_decisions.reject_payment
+    answer = decide(store, owner, held.id, CREATED + timedelta(minutes=2))
     stored = store.get_session(held.session_id)
     assert stored is not None
     assert answer.session == stored
@@ -147,7 +148,8 @@ def test_a_payment_whose_id_is_from_before_ids_named_their_session_is_still_read
     assert payment_decisions.get_payment(store, owner, older.id, now).payment.status_at(now) == "pending_approval"
     with pytest.raises(NotFound):  # another account's key
         payment_decisions.get_payment(store, Caller(kind="api_key", account_id="acct_other"), older.id, now)
-    answer = payment_decisions.decide_payment(store, owner, older.id, approve, now)
+    decide = payment_decisions.approve_payment if approve else payment_decisions.reject_payment
+    answer = decide(store, owner, older.id, now)
     assert answer.payment.stored_status == ("authorized" if approve else "rejected")
     assert answer.session == store.get_session(older.session_id)
     assert remaining_today(store, agent) == (40_00 if approve else 100_00)
@@ -156,7 +158,7 @@ def test_a_payment_whose_id_is_from_before_ids_named_their_session_is_still_read
 def test_a_rejected_hold_releases_its_amount(store: MemoryStore, owner: Caller) -> None:
     agent = open_session(store, owner)
     held = pay(store, agent, "70.00")
-    payment_decisions.decide_payment(store, owner, held.answer.payment.id, False, CREATED + timedelta(minutes=2))
+    payment_decisions.reject_payment(store, owner, held.answer.payment.id, CREATED + timedelta(minutes=2))
     assert remaining_today(store, agent) == 100_00
 
 
@@ -199,7 +201,7 @@ def test_a_retry_later_refusal_is_not_an_idempotency_keys_answer(store: MemorySt
     first = [pay(store, agent, "1.00", key=f"hold-{n}") for n in range(50)]
     with pytest.raises(RateLimited):
         pay(store, agent, "1.00", key="K")
-    payment_decisions.decide_payment(store, owner, first[0].answer.payment.id, False, CREATED + timedelta(minutes=2))
+    payment_decisions.reject_payment(store, owner, first[0].answer.payment.id, CREATED + timedelta(minutes=2))
     retried = pay(store, agent, "1.00", key="K")  # the retry the 429 asked for now succeeds
     assert (retried.http_status, retried.replayed) == (202, False)
 

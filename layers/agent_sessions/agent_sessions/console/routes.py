@@ -288,8 +288,9 @@ def _revoke(
 
 def _decide(request: Request, store: ConsoleStore, caller: Caller, payment_id: str, now: datetime) -> dict[str, Any]:
     approve = request.path.endswith("/approve")
+    decide = payment_decisions.approve_payment if approve else payment_decisions.reject_payment
     try:
-        payment_decisions.decide_payment(store, caller, payment_id, approve, now)
+        decide(store, caller, payment_id, now)
     except InvalidState:
         return _redirect(_noticed("/console/approvals", "not_pending", payment_id))
     return _redirect(_noticed("/console/approvals", "approved" if approve else "rejected", payment_id))

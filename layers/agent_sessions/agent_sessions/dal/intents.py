@@ -25,7 +25,7 @@ from agent_sessions.dal.table import TableAccess
 from agent_sessions.domain.intents import CaptureMethod, IntentRecord, IntentStatus, status_after_confirm
 from agent_sessions.domain.jsonio import encode_json, parse_json_object_body
 from agent_sessions.domain.pages import Page
-from agent_sessions.domain.records import PaymentRecord, format_timestamp, parse_timestamp
+from agent_sessions.domain.records import Decision, PaymentRecord, format_timestamp, parse_timestamp
 
 
 def intent_key(intent_id: str) -> dict[str, Any]:
@@ -116,7 +116,7 @@ def intent_confirmation(table: str, payment: PaymentRecord, now: datetime) -> di
     }
 
 
-def intent_settlement(table: str, intent_id: str, captured: bool, now: datetime) -> dict[str, Any]:
+def intent_settlement(table: str, intent_id: str, decision: Decision, now: datetime) -> dict[str, Any]:
     """The transaction item that ends a confirmed intent's hold: succeeded when captured, else canceled."""
     return {
         "Update": {
@@ -126,7 +126,7 @@ def intent_settlement(table: str, intent_id: str, captured: bool, now: datetime)
             "ConditionExpression": "#status = :processing",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {
-                ":new": {"S": "succeeded" if captured else "canceled"},
+                ":new": {"S": "succeeded" if decision == "authorized" else "canceled"},
                 ":now": {"S": format_timestamp(now)},
                 ":processing": {"S": "processing"},
                 ":ns": {"N": str(time.time_ns())},

@@ -42,7 +42,7 @@ from agent_sessions.dal.ports import (
 )
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import PaymentChecks, session_after_hold_ends
-from agent_sessions.domain.records import Hold, PaymentRecord, SessionRecord
+from agent_sessions.domain.records import Decision, Hold, PaymentRecord, SessionRecord
 from agent_sessions.domain.windows import WINDOW_KINDS, window_position
 
 DUE_PAGE_SIZE = 100
@@ -229,7 +229,7 @@ class MemoryStore(
     def decide_payment(
         self,
         payment: PaymentRecord,
-        approve: bool,
+        decision: Decision,
         now: datetime,
         captured_cents: int | None = None,
         expected_version: int | None = None,
@@ -241,10 +241,11 @@ class MemoryStore(
                 return False
             assert stored is not None  # decidable() checked it
             assert session is not None
+            approve = decision == "authorized"
             spent = (captured_cents if captured_cents is not None else payment.amount_cents) if approve else 0
             self._payments[payment.id] = replace(
                 stored,
-                stored_status="authorized" if approve else "rejected",
+                stored_status=decision,
                 decided_at=now,
                 amount_cents=spent if approve else stored.amount_cents,
             )
@@ -255,7 +256,7 @@ class MemoryStore(
                 payment.window_keys,
                 released_cents=payment.amount_cents - spent,
             )
-            self._settle_intent(payment, approve, now)
+            self._settle_intent(payment, decision, now)
             return True
 
     def release_lapsed_hold(self, session: SessionRecord, payment_id: str, hold: Hold) -> bool:

@@ -9,7 +9,7 @@ from datetime import datetime
 from agent_sessions.dal.memory_listing import newest_first_page
 from agent_sessions.domain.intents import IntentRecord, IntentStatus, status_after_confirm
 from agent_sessions.domain.pages import Page
-from agent_sessions.domain.records import PaymentRecord
+from agent_sessions.domain.records import Decision, PaymentRecord
 
 
 class MemoryIntents:
@@ -82,8 +82,8 @@ class MemoryIntents:
         intent = self._intents.get(payment.intent_id) if payment.intent_id else None
         return payment.intent_id is None or (intent is not None and intent.stored_status == "processing")
 
-    def _settle_intent(self, payment: PaymentRecord, captured: bool, now: datetime) -> None:
+    def _settle_intent(self, payment: PaymentRecord, decision: Decision, now: datetime) -> None:
         if payment.intent_id is not None:
             self._intents[payment.intent_id] = self._intents[payment.intent_id].with_changes(
-                stored_status="succeeded" if captured else "canceled", settled_at=now
+                stored_status="succeeded" if decision == "authorized" else "canceled", settled_at=now
             )

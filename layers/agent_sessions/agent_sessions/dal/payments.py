@@ -34,7 +34,14 @@ from agent_sessions.dal.ports import (
 from agent_sessions.dal.table import NOT_DUE, TableAccess, session_write_marks, terms_rev_condition
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import PaymentChecks, WindowCheck
-from agent_sessions.domain.records import MAX_PENDING_APPROVALS, Hold, PaymentRecord, SessionRecord, format_timestamp
+from agent_sessions.domain.records import (
+    MAX_PENDING_APPROVALS,
+    Decision,
+    Hold,
+    PaymentRecord,
+    SessionRecord,
+    format_timestamp,
+)
 from agent_sessions.domain.windows import WINDOW_KINDS, window_position
 
 
@@ -193,7 +200,7 @@ class DynamoPayments(TableAccess):
     def decide_payment(
         self,
         payment: PaymentRecord,
-        approve: bool,
+        decision: Decision,
         now: datetime,
         captured_cents: int | None = None,
         expected_version: int | None = None,
@@ -206,6 +213,7 @@ class DynamoPayments(TableAccess):
         read it knows the session after the write without reading it again.
         """
         now_epoch = {"N": str(int(now.timestamp()))}
+        approve = decision == "authorized"
         spent = (captured_cents if captured_cents is not None else payment.amount_cents) if approve else 0
         session_condition = "#status = :active AND expires_epoch > :now"
         session_values = {":active": {"S": "active"}, ":now": now_epoch}
@@ -223,7 +231,7 @@ class DynamoPayments(TableAccess):
             extra_values=session_values,
         )
         values = {
-            ":decided": {"S": "authorized" if approve else "rejected"},
+            ":decided": {"S": decision},
             ":decided_at": {"S": format_timestamp(now)},
             ":pending": {"S": "pending_approval"},
             ":now": now_epoch,
@@ -243,7 +251,7 @@ class DynamoPayments(TableAccess):
         }
         items = [payment_update, session_update]
         if payment.intent_id is not None:
-            items.append(intent_settlement(self._table, payment.intent_id, approve, now))
+            items.append(intent_settlement(self._table, payment.intent_id, decision, now))
         return self.transact(items) is None
 
     def release_lapsed_hold(self, session: SessionRecord, payment_id: str, hold: Hold) -> bool:

@@ -16,7 +16,7 @@ from agent_sessions.domain.agent_keys import AgentKeyRecord
 from agent_sessions.domain.intents import IntentRecord, IntentStatus
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import PaymentChecks
-from agent_sessions.domain.records import Hold, PaymentRecord, SessionRecord
+from agent_sessions.domain.records import Decision, Hold, PaymentRecord, SessionRecord
 from agent_sessions.domain.webhook_records import WebhookRecord
 
 DUE_SHARDS = 16
@@ -219,12 +219,12 @@ class PaymentStore(SessionReader, HoldReleaser, Protocol):
     def decide_payment(
         self,
         payment: PaymentRecord,
-        approve: bool,
+        decision: Decision,
         now: datetime,
         captured_cents: int | None = None,
         expected_version: int | None = None,
     ) -> bool:
-        """Approve (hold becomes spend) or reject (hold released) a pending payment, atomically.
+        """Approve (`authorized`: hold becomes spend) or reject (hold released) a pending payment, atomically.
 
         False when it is no longer awaiting approval (decided, lapsed, or its session ended), or,
         with `expected_version`, when the session is no longer exactly that version.

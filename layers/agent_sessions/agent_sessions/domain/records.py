@@ -42,6 +42,8 @@ MAX_PENDING_APPROVALS = 50
 
 # `declined` never reaches the wire as a Payment: it is the ledger's record of a refused attempt.
 PaymentStatus = Literal["authorized", "pending_approval", "rejected", "expired", "declined"]
+# What deciding a payment awaiting approval makes it: approved (its hold becomes spend) or rejected.
+Decision = Literal["authorized", "rejected"]
 
 
 def utc_now() -> datetime:

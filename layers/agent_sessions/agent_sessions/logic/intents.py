@@ -167,7 +167,7 @@ def capture_intent(
     if amount_cents is not None and amount_cents > payment.amount_cents:
         held = cents_to_dollars(payment.amount_cents)
         raise ValidationFailed({"amount_to_capture": f"must be at most the held amount, {held}"})
-    if not store.decide_payment(payment, True, now, amount_cents):
+    if not store.decide_payment(payment, "authorized", now, amount_cents):
         raise _not_in_state(store, intent, now, "captured")
     captured = payment.with_changes(
         stored_status="authorized", decided_at=now, amount_cents=amount_cents or payment.amount_cents
@@ -188,7 +188,7 @@ def cancel_intent(store: IntentPaymentStore, caller: Caller, intent_id: str, now
     if current.status == "canceled":
         return current
     payment = _held_payment(store, intent, now, "canceled")
-    if not store.decide_payment(payment, False, now):
+    if not store.decide_payment(payment, "rejected", now):
         raise _not_in_state(store, intent, now, "canceled")
     released = payment.with_changes(stored_status="rejected", decided_at=now)
     return IntentAnswer(intent.with_changes(stored_status="canceled", settled_at=now), "canceled", released)

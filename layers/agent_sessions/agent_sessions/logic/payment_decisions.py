@@ -11,7 +11,7 @@ from agent_sessions.dal.ports import PaymentStore
 from agent_sessions.domain.credentials import session_id_of_payment
 from agent_sessions.domain.errors import InvalidState, NotFound
 from agent_sessions.domain.payment_rules import session_after_hold_ends
-from agent_sessions.domain.records import Caller, PaymentRecord, SessionRecord
+from agent_sessions.domain.records import Caller, Decision, PaymentRecord, SessionRecord
 from agent_sessions.logic.payments import PaymentAnswer
 from agent_sessions.logic.sessions import ensure_token_session_live, require_api_key
 
@@ -38,8 +38,18 @@ def payment_and_session(store: PaymentStore, payment_id: str) -> tuple[PaymentRe
     return payment, session
 
 
-def decide_payment(store: PaymentStore, caller: Caller, payment_id: str, approve: bool, now: datetime) -> PaymentAnswer:
-    """Approve (the hold becomes spend) or reject (the hold is released) a payment awaiting approval.
+def approve_payment(store: PaymentStore, caller: Caller, payment_id: str, now: datetime) -> PaymentAnswer:
+    """Approve a payment awaiting approval: its hold becomes spend."""
+    return _decide(store, caller, payment_id, "authorized", now)
+
+
+def reject_payment(store: PaymentStore, caller: Caller, payment_id: str, now: datetime) -> PaymentAnswer:
+    """Reject a payment awaiting approval: its hold is released."""
+    return _decide(store, caller, payment_id, "rejected", now)
+
+
+def _decide(store: PaymentStore, caller: Caller, payment_id: str, decision: Decision, now: datetime) -> PaymentAnswer:
+    """Decide a payment awaiting approval, for its account's API key.
 
     Two requests: the payment and its session read together, then the decision's one transaction,
     pinned to the session's version as read, so the answer's remaining amounts are computed, not
@@ -51,17 +61,17 @@ def decide_payment(store: PaymentStore, caller: Caller, payment_id: str, approve
     shown = payment.status_at(now, session.ended_at)
     if shown != "pending_approval":
         raise _not_pending(shown)
-    decided = payment.with_changes(stored_status="authorized" if approve else "rejected", decided_at=now)
-    if not store.decide_payment(payment, approve, now, expected_version=session.version):
-        return PaymentAnswer(decided, _decided_unpinned(store, payment, approve, now))
-    released_cents = 0 if approve else payment.amount_cents
+    decided = payment.with_changes(stored_status=decision, decided_at=now)
+    if not store.decide_payment(payment, decision, now, expected_version=session.version):
+        return PaymentAnswer(decided, _decided_unpinned(store, payment, decision, now))
+    released_cents = 0 if decision == "authorized" else payment.amount_cents
     after = session_after_hold_ends(session, payment.id, payment.amount_cents, payment.window_keys, released_cents)
     return PaymentAnswer(decided, after)
 
 
-def _decided_unpinned(store: PaymentStore, payment: PaymentRecord, approve: bool, now: datetime) -> SessionRecord:
+def _decided_unpinned(store: PaymentStore, payment: PaymentRecord, decision: Decision, now: datetime) -> SessionRecord:
     """Decide without a pin (the session moved on since it was read); the session after, read back."""
-    if not store.decide_payment(payment, approve, now):
+    if not store.decide_payment(payment, decision, now):
         current, session = payment_and_session(store, payment.id)
         raise _not_pending((current or payment).status_at(now, session.ended_at if session else None))
     session = store.get_session(payment.session_id)
