@@ -4,12 +4,12 @@ Behaviour that only moto tolerates shows up against it. It has no transactions, 
 so only the paths that use none of them run here.
 """
 
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent_sessions_local.template import PROJECT_ROOT
+from tests.support.npm_tools import ensure_installed, node_and_npm
 
 DYNALITE_DIR = PROJECT_ROOT / "tools" / "dynalite"
 
@@ -30,11 +30,8 @@ class Dynalite:
 
 def start_dynalite() -> Dynalite:
     """Install from the lockfile if needed (npm ci), then serve on a free port on 127.0.0.1."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        raise RuntimeError("node and npm are needed for the dynalite tests (Node 20 is on these machines)")
-    if not (DYNALITE_DIR / "node_modules" / "dynalite").is_dir():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=DYNALITE_DIR, check=True, timeout=300)  # noqa: S603
+    node, npm = node_and_npm("the dynalite tests")
+    ensure_installed(DYNALITE_DIR, "dynalite", npm)
     process = subprocess.Popen(  # noqa: S603 - our own script
         [node, str(Path(DYNALITE_DIR) / "serve.js"), "0"], cwd=DYNALITE_DIR, stdout=subprocess.PIPE, text=True
     )
