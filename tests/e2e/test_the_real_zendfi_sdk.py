@@ -189,3 +189,20 @@ def pay_directly(service: LocalService, token: str) -> dict[str, Any]:
     answer = service.call("POST", "/api/v1/payments", token, data=encode_json({"amount": Decimal("1.01")}))
     assert answer.status_code == 201, answer.text
     return dict(answer.json())
+
+
+def test_the_sdks_other_payment_fields_are_accepted_and_a_split_is_refused(
+    local_service: LocalService, sdk: ZendFiSdk
+) -> None:
+    key = local_service.api_keys[1]
+    session = open_session(local_service, key)
+    base = {"apiKey": key, "baseURL": local_service.base_url, "sessionToken": session["session_token"]}
+    extras = {"customer_email": "buyer@example.com", "redirect_url": "https://shop.example/thanks"}
+    paid = sdk.call(op="createPayment", request={"amount": Decimal("3.30"), **extras, "split_recipients": []}, **base)
+    assert paid["ok"], paid
+    assert paid["data"]["status"] == "authorized"
+    split = [{"recipient_wallet": "Hx7B...abc", "percentage": 50}]
+    refused = sdk.call(op="createPayment", request={"amount": Decimal("3.30"), "split_recipients": split}, **base)
+    assert (refused["error"]["name"], refused["error"]["code"]) == ("ValidationError", "VALIDATION_ERROR")
+    assert "split_recipients" in refused["error"]["message"]
+    assert spent_today(local_service, key, session["id"]) == Decimal("3.30")

@@ -1,10 +1,12 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from agent_sessions.domain.jsonio import BodyTooLarge, encode_json, parse_json_body
-from agent_sessions.wire.models import CreateSessionRequest
+from agent_sessions.wire.models import CreatePaymentRequest, CreateSessionRequest
 
 VALID = {"agent_id": "bot", "user_wallet": "Hx7"}
 
@@ -65,3 +67,20 @@ def test_bodies_over_the_limit_are_refused_before_parsing() -> None:
 def test_a_duration_may_be_a_fraction_of_an_hour() -> None:
     request = CreateSessionRequest.model_validate({**VALID, "duration_hours": Decimal("0.5")})
     assert request.duration_hours == Decimal("0.5")
+
+
+@given(email=st.emails(), url=st.from_regex(r"https?://[!-~]{1,60}", fullmatch=True))
+def test_the_sdks_receipt_email_and_return_url_are_accepted_and_change_nothing(email: str, url: str) -> None:
+    assume(len(email) <= 254)
+    request = CreatePaymentRequest.model_validate(
+        {"amount": Decimal("1.99"), "customer_email": email, "redirect_url": url}
+    )
+    plain = CreatePaymentRequest.model_validate({"amount": Decimal("1.99")})
+    assert (request.amount, request.merchant_id, request.metadata) == (plain.amount, plain.merchant_id, plain.metadata)
+
+
+@given(recipients=st.lists(st.dictionaries(st.text(max_size=5), st.integers()), min_size=1, max_size=4))
+def test_a_split_payment_is_refused_naming_the_field(recipients: list[dict[str, int]]) -> None:
+    with pytest.raises(ValidationError) as refused:
+        CreatePaymentRequest.model_validate({"amount": 5, "split_recipients": recipients})
+    assert [error["loc"] for error in refused.value.errors()] == [("split_recipients",)]

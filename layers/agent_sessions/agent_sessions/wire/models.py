@@ -220,8 +220,20 @@ class ConsentIn(_Strict):
     signature: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[0-9A-Za-z]+$")]
 
 
+def _no_split(recipients: list[Any] | None) -> None:
+    if recipients:
+        raise ValueError("is not supported: a session's payment goes to its merchant whole")
+    return None
+
+
 class CreatePaymentRequest(_Strict):
-    """Body of POST /api/v1/payments. `token: "USDC"` (what the SDK sends) is accepted; USD is settled."""
+    """Body of POST /api/v1/payments. `token: "USDC"` (what the SDK sends) is accepted; USD is settled.
+
+    The SDK's other createPayment fields are accepted so its calls work unchanged: `customer_email`
+    and `redirect_url` (a checkout's receipt and return page; an agent's payment has neither, so
+    they are checked and not kept), and `split_recipients` only when empty (splits are not made,
+    and a payment must never look split when it is not).
+    """
 
     amount: AmountCents
     currency: Literal["USD"] = "USD"
@@ -229,6 +241,13 @@ class CreatePaymentRequest(_Strict):
     merchant_id: Identifier | None = None
     description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)] | None = None
     metadata: Metadata = None
+    customer_email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    redirect_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://[!-~]+$")] | None = None
+    split_recipients: Annotated[
+        list[Any] | None,
+        AfterValidator(_no_split),
+        WithJsonSchema({"anyOf": [{"type": "array", "maxItems": 0}, {"type": "null"}], "title": "Split Recipients"}),
+    ] = None
 
 
 class SmartPaymentRequest(_Strict):
