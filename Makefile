@@ -22,6 +22,7 @@ $(BIN)/.installed-run: requirements-run.txt requirements-run-assets.txt layers/a
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-run-assets.txt
 	@echo "==> [3/3] installing agent-sessions (the layer, the CLI, the local runtime) in editable mode"
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e layers/agent_sessions -e cli -e local
+	$(BIN)/python -m compileall -q layers/agent_sessions/agent_sessions functions cli local  # as the layer ships them
 	touch $@
 
 $(BIN)/.installed: $(BIN)/.installed-run requirements-dev.txt

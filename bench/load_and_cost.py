@@ -204,7 +204,7 @@ def layer_bytes() -> dict[str, Any]:
         archive = Path(work) / "layer.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as layer:
             for path in sorted(artifacts.rglob("*")):
-                if path.is_file() and "__pycache__" not in path.parts:
+                if path.is_file():  # the compiled modules too: sam build zips the whole directory
                     layer.write(path, path.relative_to(artifacts))
         return {"zipped_bytes": archive.stat().st_size}
 
