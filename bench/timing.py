@@ -240,13 +240,13 @@ def cold_start(runs: int) -> dict[str, Any]:
 
 
 def compiled_as_deployed() -> None:
-    """Our modules compiled ahead, as the layer ships them (its Makefile) and as pip compiled boto3.
+    """The layer's modules compiled ahead, as the layer ships them (its Makefile) and as pip compiled boto3.
 
     In place and timestamp-checked, so an edit is still seen; this machine may set
-    PYTHONDONTWRITEBYTECODE, which would otherwise make every run compile the package anew.
+    PYTHONDONTWRITEBYTECODE, which would otherwise make every run compile the package anew. The
+    handlers' own app.py stay uncompiled, as SAM packages them.
     """
-    for directory in (ROOT / "layers" / "agent_sessions" / "agent_sessions", ROOT / "functions"):
-        compileall.compile_dir(directory, quiet=1)
+    compileall.compile_dir(ROOT / "layers" / "agent_sessions" / "agent_sessions", quiet=1)
 
 
 def _import_code(app: Any) -> str:
