@@ -35,7 +35,7 @@ _UNREADABLE_BODY = (
     '{"error":{"code":"VALIDATION_ERROR","message":"The request body could not be read: malformed chunked '
     'encoding, or fewer bytes than its Content-Length.","details":{"fields":{"body":"could not be read"}}}}'
 )
-READ_TIMEOUT_SECONDS = 30  # a client silent this long mid-request (or idle between requests) is disconnected
+READ_TIMEOUT_SECONDS = 30  # a client silent this long before or during its request is disconnected
 _INTERNAL_ERROR_BODY = '{"error":{"code":"INTERNAL","message":"Something went wrong on our side.","details":{}}}'
 
 
@@ -242,7 +242,7 @@ class _QuietRequestHandler(WSGIRequestHandler):
         return None
 
     def log_error(self, format: str, *args: Any) -> None:
-        if format.startswith("Request timed out"):  # an idle keep-alive connection closed: routine
+        if format.startswith("Request timed out"):  # a connection opened and never used (a browser's preconnect)
             _log.debug(format, *args)
         else:
             super().log_error(format, *args)
