@@ -217,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     130 interrupted (Ctrl-C). Output cut short by its reader (`| head`) ends quietly with 0.
     AGENT_SESSIONS_DEBUG=1 lets an unexpected error's traceback through.
     """
+    _print_what_the_terminal_cannot_escaped()
     try:
         args = build_parser().parse_args(argv)
         result: int = args.run(args)
@@ -233,6 +234,15 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"agent-sessions: {type(failure).__name__}: {failure}".splitlines()[0], file=sys.stderr)
         return 2
+
+
+def _print_what_the_terminal_cannot_escaped() -> None:
+    """An agent id or wallet the output's encoding cannot show (an ASCII locale, say) prints as `\\xe9`
+    instead of ending the command halfway through its output."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
 
 
 def _silence_stdout() -> None:

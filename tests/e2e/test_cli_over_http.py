@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.e2e.conftest import LocalService
 
@@ -287,3 +289,21 @@ def test_payments_list_shows_the_accounts_payments_across_sessions(cli: Cli) -> 
     assert shown.returncode == 0
     assert "$2.22" in shown.stdout
     assert "$1.11" in shown.stdout
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    agent_id=st.text(
+        st.characters(min_codepoint=0xA0, max_codepoint=0x2FFF, categories=["L", "N", "S"]), min_size=1, max_size=12
+    )
+)
+def test_names_an_ascii_terminal_cannot_show_print_escaped_and_the_command_completes(
+    local_service: LocalService, tmp_path_factory: pytest.TempPathFactory, agent_id: str
+) -> None:
+    cli = Cli(local_service, tmp_path_factory.mktemp("config"))
+    created = cli.json("agent", "sessions", "create", "--agent-id", agent_id, "--wallet", "w")
+    ascii_only = {"PYTHONIOENCODING": "ascii"}
+    shown = cli("agent", "sessions", "get", created["id"], env=ascii_only)
+    assert (shown.returncode, shown.stderr) == (0, "")
+    assert agent_id.encode("ascii", "backslashreplace").decode() in shown.stdout
+    assert "WINDOW" in shown.stdout  # the whole answer, not cut at the name
