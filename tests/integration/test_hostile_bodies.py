@@ -78,3 +78,27 @@ def test_no_body_is_a_server_error(invoke: Invoke, dynamodb: Any, body: str) -> 
     for function in ("create_session", "create_webhook"):
         answer = invoke(function, with_body(load_event(function), body))
         assert answer["statusCode"] < 500, answer["body"]
+
+
+lone_surrogate_escape = st.integers(min_value=0xD800, max_value=0xDFFF).map(lambda point: f"\\u{point:04x}")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(escape=lone_surrogate_escape, where=st.sampled_from(["key", "value", "nested"]), text=st.text(max_size=8))
+def test_metadata_with_an_unpaired_surrogate_is_a_422_on_metadata_and_creates_nothing(
+    invoke: Invoke, dynamodb: Any, escape: str, where: str, text: str
+) -> None:
+    """JSON lets `\\ud800` through as a string no UTF-8 consumer can carry; every other text field
+    refuses it, so metadata does too, before anything is written or announced."""
+    plain = json.dumps(text)[1:-1]  # the drawn text as it sits inside a JSON string
+    metadata = {
+        "key": '{"' + plain + escape + '": 1}',
+        "value": '{"k": "' + plain + escape + '"}',
+        "nested": '{"k": [{"deeper": ["' + escape + plain + '"]}]}',
+    }[where]
+    body = '{"agent_id": "a", "user_wallet": "w", "metadata": ' + metadata + "}"
+    before = dynamodb.scan(TableName="agent-sessions-test", Select="COUNT")["Count"]
+    answer = invoke("create_session", with_body(load_event("create_session"), body))
+    assert answer["statusCode"] == 422, answer["body"][:300]
+    assert list(answer["json"]["error"]["details"]["fields"]) == ["metadata"]
+    assert dynamodb.scan(TableName="agent-sessions-test", Select="COUNT")["Count"] == before

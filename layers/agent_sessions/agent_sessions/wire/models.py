@@ -57,9 +57,25 @@ def _metadata_within_bounds(metadata: dict[str, Any] | None) -> dict[str, Any] |
         return None
     if _depth(metadata) > MAX_METADATA_DEPTH:
         raise ValueError(f"must nest at most {MAX_METADATA_DEPTH} levels deep")
+    if not _valid_unicode(metadata):
+        raise ValueError("must be valid Unicode text (no unpaired surrogate escapes such as \\ud800)")
     if len(encode_json(metadata).encode("utf-8")) > MAX_METADATA_BYTES:
         raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes as JSON")
     return metadata
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a pair never survives json.loads as two: it is one character
+
+
+def _valid_unicode(value: Any) -> bool:
+    """Whether every key and string in `value` is text UTF-8 can carry (JSON lets `\\ud800` through)."""
+    if isinstance(value, str):
+        return value.isascii() or _LONE_SURROGATE.search(value) is None
+    if isinstance(value, dict):
+        return all(_valid_unicode(key) and _valid_unicode(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_valid_unicode(item) for item in value)
+    return True
 
 
 def _depth(value: Any) -> int:
