@@ -12,7 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 _TIMED_OUT = b'{"message":"Endpoint request timed out"}'  # API Gateway's 504 body
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+# Hop-by-hop headers, and those each server sets itself.
+_NOT_FORWARDED = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "date", "server"}
 
 
 class LossyGateway:
@@ -28,7 +29,7 @@ class LossyGateway:
         class Handler(BaseHTTPRequestHandler):
             def _forward(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _NOT_FORWARDED}
                 gateway.seen.append((self.command, self.path, {k.lower(): v for k, v in headers.items()}))
                 upstream_connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=30)
                 upstream_connection.request(self.command, self.path, body=body or None, headers=headers)
@@ -43,7 +44,7 @@ class LossyGateway:
             def _reply(self, status: int, payload: bytes, headers: list[tuple[str, str]]) -> None:
                 self.send_response(status)
                 for name, value in headers:
-                    if name.lower() not in _HOP_BY_HOP:
+                    if name.lower() not in _NOT_FORWARDED:
                         self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
