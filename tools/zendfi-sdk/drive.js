@@ -23,12 +23,13 @@ function client(command) {
   return sdk;
 }
 
-const recordEvent = async () => {};
+// processWebhook marks an event processed only once its handler ran: one that accepts every event.
+const acceptEvent = async () => {};
 
 async function processDeliveries(deliveries, secret) {
   const results = [];
   for (const delivery of deliveries) {
-    const handlers = new Proxy({}, { get: () => recordEvent }); // a handler for every event name
+    const handlers = new Proxy({}, { get: () => acceptEvent }); // a handler for every event name
     results.push(
       await processWebhook({
         signature: delivery.signature,
