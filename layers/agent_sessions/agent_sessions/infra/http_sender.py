@@ -1,41 +1,87 @@
-"""Webhook delivery over HTTP (urllib): the `Sender` that `deliver_webhooks` uses.
+"""Webhook delivery over HTTP (http.client): the `Sender` that `deliver_webhooks` uses.
 
 Apart from the logic, so that the handlers that only manage endpoints do not import an HTTP client.
+The endpoint is checked before each call, and the call goes to an address that check approved:
+resolving the name a second time to connect would let a DNS answer that changed in between (DNS
+rebinding) send the request to a private address after a public one passed.
 """
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
-from typing import Any
+import http.client
+import socket
+import ssl
+from urllib.parse import urlsplit
 
 from agent_sessions.domain.endpoint_policy import EndpointRefused, check_endpoint
 from agent_sessions.infra.settings import load_settings
 
 DELIVERY_TIMEOUT_SECONDS = 10
+USER_AGENT = "agent-sessions-webhooks/1"  # some receivers' firewalls refuse a request without one
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx is an answer, not an invitation to call another address
+def _connected(addresses: list[str], port: int, timeout: float | None) -> socket.socket:
+    """A TCP connection to the first of the checked `addresses` that answers."""
+    failure: OSError = OSError("no address to connect to")
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except OSError as refused:
+            failure = refused
+    raise failure
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to one of the checked addresses; the Host header still names the endpoint's host."""
+
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._addresses = addresses
+
+    def connect(self) -> None:
+        self.sock = _connected(self._addresses, self.port, self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to one of the checked addresses; SNI and the certificate check use the endpoint's host."""
+
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float, context: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._addresses = addresses
+        self._tls = context
+
+    def connect(self) -> None:
+        self.sock = self._tls.wrap_socket(
+            _connected(self._addresses, self.port, self.timeout), server_hostname=self.host
+        )
 
 
 class HttpSender:
-    """Sender over urllib: 10 s timeout, no redirects, the endpoint re-checked before each call."""
+    """Sender over http.client: 10 s timeout, no redirects, the endpoint re-checked and pinned for each call."""
 
-    def __init__(self) -> None:
-        self._opener = urllib.request.build_opener(_NoRedirects)
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self._tls = tls or ssl.create_default_context()
 
     def post(self, url: str, headers: dict[str, str], body: bytes) -> int:
+        """POST `body`; the answer's status, or 0 when there was none (refused, unreachable, timed out)."""
         try:  # DNS may have changed since the endpoint was registered
-            check_endpoint(url, load_settings().allow_local_webhooks)
+            addresses = check_endpoint(url, load_settings().allow_local_webhooks)
         except EndpointRefused:
             return 0
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
-        try:
-            with self._opener.open(request, timeout=DELIVERY_TIMEOUT_SECONDS) as response:
-                return int(response.status)
-        except urllib.error.HTTPError as answered:
-            return int(answered.code)
-        except (urllib.error.URLError, TimeoutError, OSError, ValueError):
-            return 0  # no answer: refused, unreachable, timed out, or a URL the HTTP client refuses
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        https = parts.scheme == "https"
+        port = parts.port or (443 if https else 80)
+        connection: http.client.HTTPConnection = (
+            _PinnedHTTPSConnection(host, port, addresses, DELIVERY_TIMEOUT_SECONDS, self._tls)
+            if https
+            else _PinnedHTTPConnection(host, port, addresses, DELIVERY_TIMEOUT_SECONDS)
+        )
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:  # a 3xx is an answer, not an invitation to call another address: http.client never follows one
+            connection.request("POST", target, body=body, headers={"User-Agent": USER_AGENT, **headers})
+            return int(connection.getresponse().status)
+        except (OSError, http.client.HTTPException, ValueError):
+            return 0  # no answer: refused, unreachable, timed out, a TLS failure, or not HTTP
+        finally:
+            connection.close()
