@@ -21,6 +21,8 @@ from moto import backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from agent_sessions_local.child_processes import end_by_closing_stdin
+
 
 def _lighter_transaction_backups() -> None:
     """Make moto's TransactWriteItems back up only the items it names, not whole tables.
@@ -242,13 +244,7 @@ class EmbeddedDynamoDBProcess:
 
     def stop(self) -> None:
         """Stop the child (closing its stdin ends it; one that does not end is killed by its PID) and reap it."""
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        end_by_closing_stdin(self.process)
 
 
 def start_embedded_dynamodb_process(port: int = 0) -> EmbeddedDynamoDBProcess:

@@ -5,6 +5,7 @@ X-Session-Token), reads payments back, retries behind a gateway error with its o
 maps our errors to its classes, and verifies the webhooks we deliver.
 """
 
+import functools
 import json
 import os
 from collections.abc import Iterator
@@ -59,13 +60,8 @@ def test_the_sdk_pays_any_amount_with_cents_and_reads_it_back_exactly(
 ) -> None:
     key = local_service.api_keys[0]
     session = open_session(local_service, key)
-    paid = sdk.call(
-        op="createPayment",
-        apiKey=key,
-        baseURL=local_service.base_url,
-        sessionToken=session["session_token"],
-        request={"amount": amount, "description": "drawn", "metadata": {"order": "o-1"}},
-    )
+    request = {"amount": amount, "description": "drawn", "metadata": {"order": "o-1"}}
+    paid = sdk.pay(key, local_service.base_url, session["session_token"], request)
     assert paid["ok"], paid
     payment = paid["data"]
     assert (payment["status"], payment["amount"], payment["session_id"]) == ("authorized", amount, session["id"])
@@ -83,13 +79,8 @@ def test_an_answer_lost_behind_a_gateway_error_is_retried_by_the_sdk_and_pays_on
     session = open_session(local_service, key)
     gateway = LossyGateway(local_service.base_url, "/api/v1/payments", lose=1)
     try:
-        paid = sdk.call(
-            op="createPayment",
-            apiKey=key,
-            baseURL=gateway.url,
-            sessionToken=session["session_token"],
-            request={"amount": Decimal("12.34"), "description": "lost once"},
-        )
+        request = {"amount": Decimal("12.34"), "description": "lost once"}
+        paid = sdk.pay(key, gateway.url, session["session_token"], request)
     finally:
         gateway.stop()
     assert paid["ok"], paid  # the SDK retried the 504 and got the payment the first attempt made
@@ -104,9 +95,8 @@ def test_an_answer_lost_behind_a_gateway_error_is_retried_by_the_sdk_and_pays_on
 def test_the_sdk_maps_the_contracts_errors_to_its_own_classes(local_service: LocalService, sdk: ZendFiSdk) -> None:
     key = local_service.api_keys[0]
     session = open_session(local_service, key, max_per_transaction=10)
-    base = {"apiKey": key, "baseURL": local_service.base_url, "sessionToken": session["session_token"]}
-    over = sdk.call(op="createPayment", request={"amount": Decimal("10.01")}, **base)
-    invalid = sdk.call(op="createPayment", request={"amount": Decimal("0.001")}, **base)
+    over = sdk.pay(key, local_service.base_url, session["session_token"], {"amount": Decimal("10.01")})
+    invalid = sdk.pay(key, local_service.base_url, session["session_token"], {"amount": Decimal("0.001")})
     missing = sdk.call(op="getPayment", paymentId="pay_" + "a" * 24, apiKey=key, baseURL=local_service.base_url)
     stranger = sdk.call(
         op="getPayment", paymentId="pay_x", apiKey="zfi_test_" + "u" * 43, baseURL=local_service.base_url
@@ -129,13 +119,7 @@ def test_the_sdk_verifies_the_webhooks_we_deliver_and_refuses_a_tampered_one(
     assert added.status_code == 201, added.text
     try:
         session = open_session(local_service, key)
-        paid = sdk.call(
-            op="createPayment",
-            apiKey=key,
-            baseURL=local_service.base_url,
-            sessionToken=session["session_token"],
-            request={"amount": Decimal("7.07")},
-        )
+        paid = sdk.pay(key, local_service.base_url, session["session_token"], {"amount": Decimal("7.07")})
         assert paid["ok"], paid
         receiver.wait_for("agent.payment.authorized", paid["data"]["id"])
         headers, body = next(
@@ -196,13 +180,13 @@ def test_the_sdks_other_payment_fields_are_accepted_and_a_split_is_refused(
 ) -> None:
     key = local_service.api_keys[1]
     session = open_session(local_service, key)
-    base = {"apiKey": key, "baseURL": local_service.base_url, "sessionToken": session["session_token"]}
+    pay = functools.partial(sdk.pay, key, local_service.base_url, session["session_token"])
     extras = {"customer_email": "buyer@example.com", "redirect_url": "https://shop.example/thanks"}
-    paid = sdk.call(op="createPayment", request={"amount": Decimal("3.30"), **extras, "split_recipients": []}, **base)
+    paid = pay({"amount": Decimal("3.30"), **extras, "split_recipients": []})
     assert paid["ok"], paid
     assert paid["data"]["status"] == "authorized"
     split = [{"recipient_wallet": "Hx7B...abc", "percentage": 50}]
-    refused = sdk.call(op="createPayment", request={"amount": Decimal("3.30"), "split_recipients": split}, **base)
+    refused = pay({"amount": Decimal("3.30"), "split_recipients": split})
     assert (refused["error"]["name"], refused["error"]["code"]) == ("ValidationError", "VALIDATION_ERROR")
     assert "split_recipients" in refused["error"]["message"]
     assert spent_today(local_service, key, session["id"]) == Decimal("3.30")

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from agent_sessions.domain.jsonio import encode_json
+from agent_sessions_local.child_processes import end_by_closing_stdin
 from agent_sessions_local.template import PROJECT_ROOT
 from tests.support.npm_tools import ensure_installed, node_and_npm
 
@@ -43,12 +44,12 @@ class ZendFiSdk:
                 return answer
         raise RuntimeError("the SDK driver ended without answering")
 
+    def pay(self, api_key: str, base_url: str, session_token: str, request: dict[str, Any]) -> dict[str, Any]:
+        """createPayment as a platform pays for one of its sessions: its API key, the session's token."""
+        return self.call(
+            op="createPayment", apiKey=api_key, baseURL=base_url, sessionToken=session_token, request=request
+        )
+
     def stop(self) -> None:
         """End the driver (closing its stdin ends its loop), by its PID if it does not end."""
-        if self._process.stdin is not None:
-            self._process.stdin.close()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=10)
+        end_by_closing_stdin(self._process, seconds=10)
