@@ -41,7 +41,7 @@ from agent_sessions.dal.ports import (
     SessionRefused,
 )
 from agent_sessions.domain.pages import Page
-from agent_sessions.domain.payment_rules import PaymentChecks, session_after_hold_ends
+from agent_sessions.domain.payment_rules import PaymentChecks, session_after_hold_ends, spent_by_decision
 from agent_sessions.domain.records import Decision, Hold, PaymentRecord, SessionRecord
 from agent_sessions.domain.windows import WINDOW_KINDS, window_position
 
@@ -242,7 +242,7 @@ class MemoryStore(
             assert stored is not None  # decidable() checked it
             assert session is not None
             approve = decision == "authorized"
-            spent = (captured_cents if captured_cents is not None else payment.amount_cents) if approve else 0
+            spent = spent_by_decision(payment.amount_cents, decision, captured_cents)
             self._payments[payment.id] = replace(
                 stored,
                 stored_status=decision,

@@ -33,7 +33,7 @@ from agent_sessions.dal.ports import (
 )
 from agent_sessions.dal.table import NOT_DUE, TableAccess, session_write_marks, terms_rev_condition
 from agent_sessions.domain.pages import Page
-from agent_sessions.domain.payment_rules import PaymentChecks, WindowCheck
+from agent_sessions.domain.payment_rules import PaymentChecks, WindowCheck, spent_by_decision
 from agent_sessions.domain.records import (
     MAX_PENDING_APPROVALS,
     Decision,
@@ -214,7 +214,7 @@ class DynamoPayments(TableAccess):
         """
         now_epoch = {"N": str(int(now.timestamp()))}
         approve = decision == "authorized"
-        spent = (captured_cents if captured_cents is not None else payment.amount_cents) if approve else 0
+        spent = spent_by_decision(payment.amount_cents, decision, captured_cents)
         session_condition = "#status = :active AND expires_epoch > :now"
         session_values = {":active": {"S": "active"}, ":now": now_epoch}
         if expected_version is not None:

@@ -25,6 +25,7 @@ from agent_sessions.domain.money import cents_to_dollars
 from agent_sessions.domain.records import (
     HOLD_LIFETIME,
     MAX_PENDING_APPROVALS,
+    Decision,
     Hold,
     PaymentRecord,
     SessionRecord,
@@ -284,6 +285,14 @@ def session_after_payment(session: SessionRecord, payment: PaymentRecord, checks
     return session.with_changes(
         committed_cents=committed, held_cents=held, holds=holds, payment_counts=counts, version=session.version + 1
     )
+
+
+def spent_by_decision(amount_cents: int, decision: Decision, captured_cents: int | None = None) -> int:
+    """What deciding a held payment spends: all of it when approved (or `captured_cents` of it, a
+    manual intent's partial capture), nothing when rejected; the rest of the hold is released."""
+    if decision != "authorized":
+        return 0
+    return captured_cents if captured_cents is not None else amount_cents
 
 
 def session_after_hold_ends(

@@ -10,7 +10,7 @@ from datetime import datetime
 from agent_sessions.dal.ports import PaymentStore
 from agent_sessions.domain.credentials import session_id_of_payment
 from agent_sessions.domain.errors import InvalidState, NotFound
-from agent_sessions.domain.payment_rules import session_after_hold_ends
+from agent_sessions.domain.payment_rules import session_after_hold_ends, spent_by_decision
 from agent_sessions.domain.records import Caller, Decision, PaymentRecord, SessionRecord
 from agent_sessions.logic.payments import PaymentAnswer
 from agent_sessions.logic.sessions import ensure_token_session_live, require_api_key
@@ -64,7 +64,7 @@ def _decide(store: PaymentStore, caller: Caller, payment_id: str, decision: Deci
     decided = payment.with_changes(stored_status=decision, decided_at=now)
     if not store.decide_payment(payment, decision, now, expected_version=session.version):
         return PaymentAnswer(decided, _decided_unpinned(store, payment, decision, now))
-    released_cents = 0 if decision == "authorized" else payment.amount_cents
+    released_cents = payment.amount_cents - spent_by_decision(payment.amount_cents, decision)
     after = session_after_hold_ends(session, payment.id, payment.amount_cents, payment.window_keys, released_cents)
     return PaymentAnswer(decided, after)
 
