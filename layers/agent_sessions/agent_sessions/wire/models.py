@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from agent_sessions.domain.agent_keys import DEFAULT_RATE_LIMIT_PER_HOUR, MAX_RATE_LIMIT_PER_HOUR
 from agent_sessions.domain.credentials import INTENT_ID_SHAPE, PAYMENT_ID_SHAPE, SESSION_ID_SHAPE
+from agent_sessions.domain.endpoint_policy import MAX_URL_CHARS
 from agent_sessions.domain.events import EVENT_NAMES, EventName
 from agent_sessions.domain.intents import DEFAULT_INTENT_SECONDS, MAX_INTENT_SECONDS, CaptureMethod
 from agent_sessions.domain.jsonio import encode_json
@@ -39,6 +40,8 @@ PAYMENT_ID_PATTERN = f"^{PAYMENT_ID_SHAPE}$"
 WEBHOOK_ID_PATTERN = r"^wh_[a-z2-7]{24}$"
 AGENT_KEY_ID_PATTERN = r"^ak_[a-z2-7]{24}$"
 INTENT_ID_PATTERN = f"^{INTENT_ID_SHAPE}$"
+# An http(s) URL of printable ASCII without spaces (a webhook endpoint, the SDK's redirect_url).
+HTTP_URL_PATTERN = r"^https?://[!-~]+$"
 
 
 # "Not blank": some character other than ASCII whitespace. The schema states the same pattern, which
@@ -258,7 +261,7 @@ class CreatePaymentRequest(_Strict):
     description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)] | None = None
     metadata: Metadata = None
     customer_email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
-    redirect_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://[!-~]+$")] | None = None
+    redirect_url: Annotated[str, Field(max_length=MAX_URL_CHARS, pattern=HTTP_URL_PATTERN)] | None = None
     split_recipients: Annotated[
         list[Any] | None,
         AfterValidator(_no_split),
@@ -309,7 +312,7 @@ class CreateWebhookRequest(_Strict):
 
     # Printable ASCII without spaces, http(s) (the server also requires a host that resolves to a
     # public address, https outside the local runtime; see the README).
-    url: Annotated[str, Field(min_length=10, max_length=2048, pattern=r"^https?://[!-~]+$")]
+    url: Annotated[str, Field(min_length=10, max_length=MAX_URL_CHARS, pattern=HTTP_URL_PATTERN)]
     events: Annotated[list[EventName], Field(min_length=1, max_length=len(EVENT_NAMES))] | None = None
 
 
