@@ -112,16 +112,23 @@ ROOMY_LIMITS = {"max_per_transaction": 1000, "max_per_day": 10_000_000, "max_per
                 "max_per_month": 10_000_000, "require_approval_above": 1000}  # fmt: skip
 
 
-def captured_transactions(client: Any) -> list[dict[str, Any]]:
-    """The parameters of every TransactWriteItems `client` sends from now on (copies, in order)."""
+@contextmanager
+def captured_transactions(client: Any) -> Iterator[list[dict[str, Any]]]:
+    """The parameters of every TransactWriteItems `client` sends inside the block (copies, in order).
+
+    The hook that copies them is gone after the block, so nothing timed later pays for the copying.
+    """
     import copy
 
     sent: list[dict[str, Any]] = []
+    event = "before-parameter-build.dynamodb.TransactWriteItems"
     client.meta.events.register(
-        "before-parameter-build.dynamodb.TransactWriteItems",
-        lambda params, **kwargs: sent.append(copy.deepcopy(params)),
+        event, lambda params, **kwargs: sent.append(copy.deepcopy(params)), unique_id="bench-capture"
     )
-    return sent
+    try:
+        yield sent
+    finally:
+        client.meta.events.unregister(event, unique_id="bench-capture")
 
 
 def unpinned(transaction: dict[str, Any]) -> dict[str, Any]:

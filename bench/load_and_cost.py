@@ -80,10 +80,10 @@ def _captured_payment_transaction(session_store: Any, token: str) -> dict[str, A
     from agent_sessions.logic import sessions as service
     from agent_sessions.wire.models import CreatePaymentRequest
 
-    sent = captured_transactions(session_store._client)
     caller = service.authenticate(session_store, f"Bearer {token}")
     body = CreatePaymentRequest.model_validate({"amount": 1})
-    payment_service.create_payment(session_store, caller, body, None, datetime.now(UTC))
+    with captured_transactions(session_store._client) as sent:
+        payment_service.create_payment(session_store, caller, body, None, datetime.now(UTC))
     return unpinned(sent[-1])
 
 

@@ -38,9 +38,9 @@ def handler_overhead(samples: int) -> dict[str, Any]:
 
     with moto_table() as client:
         handler, event, context, _ = payment_handler_on_a_roomy_session({"amount": 1})
-        sent = captured_transactions(dynamo.default_store()._client)
-        for _ in range(3):  # warm up: the first payment of an instance reads the session once
-            assert handler(event, context)["statusCode"] == 201
+        with captured_transactions(dynamo.default_store()._client) as sent:
+            for _ in range(3):  # warm up: the first payment of an instance reads the session once
+                assert handler(event, context)["statusCode"] == 201
         template = sent[-1]
         raw_client = dynamo.default_store()._client
         handler_times, raw_times = [], []
@@ -81,8 +81,8 @@ def stubbed_overhead(samples: int) -> dict[str, Any]:
             {"amount": 1, "merchant_id": "merchant_amazon"}
         )
         client = dynamo.default_store()._client
-        sent = captured_transactions(client)
-        assert handler(event, context)["statusCode"] == 201  # the instance now knows the session: pinned
+        with captured_transactions(client) as sent:
+            assert handler(event, context)["statusCode"] == 201  # the instance now knows the session: pinned
         template = sent[-1]
         session = dynamo.default_store().get_session(created.session.id)
         assert session is not None

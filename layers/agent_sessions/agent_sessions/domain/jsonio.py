@@ -6,6 +6,7 @@ import itertools
 import json
 import re
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii as _quoted
 from typing import Any
 
 MAX_BODY_BYTES = 64 * 1024
@@ -60,15 +61,44 @@ def parse_json_object_body(text: str) -> dict[str, Any]:
 
 
 def encode_json(value: Any) -> str:
-    """Serialise dicts, lists, str, int, bool, None and Decimal (as an exact JSON number)."""
+    """Serialise dicts, lists, str, int, bool, None and Decimal (as an exact JSON number).
+
+    The output is exactly `json.dumps(value, separators=(",", ":"))` for values without a Decimal
+    (ASCII, escaped as json escapes it), so stored fingerprints of requests never change. The
+    exact built-in types take a fast path (this runs on every answer); subclasses take the general one.
+    """
+    kind = type(value)
+    if kind is str:
+        return _quoted(value)
+    if kind is dict:
+        return (
+            "{"
+            + ",".join([_quoted(k if type(k) is str else str(k)) + ":" + encode_json(v) for k, v in value.items()])
+            + "}"
+        )
+    if kind is Decimal:
+        return _decimal_text(value)
+    if kind is list or kind is tuple:
+        return "[" + ",".join([encode_json(item) for item in value]) + "]"
+    if value is None or kind is bool or kind is int:
+        return json.dumps(value)
+    return _encode_subclass(value)
+
+
+def _encode_subclass(value: Any) -> str:
+    """encode_json for instances of subclasses of the JSON types (an enum of strings, a dict subclass)."""
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{encode_json(v)}" for k, v in value.items()) + "}"
+        return "{" + ",".join(f"{_quoted(str(k))}:{encode_json(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list | tuple):
         return "[" + ",".join(encode_json(item) for item in value) + "]"
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError("cannot encode a non-finite Decimal")
-        return str(value)  # always a valid JSON number for a finite Decimal, e.g. 29.99 or 1E+400
-    if value is None or isinstance(value, str | int | bool):
+        return _decimal_text(value)
+    if isinstance(value, str | int | bool):
         return json.dumps(value)
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def _decimal_text(value: Decimal) -> str:
+    if not value.is_finite():
+        raise ValueError("cannot encode a non-finite Decimal")
+    return str(value)  # always a valid JSON number for a finite Decimal, e.g. 29.99 or 1E+400
