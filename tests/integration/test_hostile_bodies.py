@@ -102,3 +102,41 @@ def test_metadata_with_an_unpaired_surrogate_is_a_422_on_metadata_and_creates_no
     assert answer["statusCode"] == 422, answer["body"][:300]
     assert list(answer["json"]["error"]["details"]["fields"]) == ["metadata"]
     assert dynamodb.scan(TableName="agent-sessions-test", Select="COUNT")["Count"] == before
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    function=st.sampled_from(["create_session", "create_webhook", "create_payment"]),
+    key=st.text(max_size=6),
+    first=st.integers(min_value=1, max_value=50),
+    second=st.integers(min_value=1, max_value=50),
+    depth=st.integers(min_value=0, max_value=3),
+)
+def test_a_key_named_twice_in_one_object_is_a_422_on_body_and_creates_nothing(
+    invoke: Invoke, dynamodb: Any, function: str, key: str, first: int, second: int, depth: int
+) -> None:
+    """`{"amount": 1, "amount": 900}` means 1 to one JSON reader and 900 to another (a proxy, a log
+    pipeline, the SDK): whichever this service took, someone would see another payment. Refused
+    at any depth, whatever the key, whether or not the two values agree."""
+    repeated = '{"' + json.dumps(key)[1:-1] + f'": {first}, ' + json.dumps(key) + f": {second}" + "}"
+    for _ in range(depth):
+        repeated = '{"k": ' + repeated + "}"
+    fields = {
+        "create_session": '"agent_id": "a", "user_wallet": "w"',
+        "create_webhook": '"url": "https://example.com/hook"',
+        "create_payment": '"amount": 1',
+    }[function]
+    body = "{" + fields + ', "metadata": ' + repeated + "}" if depth else repeated[:-1] + ", " + fields + "}"
+    event = load_event(function)
+    if function == "create_payment":
+        from tests.conftest import with_credential
+
+        created = invoke("create_session", load_event("create_session"))["json"]
+        event = with_credential(invoke, event, created["session_token"])
+        event["headers"].pop("idempotency-key", None)
+    before = dynamodb.scan(TableName="agent-sessions-test", Select="COUNT")["Count"]
+    answer = invoke(function, with_body(event, body))
+    assert answer["statusCode"] == 422, (body, answer["body"][:300])
+    assert list(answer["json"]["error"]["details"]["fields"]) == ["body"]
+    assert "twice" in answer["json"]["error"]["details"]["fields"]["body"]
+    assert dynamodb.scan(TableName="agent-sessions-test", Select="COUNT")["Count"] == before

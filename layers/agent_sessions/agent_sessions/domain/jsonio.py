@@ -23,6 +23,14 @@ class BodyTooDeep(ValueError):
     """The request body nests arrays and objects deeper than MAX_JSON_DEPTH."""
 
 
+class BodyHasDuplicateKey(ValueError):
+    """An object in the request body names the same key twice (parsers disagree on which one counts)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"The body names the key {key!r} twice in one object.")
+        self.key = key
+
+
 class BodyNotAnObject(ValueError):
     """The request body is JSON but not an object (every body this API takes is one)."""
 
@@ -32,12 +40,31 @@ def _reject_constant(name: str) -> Any:
 
 
 def parse_json_body(text: str) -> Any:
-    """Parse a request body: numbers with a fraction become Decimal; NaN and Infinity are refused."""
+    """Parse a request body: numbers with a fraction become Decimal; NaN, Infinity and a key named
+    twice in one object are refused (one reader taking the first and another the last is how a
+    proxy and a service come to see different requests)."""
     if len(text) > MAX_BODY_BYTES or len(text.encode("utf-8")) > MAX_BODY_BYTES:
         raise BodyTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
     if json_depth(text) > MAX_JSON_DEPTH:
         raise BodyTooDeep(f"The body must nest at most {MAX_JSON_DEPTH} levels deep.")
-    return json.loads(text, parse_float=Decimal, parse_int=_parse_int, parse_constant=_reject_constant)
+    return json.loads(
+        text,
+        parse_float=Decimal,
+        parse_int=_parse_int,
+        parse_constant=_reject_constant,
+        object_pairs_hook=_object_without_repeats,
+    )
+
+
+def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    parsed = dict(pairs)
+    if len(parsed) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise BodyHasDuplicateKey(key)
+            seen.add(key)
+    return parsed
 
 
 def json_depth(text: str) -> int:

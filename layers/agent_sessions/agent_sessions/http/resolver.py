@@ -25,6 +25,7 @@ from agent_sessions.domain.idempotency import MAX_IDEMPOTENCY_KEY_CHARS, Idempot
 from agent_sessions.domain.jsonio import (
     MAX_BODY_BYTES,
     MAX_JSON_DEPTH,
+    BodyHasDuplicateKey,
     BodyNotAnObject,
     BodyTooDeep,
     BodyTooLarge,
@@ -114,6 +115,10 @@ def _body_too_deep(error: BodyTooDeep) -> Response[str]:
     return error_response(ValidationFailed({"body": f"must nest arrays and objects at most {MAX_JSON_DEPTH} deep"}))
 
 
+def _body_with_a_repeated_key(error: BodyHasDuplicateKey) -> Response[str]:
+    return error_response(ValidationFailed({"body": f"names the key {encode_json(error.key)} twice in one object"}))
+
+
 def _body_not_an_object(error: BodyNotAnObject) -> Response[str]:
     return error_response(ValidationFailed({"body": "must be a JSON object"}))
 
@@ -141,6 +146,7 @@ def answer_errors_per_contract(app: APIGatewayHttpResolver) -> APIGatewayHttpRes
     app.exception_handler(RequestValidationError)(_invalid_request)
     app.exception_handler(BodyTooLarge)(_body_too_large)
     app.exception_handler(BodyTooDeep)(_body_too_deep)
+    app.exception_handler(BodyHasDuplicateKey)(_body_with_a_repeated_key)
     app.exception_handler(BodyNotAnObject)(_body_not_an_object)
     app.exception_handler(UnicodeDecodeError)(_undecodable_body)
     app.exception_handler(binascii.Error)(_bad_base64_body)
