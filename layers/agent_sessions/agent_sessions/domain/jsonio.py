@@ -107,8 +107,12 @@ def encode_json(value: Any) -> str:
         return _decimal_text(value)
     if kind is list or kind is tuple:
         return "[" + ",".join([encode_json(item) for item in value]) + "]"
-    if value is None or kind is bool or kind is int:
-        return json.dumps(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
     return _encode_subclass(value)
 
 

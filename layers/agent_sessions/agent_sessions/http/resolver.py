@@ -6,6 +6,7 @@ The only module of the layer that knows API Gateway; the service never sees an e
 from __future__ import annotations
 
 import binascii
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -140,19 +141,36 @@ def _unexpected(error: Exception) -> Response[str]:
     return error_response(DomainError())
 
 
+# The contract's answer to each error a request can raise (the most specific class wins, as in
+# Powertools' own lookup); every handler's resolver is given this table.
+CONTRACT_ERROR_ANSWERS: dict[type[BaseException], Callable[[Any], Response[str]]] = {
+    DomainError: _domain_error,
+    RequestValidationError: _invalid_request,
+    BodyTooLarge: _body_too_large,
+    BodyTooDeep: _body_too_deep,
+    BodyHasDuplicateKey: _body_with_a_repeated_key,
+    BodyNotAnObject: _body_not_an_object,
+    UnicodeDecodeError: _undecodable_body,
+    binascii.Error: _bad_base64_body,
+    Exception: _unexpected,
+}
+
+
 def answer_errors_per_contract(app: APIGatewayHttpResolver) -> APIGatewayHttpResolver:
     """Make a handler's resolver answer every error with the contract's body (and nothing else)."""
-    app.exception_handler(DomainError)(_domain_error)
-    app.exception_handler(RequestValidationError)(_invalid_request)
-    app.exception_handler(BodyTooLarge)(_body_too_large)
-    app.exception_handler(BodyTooDeep)(_body_too_deep)
-    app.exception_handler(BodyHasDuplicateKey)(_body_with_a_repeated_key)
-    app.exception_handler(BodyNotAnObject)(_body_not_an_object)
-    app.exception_handler(UnicodeDecodeError)(_undecodable_body)
-    app.exception_handler(binascii.Error)(_bad_base64_body)
+    for error_class, answer in CONTRACT_ERROR_ANSWERS.items():
+        app.exception_handler(error_class)(answer)
     app.not_found(_no_route)
-    app.exception_handler(Exception)(_unexpected)
     return app
+
+
+def answer_to_error(error: Exception) -> Response[str]:
+    """The contract's answer to `error`, looked up as the resolver looks it up."""
+    for error_class in type(error).__mro__:
+        answer = CONTRACT_ERROR_ANSWERS.get(error_class)
+        if answer is not None:
+            return answer(error)
+    return _unexpected(error)  # pragma: no cover - Exception is in the table
 
 
 # Every handler's resolver: validates with the pydantic models; bodies parse as exact JSON objects.
@@ -216,33 +234,40 @@ def responses_with_errors(
     return answers
 
 
-def resolve_json(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+def resolve_json(
+    app: APIGatewayHttpResolver,
+    event: dict[str, Any],
+    context: Any,
+    direct: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Resolve an event; every body is read as JSON whatever Content-Type says (`curl -d` sends a form type).
 
     A request with no usable credential is answered 401 before anything in it is validated, so
     nobody can probe the validation rules without a key (every route of this API needs one). An
     agent key's request is counted and checked against its scopes first (`agent_keys.admit`), and
-    every answer to it carries the key's X-RateLimit-* headers.
+    every answer to it carries the key's X-RateLimit-* headers. `direct` answers the request instead
+    of the resolver (http/direct_route.py: the payment route).
     """
     caller = _caller_in(event)
     if caller is None:
-        return _proxy_answer(error_response(Unauthenticated()))
+        return proxy_answer(error_response(Unauthenticated()))
     try:
         admission = _admission(caller, event)
     except DomainError as error:
-        return _proxy_answer(error_response(error))
+        return proxy_answer(error_response(error))
     if admission is not None and admission.refusal is not None:
-        return _proxy_answer(error_response(admission.refusal), admission.rate_limit.headers())
-    result = app.resolve(_read_as_json(event), context)
+        return proxy_answer(error_response(admission.refusal), admission.rate_limit.headers())
+    result = direct(event, context) if direct is not None else app.resolve(_read_as_json(event), context)
     if admission is not None:
         result["headers"] = {**(result.get("headers") or {}), **admission.rate_limit.headers()}
     return result
 
 
 def _read_as_json(event: dict[str, Any]) -> dict[str, Any]:
-    """The event without its Content-Type when it has a body, so Powertools reads the body as JSON."""
+    """The event without its Content-Type, so Powertools reads any body as JSON (and an empty one as
+    missing: with a type it does not parse, Powertools raised instead, an empty POST's 500)."""
     headers = event.get("headers") or {}
-    if event.get("body") and "content-type" in {name.lower() for name in headers}:
+    if "content-type" in {name.lower() for name in headers}:
         return {**event, "headers": {k: v for k, v in headers.items() if k.lower() != "content-type"}}
     return event
 
@@ -335,7 +360,7 @@ def _caller_in(event: dict[str, Any]) -> Caller | None:
     return caller_from_context((request_context.get("authorizer") or {}).get("lambda") or {})
 
 
-def _proxy_answer(response: Response[str], headers: dict[str, str] | None = None) -> dict[str, Any]:
+def proxy_answer(response: Response[str], headers: dict[str, str] | None = None) -> dict[str, Any]:
     """A Response as the HTTP API proxy result Powertools would make of it."""
     return {
         "statusCode": response.status_code,
