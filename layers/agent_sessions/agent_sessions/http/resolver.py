@@ -143,7 +143,7 @@ def _unexpected(error: Exception) -> Response[str]:
 
 # The contract's answer to each error a request can raise (the most specific class wins, as in
 # Powertools' own lookup); every handler's resolver is given this table.
-CONTRACT_ERROR_ANSWERS: dict[type[BaseException], Callable[[Any], Response[str]]] = {
+CONTRACT_ERROR_ANSWERS: dict[type[Exception], Callable[[Any], Response[str]]] = {
     DomainError: _domain_error,
     RequestValidationError: _invalid_request,
     BodyTooLarge: _body_too_large,
