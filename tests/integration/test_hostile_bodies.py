@@ -140,3 +140,24 @@ def test_a_key_named_twice_in_one_object_is_a_422_on_body_and_creates_nothing(
     assert list(answer["json"]["error"]["details"]["fields"]) == ["body"]
     assert "twice" in answer["json"]["error"]["details"]["fields"]["body"]
     assert dynamodb.scan(TableName="agent-sessions-test", Select="COUNT")["Count"] == before
+
+
+@pytest.mark.parametrize("function", HTTP_FUNCTIONS)
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/octet-stream", "multipart/form-data; boundary=x", "application/xml"]
+)
+def test_an_empty_body_of_any_content_type_is_never_a_server_error(
+    invoke: Invoke, dynamodb: Any, function: str, content_type: str
+) -> None:
+    """Powertools raised on a Content-Type it does not parse when the body was empty (a 500); every
+    body is read as JSON whatever its type, so an empty one is simply missing."""
+    event = load_event(function)
+    if function in ("create_payment", "check_payment", "smart_payment"):
+        from tests.conftest import with_credential
+
+        created = invoke("create_session", load_event("create_session"))["json"]
+        event = with_credential(invoke, event, created["session_token"])
+    for body in ("", None):
+        event = {**event, "headers": {**event["headers"], "content-type": content_type}, "body": body}
+        answer = invoke(function, event)
+        assert answer["statusCode"] < 500, (function, answer.get("body"))
