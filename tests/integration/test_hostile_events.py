@@ -1,0 +1,95 @@
+"""Any request API Gateway could hand a handler is answered by the contract, never a 5xx.
+
+Each drawn request starts from a function's events/ file (a real caller's context) and changes what
+a client controls: the query string, the headers (in any case, repeated in another case), the body,
+its base64 flag, the path's ids. Every answer must be a status under 500, and an error must carry
+the contract's body with one of its codes. `HOSTILE_EVENTS` sets how many requests are drawn (the
+default keeps `make test` fast; thousands were run while writing it).
+"""
+
+import json
+import os
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import Invoke, load_event
+from tests.integration.test_hostile_bodies import HTTP_FUNCTIONS
+
+CONTRACT_CODES = {
+    "VALIDATION_ERROR",
+    "UNAUTHENTICATED",
+    "SESSION_REVOKED",
+    "SESSION_EXPIRED",
+    "FORBIDDEN",
+    "LIMIT_EXCEEDED",
+    "MERCHANT_NOT_ALLOWED",
+    "NOT_FOUND",
+    "INVALID_STATE",
+    "IDEMPOTENCY_KEY_REUSED",
+    "RATE_LIMITED",
+    # this project's own, documented in its API reference
+    "VELOCITY_LIMIT",
+    "PRECONDITION_FAILED",
+    "PRECONDITION_REQUIRED",
+    "CONSENT_REQUIRED",
+}
+QUERY_NAMES = ["limit", "cursor", "status", "from", "to", "agent_id", "session_id", "x", "limit[]", ""]
+HEADER_NAMES = [
+    "Idempotency-Key",
+    "idempotency-key",
+    "If-Match",
+    "X-Session-Token",
+    "Content-Type",
+    "content-encoding",
+    "Cookie",
+    "x-forwarded-proto",
+    "host",
+    "X-Custom",
+]
+TEXT = st.text(max_size=12) | st.sampled_from(["", " ", "1", "-1", "1e9", "0x10", "%00", "a,b", "null", 'W/"1"'])
+BODIES = (
+    st.none()
+    | TEXT
+    | st.dictionaries(st.text(max_size=8), TEXT | st.integers() | st.none(), max_size=4).map(json.dumps)
+)
+
+
+@settings(
+    max_examples=int(os.environ.get("HOSTILE_EVENTS", "80")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    function=st.sampled_from(HTTP_FUNCTIONS),
+    query=st.none() | st.dictionaries(st.sampled_from(QUERY_NAMES), TEXT, max_size=3),
+    headers=st.dictionaries(st.sampled_from(HEADER_NAMES), TEXT, max_size=4),
+    body=BODIES,
+    encoded=st.booleans(),
+    path_id=st.none() | TEXT,
+)
+def test_no_request_is_answered_with_a_server_error(
+    invoke: Invoke,
+    dynamodb: Any,
+    function: str,
+    query: dict[str, str] | None,
+    headers: dict[str, str],
+    body: str | None,
+    encoded: bool,
+    path_id: str | None,
+) -> None:
+    event = load_event(function)
+    event["headers"] = {**event.get("headers", {}), **headers}
+    event["queryStringParameters"] = query
+    event["rawQueryString"] = "&".join(f"{name}={value}" for name, value in (query or {}).items())
+    event["body"] = body
+    event["isBase64Encoded"] = encoded
+    if path_id is not None and event.get("pathParameters"):
+        event["pathParameters"] = {name: path_id for name in event["pathParameters"]}
+    answer = invoke(function, event)
+    assert answer["statusCode"] < 500, (function, answer["statusCode"], answer.get("body", "")[:400])
+    if answer["statusCode"] >= 400:
+        error = answer["json"]["error"]
+        assert error["code"] in CONTRACT_CODES, error
+        assert isinstance(error["message"], str) and isinstance(error["details"], dict)
