@@ -92,4 +92,5 @@ def test_no_request_is_answered_with_a_server_error(
     if answer["statusCode"] >= 400:
         error = answer["json"]["error"]
         assert error["code"] in CONTRACT_CODES, error
-        assert isinstance(error["message"], str) and isinstance(error["details"], dict)
+        assert isinstance(error["message"], str)
+        assert isinstance(error["details"], dict)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii as _quoted
 from typing import Any
@@ -94,42 +95,48 @@ def encode_json(value: Any) -> str:
     (ASCII, escaped as json escapes it), so stored fingerprints of requests never change. The
     exact built-in types take a fast path (this runs on every answer); subclasses take the general one.
     """
-    kind = type(value)
-    if kind is str:
-        return _quoted(value)
-    if kind is dict:
-        return (
-            "{"
-            + ",".join([_quoted(k if type(k) is str else str(k)) + ":" + encode_json(v) for k, v in value.items()])
-            + "}"
-        )
-    if kind is Decimal:
-        return _decimal_text(value)
-    if kind is list or kind is tuple:
-        return "[" + ",".join([encode_json(item) for item in value]) + "]"
-    if value is None:
-        return "null"
-    if kind is bool:
-        return "true" if value else "false"
-    if kind is int:
-        return int.__repr__(value)
-    return _encode_subclass(value)
+    write = _WRITERS.get(type(value))
+    return write(value) if write is not None else _encode_subclass(value)
 
 
-def _encode_subclass(value: Any) -> str:
-    """encode_json for instances of subclasses of the JSON types (an enum of strings, a dict subclass)."""
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{_quoted(str(k))}:{encode_json(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(encode_json(item) for item in value) + "]"
-    if isinstance(value, Decimal):
-        return _decimal_text(value)
-    if isinstance(value, str | int | bool):
-        return json.dumps(value)
-    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+def _object_text(value: dict[Any, Any]) -> str:
+    return (
+        "{"
+        + ",".join([_quoted(k if type(k) is str else str(k)) + ":" + encode_json(v) for k, v in value.items()])
+        + "}"
+    )
+
+
+def _array_text(value: list[Any] | tuple[Any, ...]) -> str:
+    return "[" + ",".join([encode_json(item) for item in value]) + "]"
 
 
 def _decimal_text(value: Decimal) -> str:
     if not value.is_finite():
         raise ValueError("cannot encode a non-finite Decimal")
     return str(value)  # always a valid JSON number for a finite Decimal, e.g. 29.99 or 1E+400
+
+
+_WRITERS: dict[type, Callable[[Any], str]] = {
+    str: _quoted,
+    dict: _object_text,
+    list: _array_text,
+    tuple: _array_text,
+    Decimal: _decimal_text,
+    int: int.__repr__,
+    bool: lambda value: "true" if value else "false",
+    type(None): lambda value: "null",
+}
+
+
+def _encode_subclass(value: Any) -> str:
+    """encode_json for instances of subclasses of the JSON types (an enum of strings, a dict subclass)."""
+    if isinstance(value, dict):
+        return _object_text(value)
+    if isinstance(value, list | tuple):
+        return _array_text(value)
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    if isinstance(value, str | int | bool):
+        return json.dumps(value)
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")

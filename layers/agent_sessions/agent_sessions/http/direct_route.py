@@ -73,29 +73,40 @@ class DirectRoute:
 
     def _arguments(self, event: dict[str, Any]) -> dict[str, Any]:
         """The route's arguments, validated; a ValidationFailed naming every invalid field."""
-        headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
         arguments: dict[str, Any] = {}
+        errors = self._read_headers(event, arguments)
+        if self._body is not None:
+            errors += self._read_body(event, arguments, *self._body)
+        if errors:
+            raise validation_failure(errors)
+        return arguments
+
+    def _read_headers(self, event: dict[str, Any], arguments: dict[str, Any]) -> list[dict[str, Any]]:
+        """Each Header parameter into `arguments`; the errors of those that are invalid."""
+        headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
         errors: list[dict[str, Any]] = []
         for parameter in self._headers:
             try:
                 arguments[parameter.keyword] = parameter.adapter.validate_python(headers.get(parameter.header))
             except ValidationError as invalid:
                 errors += [{**error, "loc": ("header", parameter.alias, *error["loc"])} for error in invalid.errors()]
-        if self._body is not None:
-            keyword, model = self._body
-            try:
-                parsed = self._parsed_body(event)
-                if parsed is None:
-                    errors.append({"type": "missing", "loc": ("body",), "msg": "Field required"})
-                else:
-                    arguments[keyword] = model.model_validate(parsed)
-            except ValidationError as invalid:
-                errors += [{**error, "loc": ("body", *error["loc"])} for error in invalid.errors()]
-            except json.JSONDecodeError:  # as the resolver: this error alone (like a body too large)
-                raise validation_failure([{"type": "json_invalid", "loc": ("body",)}]) from None
-        if errors:
-            raise validation_failure(errors)
-        return arguments
+        return errors
+
+    def _read_body(
+        self, event: dict[str, Any], arguments: dict[str, Any], keyword: str, model: type[BaseModel]
+    ) -> list[dict[str, Any]]:
+        """The body into `arguments` as `model`; its errors. Unparseable JSON raises at once, as in the resolver."""
+        try:
+            parsed = self._parsed_body(event)
+        except json.JSONDecodeError:  # this error alone (like a body too large), as the resolver answers it
+            raise validation_failure([{"type": "json_invalid", "loc": ("body",)}]) from None
+        if parsed is None:
+            return [{"type": "missing", "loc": ("body",), "msg": "Field required"}]
+        try:
+            arguments[keyword] = model.model_validate(parsed)
+        except ValidationError as invalid:
+            return [{**error, "loc": ("body", *error["loc"])} for error in invalid.errors()]
+        return []
 
     @staticmethod
     def _parsed_body(event: dict[str, Any]) -> Any:
