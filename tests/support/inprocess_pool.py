@@ -13,13 +13,18 @@ from contextlib import contextmanager
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
+from agent_sessions.domain.jsonio import parse_json_object_body
+from agent_sessions.http.direct_route import DirectRoute
 from agent_sessions_local.instances import Handler, LocalLambdaContext, load_handler
 from agent_sessions_local.template import FunctionSpec
 
 # Powertools keeps the request being resolved on a class attribute (BaseRouter.current_event): right
 # on Lambda, one request per process, but threads of one process would read each other's requests
-# (a PATCH's handler once validated a payment's body). Here each thread keeps its own.
+# (a PATCH's handler once validated a payment's body). Here each thread keeps its own, whether the
+# resolver or the payment's DirectRoute answers the request. (This process-wide patch stays for the
+# rest of the test process, so both must keep working with it.)
 _per_thread = threading.local()
 _resolve = APIGatewayHttpResolver.resolve
 
@@ -37,8 +42,17 @@ def _resolve_in_this_thread(self: APIGatewayHttpResolver, event: Any, context: A
     return _resolve(self, event, context)
 
 
+_answer_directly = DirectRoute.answer
+
+
+def _answer_directly_in_this_thread(self: DirectRoute, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    _per_thread.event = APIGatewayProxyEventV2(event, parse_json_object_body)
+    return _answer_directly(self, event, context)
+
+
 APIGatewayHttpResolver.current_event = property(_current_event, _set_current_event)  # type: ignore[assignment]
 APIGatewayHttpResolver.resolve = _resolve_in_this_thread  # type: ignore[method-assign]
+DirectRoute.answer = _answer_directly_in_this_thread  # type: ignore[method-assign]
 
 
 class InProcessPool:
