@@ -270,7 +270,8 @@ class SessionRecord:
 
     def window(self, kind: WindowKind, now: datetime) -> WindowState:
         """The window of `kind` that contains `now`, with what is spent and held in it."""
-        key = window_position(kind, self.created_at, now).counter_key
+        position = window_position(kind, self.created_at, now)
+        key = position.counter_key
         lapsed = sum(
             hold.amount_cents
             for hold in self.lapsed_holds(now).values()
@@ -283,7 +284,7 @@ class SessionRecord:
             limit_cents=self.limits_cents[WINDOW_LIMIT_NAME[kind]],
             spent_cents=committed - held,
             held_cents=held - lapsed,
-            resets_at=window_position(kind, self.created_at, now).resets_at,
+            resets_at=position.resets_at,
         )
 
     def windows(self, now: datetime) -> dict[WindowKind, WindowState]:
