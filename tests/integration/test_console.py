@@ -5,6 +5,8 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agent_sessions.dal import dynamo
 from agent_sessions.domain.records import utc_now
@@ -158,3 +160,41 @@ def test_a_sessions_identity_is_checked_on_its_page(invoke: Invoke, events_key: 
     assert signed["pkp_address"] in page["body"]
     plain = open_session(invoke)
     assert "created without mint_pkp" in console(invoke, "GET", f"/console/sessions/{plain['id']}", events_key)["body"]
+
+
+MARKUP = st.sampled_from(
+    ['<x-evil id="m">', '"><x-evil>', "'><x-evil>", '" onmouseover="x-evil', "</dd><x-evil>", "<!--x-evil-->"]
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    agent=MARKUP,
+    name=MARKUP,
+    wallet=MARKUP,
+    merchant=MARKUP,
+    description=MARKUP,
+    plain=st.text(st.characters(codec="utf-8", exclude_characters="<>\"'&"), max_size=6),
+)
+def test_what_an_agent_or_a_platform_writes_is_never_markup_on_any_page(
+    invoke: Invoke, events_key: str, agent: str, name: str, wallet: str, merchant: str, description: str, plain: str
+) -> None:
+    """Every field a credential can write and a page shows (agent, name, wallet, merchants, a
+    payment's merchant and description, a decline's message quoting them) comes out as text."""
+    session = open_session(
+        invoke,
+        agent_id=agent + plain,
+        agent_name=name + plain,
+        user_wallet=wallet + plain,
+        allowed_merchants=[merchant + plain, "merchant_amazon"],
+        limits={"max_per_transaction": 50, "max_per_day": 100, "require_approval_above": 20},
+    )
+    assert pay(invoke, session, 30, merchant_id=merchant + plain, description=description)["statusCode"] == 202
+    assert pay(invoke, session, 1, merchant_id="not-" + merchant, description=description)["statusCode"] == 403
+    paths = ("/console/sessions", f"/console/sessions/{session['id']}", f"/console/sessions/{session['id']}/revoke",
+             "/console/approvals", "/console/analytics")  # fmt: skip
+    for path in paths:
+        page = console(invoke, "GET", path, events_key)
+        assert page["statusCode"] == 200, (path, page["body"][:300])
+        for marker in {agent, name, wallet, merchant, description}:
+            assert marker not in page["body"], (path, marker)  # escaped, it holds none of < > " '
