@@ -69,7 +69,7 @@ def run_local(args: argparse.Namespace) -> int:
     from agent_sessions_local import data_dir
     from agent_sessions_local.gateway import serve
     from agent_sessions_local.template import load_template
-    from agent_sessions_local.workers import start_workers
+    from agent_sessions_local.workers import make_workers
 
     embedded, endpoint = _embedded_aws(args.dynamodb_endpoint)
     template = load_template()
@@ -79,11 +79,13 @@ def run_local(args: argparse.Namespace) -> int:
     from agent_sessions.dal.dynamo import default_store
 
     keys = mint_dev_keys(default_store(), os.environ.get("AGENT_SESSIONS_DEV_API_KEY"))
+    workers = make_workers(template, args.table, resources, args.sweep_seconds, stream_after_existing=bool(restored))
     server, gateway = serve("127.0.0.1", args.port, template)
     warming = time.monotonic()
     gateway.warm()
     logging.getLogger("agent_sessions_local").info("functions warm in %.1f s", time.monotonic() - warming)
-    workers = start_workers(template, args.table, resources, args.sweep_seconds, stream_after_existing=bool(restored))
+    for worker in workers:
+        worker.start()
     snapshots = data_dir.Snapshots(boto3.client("dynamodb"), args.table, args.data_dir) if args.data_dir else None
     where = endpoint if args.dynamodb_endpoint else "embedded DynamoDB (moto, serialised)"
     _announce(f"http://127.0.0.1:{server.server_port}", where, args, restored, keys)

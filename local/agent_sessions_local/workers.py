@@ -132,25 +132,27 @@ class StreamPump(_Worker):
         after_existing: bool = False,
     ) -> None:
         super().__init__(f"stream:{spec.logical_id}", interval, spec)
-        self._after_existing = after_existing  # restored from --data-dir: those were announced before
         self._table = table_name
         self._batch_size = batch_size
         self._streams = boto3.client("dynamodbstreams")
         self._arn: str | None = None
         self._shard: str | None = None
         self._next_sequence: str | None = None  # resume here (AT_SEQUENCE_NUMBER); None: from the start
+        if after_existing:  # restored from --data-dir: those were announced before
+            # Now, before anything is served: a record written before the first step would be skipped too.
+            self._find_the_stream()
+            self._skip_to_the_end()
 
     def step(self) -> None:
         """Hand over every record written since the last step, a batch at a time (so a burst is drained)."""
         if self._arn is None:
-            self._arn = boto3.client("dynamodb").describe_table(TableName=self._table)["Table"]["LatestStreamArn"]
-            self._shard = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"][0][
-                "ShardId"
-            ]
-            if self._after_existing:
-                self._skip_to_the_end()
+            self._find_the_stream()
         while self._hand_over_one_batch() == self._batch_size:
             pass
+
+    def _find_the_stream(self) -> None:
+        self._arn = boto3.client("dynamodb").describe_table(TableName=self._table)["Table"]["LatestStreamArn"]
+        self._shard = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"][0]["ShardId"]
 
     def _hand_over_one_batch(self) -> int:
         """One batch to the stream function; how many records it held."""
@@ -271,14 +273,18 @@ class QueuePoller(_Worker):
         super().stop(wait_seconds)
 
 
-def start_workers(
+def make_workers(
     template: dict[str, Any],
     table_name: str,
     resources: LocalResources,
     sweep_seconds: float,
     stream_after_existing: bool = False,
 ) -> list[_Worker]:
-    """Start the schedule, the stream pump and the queue poller the template declares."""
+    """The schedule, the stream pump and the queue poller the template declares, not yet started.
+
+    Make them before serving anything: with `stream_after_existing` the stream pump finds its start
+    (after every record already in the table) here, so nothing written once serving starts is skipped.
+    """
     workers: list[_Worker] = []
     for spec in functions_with_event(template, ("Schedule", "ScheduleV2")):
         workers.append(Schedule(spec, sweep_seconds))
@@ -286,6 +292,4 @@ def start_workers(
         workers.append(StreamPump(spec, table_name, after_existing=stream_after_existing))
     for spec in functions_with_event(template, ("SQS",)):
         workers.append(QueuePoller(spec, resources.queue_url, resources.queue_arn))
-    for worker in workers:
-        worker.start()
     return workers
