@@ -22,7 +22,13 @@ from agent_sessions.dal.codec import (
     to_item,
 )
 from agent_sessions.dal.table import TableAccess
-from agent_sessions.domain.intents import CaptureMethod, IntentRecord, IntentStatus, status_after_confirm
+from agent_sessions.domain.intents import (
+    CaptureMethod,
+    IntentRecord,
+    IntentStatus,
+    status_after_confirm,
+    status_after_decision,
+)
 from agent_sessions.domain.jsonio import encode_json, parse_json_object_body
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.records import Decision, PaymentRecord, format_timestamp, parse_timestamp
@@ -126,7 +132,7 @@ def intent_settlement(table: str, intent_id: str, decision: Decision, now: datet
             "ConditionExpression": "#status = :processing",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {
-                ":new": {"S": "succeeded" if decision == "authorized" else "canceled"},
+                ":new": {"S": status_after_decision(decision)},
                 ":now": {"S": format_timestamp(now)},
                 ":processing": {"S": "processing"},
                 ":ns": {"N": str(time.time_ns())},

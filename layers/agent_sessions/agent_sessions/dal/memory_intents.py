@@ -7,7 +7,7 @@ import threading
 from datetime import datetime
 
 from agent_sessions.dal.memory_listing import newest_first_page
-from agent_sessions.domain.intents import IntentRecord, IntentStatus, status_after_confirm
+from agent_sessions.domain.intents import IntentRecord, IntentStatus, status_after_confirm, status_after_decision
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.records import Decision, PaymentRecord
 
@@ -85,5 +85,5 @@ class MemoryIntents:
     def _settle_intent(self, payment: PaymentRecord, decision: Decision, now: datetime) -> None:
         if payment.intent_id is not None:
             self._intents[payment.intent_id] = self._intents[payment.intent_id].with_changes(
-                stored_status="succeeded" if decision == "authorized" else "canceled", settled_at=now
+                stored_status=status_after_decision(decision), settled_at=now
             )

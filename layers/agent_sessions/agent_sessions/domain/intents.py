@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from agent_sessions.domain.records import PaymentRecord
+from agent_sessions.domain.records import Decision, PaymentRecord
 
 IntentStatus = Literal["requires_payment", "processing", "succeeded", "canceled", "failed"]
 CaptureMethod = Literal["automatic", "manual"]
@@ -77,3 +77,8 @@ def intent_expiry(created_at: datetime, expires_in_seconds: int) -> datetime:
 def status_after_confirm(payment: PaymentRecord) -> IntentStatus:
     """A confirmed intent's stored status: succeeded when its payment is authorized, else processing (held)."""
     return "succeeded" if payment.first_status == "authorized" else "processing"
+
+
+def status_after_decision(decision: Decision) -> IntentStatus:
+    """A held intent's stored status once its payment is decided: succeeded when captured, else canceled."""
+    return "succeeded" if decision == "authorized" else "canceled"
