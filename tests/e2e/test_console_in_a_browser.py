@@ -53,7 +53,7 @@ def sign_in(driver: Any, base_url: str, key: str) -> None:
 
 def click_then_notice(driver: Any, find: Any, notice: str) -> None:
     """Click what `find()` finds (found again if the page refreshed itself meanwhile), then wait for `notice`."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -63,7 +63,10 @@ def click_then_notice(driver: Any, find: Any, notice: str) -> None:
             break
         except StaleElementReferenceException:
             continue
-    WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+    # While the form's answer loads, an element found on the old page can be gone before it is read:
+    # Chrome reports that as stale, or as "Node with given id does not belong to the document" (a
+    # plain WebDriverException). Either is read again at the next poll; the notice must still come.
+    WebDriverWait(driver, 20, ignored_exceptions=(WebDriverException,)).until(
         lambda d: any(notice in e.text for e in d.find_elements(By.CSS_SELECTOR, ".notice")),
         message=f"no notice {notice!r}",
     )
