@@ -115,6 +115,22 @@ def stubbed_overhead(samples: int) -> dict[str, Any]:
     }
 
 
+def stubbed_overhead_as_deployed(samples: int) -> dict[str, Any]:
+    """stubbed_overhead with logs, metrics and tracing on as deployed (in a fresh interpreter).
+
+    See stubbed_as_deployed.py: logs at INFO, metrics flushed per invocation, X-Ray in its Lambda
+    mode with botocore patched (the bare handler's call, through the same client, is traced too).
+    """
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as scratch:
+        result = Path(scratch) / "stubbed_as_deployed.json"
+        script = ROOT / "bench" / "stubbed_as_deployed.py"
+        subprocess.run([sys.executable, str(script), str(samples), str(result)], check=True, cwd=ROOT)
+        return dict(json.loads(result.read_text()))
+
+
 # ---- 2. requests and write units per operation ----------------------------------------------------
 
 

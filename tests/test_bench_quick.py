@@ -43,6 +43,12 @@ def test_the_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     assert all(len(top) == 5 for top in figures["cold_start"]["largest_imports_ms"].values())
     assert figures["stubbed_overhead"]["ratio"] > 0
     assert figures["stubbed_overhead"]["handler_cpu_ms"] > 0
+    deployed = figures["stubbed_overhead_as_deployed"]
+    assert deployed["ratio"] > 0
+    assert deployed["traced"] is True  # the handler's segments reached the stand-in X-Ray daemon
+    measured = deployed["samples"] + 20  # and the warm-up invocations
+    assert deployed["log_lines"] >= measured  # "payment created" at INFO, each invocation
+    assert deployed["metric_lines"] >= measured  # EMF flushed each invocation
     assert figures["contention"]["raw_transactions_per_second"] > 0
     curve = figures["local_runtime"]["curve"]
     assert [point["payments"] for point in curve] == [50, 100]
