@@ -85,7 +85,7 @@ def _headline_rows(results: dict[str, Any]) -> list[Row]:
     overhead_detail = f"{overhead['handler_median_ms']} ms vs raw {overhead['raw_median_ms']} ms (moto in-process)"
     stubbed_detail = f"{stubbed['handler_cpu_ms']} ms CPU vs bare {stubbed['bare_cpu_ms']} ms (DynamoDB stubbed)"
     deployed = results["stubbed_overhead_as_deployed"]
-    deployed_detail = f"{deployed['handler_cpu_ms']} ms CPU vs bare {deployed['bare_cpu_ms']} ms (logs, metrics, X-Ray on)"
+    deployed_detail = f"{deployed['handler_cpu_ms']} ms CPU vs bare {deployed['bare_cpu_ms']} ms (logs, metrics, X-Ray)"
     contention_detail = (
         f"{contended['payments_per_second']}/s vs the same transactions raw"
         f" {contended['raw_transactions_per_second']}/s,"

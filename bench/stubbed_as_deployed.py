@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import common  # noqa: F401 - first: the benchmarks' environment, amended below before the layer loads
+import common  # first: the benchmarks' environment, amended below before the layer loads
 
 
 def deployed_environment(daemon_port: int) -> dict[str, str]:

@@ -127,7 +127,7 @@ def stubbed_overhead_as_deployed(samples: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         result = Path(scratch) / "stubbed_as_deployed.json"
         script = ROOT / "bench" / "stubbed_as_deployed.py"
-        subprocess.run([sys.executable, str(script), str(samples), str(result)], check=True, cwd=ROOT)
+        subprocess.run([sys.executable, str(script), str(samples), str(result)], check=True, cwd=ROOT)  # noqa: S603
         return dict(json.loads(result.read_text()))
 
 
