@@ -1,6 +1,24 @@
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
-from agent_sessions.domain.records import DEFAULT_LIMITS_CENTS, Hold, PaymentRecord, SessionRecord
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agent_sessions.domain.records import (
+    DEFAULT_LIMITS_CENTS,
+    Caller,
+    Decline,
+    Hold,
+    PaymentChange,
+    PaymentRecord,
+    SessionRecord,
+    SessionTerms,
+    VelocityState,
+    WindowState,
+    format_timestamp,
+    parse_timestamp,
+)
 
 CREATED = datetime(2026, 11, 24, 10, 0, 0, tzinfo=UTC)
 
@@ -116,3 +134,86 @@ def test_a_pending_payment_reads_as_expired_after_its_deadline_or_its_sessions_e
     assert decided.status_at(CREATED + timedelta(hours=5)) == "authorized"
     assert decided.first_status == "pending_approval"
     assert make_payment(approval_expires_at=None, stored_status="authorized").first_status == "authorized"
+
+
+# ---- copy_with and format_timestamp: the fast forms hold to what they replace ----------------------
+
+RECORD_TYPES = [
+    Caller,
+    SessionTerms,
+    VelocityState,
+    Hold,
+    WindowState,
+    PaymentChange,
+    SessionRecord,
+    Decline,
+    PaymentRecord,
+]
+RECORD_FIELDS = {field.name for kind in (SessionRecord, PaymentRecord) for field in dataclasses.fields(kind)}
+
+
+def make_payment_record() -> PaymentRecord:
+    return PaymentRecord(
+        id="pay_x",
+        session_id="sess_aaaaaaaaaaaaaaaaaaaaaaaa",
+        account_id="acct_x",
+        amount_cents=1234,
+        currency="USD",
+        merchant_id="m",
+        description=None,
+        metadata={"a": [1, 2]},
+        stored_status="pending_approval",
+        created_at=CREATED,
+        request_fingerprint="f",
+    )
+
+
+@pytest.mark.parametrize("kind", RECORD_TYPES, ids=lambda kind: kind.__name__)
+def test_every_record_type_is_one_copy_with_may_copy(kind: type) -> None:
+    """copy_with skips __init__: right only while every field is set by it and nothing runs after."""
+    assert dataclasses.is_dataclass(kind)
+    assert kind.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    assert not hasattr(kind, "__post_init__")
+    assert all(field.init for field in dataclasses.fields(kind))
+    assert not hasattr(kind, "__slots__")
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_with_changes_is_dataclasses_replace(data: st.DataObject) -> None:
+    record = data.draw(st.sampled_from([make_session(), make_payment_record()]))
+    names = [field.name for field in dataclasses.fields(record)]
+    chosen = data.draw(st.lists(st.sampled_from(names), unique=True, max_size=6))
+    values = st.one_of(
+        st.none(), st.integers(), st.text(max_size=5), st.dictionaries(st.text(max_size=3), st.integers())
+    )
+    changes = {name: data.draw(values) for name in chosen}
+    copied = record.with_changes(**changes)
+    expected = dataclasses.replace(record, **changes)
+    assert type(copied) is type(expected)
+    assert {f.name: getattr(copied, f.name) for f in dataclasses.fields(record)} == {
+        f.name: getattr(expected, f.name) for f in dataclasses.fields(record)
+    }
+    assert copied == expected
+    assert copied is not record
+    for name in names:
+        if name not in changes:
+            assert getattr(copied, name) is getattr(record, name)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        copied.id = "other"  # type: ignore[misc]
+
+
+@given(name=st.text(min_size=1, max_size=12).filter(lambda name: name not in RECORD_FIELDS))
+def test_a_change_to_a_field_that_does_not_exist_is_refused_as_replace_refuses_it(name: str) -> None:
+    with pytest.raises(TypeError):
+        make_payment_record().with_changes(**{name: 1})
+    with pytest.raises(TypeError):
+        make_session().with_changes(**{name: 1})
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(1000, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.timezones()),
+)
+def test_format_timestamp_is_the_strftime_form_for_any_zone(moment: datetime) -> None:
+    assert format_timestamp(moment) == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert parse_timestamp(format_timestamp(moment)) == moment.astimezone(UTC).replace(microsecond=0)

@@ -26,7 +26,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -62,6 +62,12 @@ _CURSOR_PATTERNS = {"SESS#": SESSION_CURSOR_PATTERN, "PAY#": PAYMENT_CURSOR_PATT
 
 
 def to_attribute(value: Any) -> dict[str, Any]:
+    """A Python value as a DynamoDB attribute value (exact built-in types first, by a table)."""
+    write = _ATTRIBUTE_WRITERS.get(type(value))
+    return write(value) if write is not None else _attribute_of_subclass(value)
+
+
+def _attribute_of_subclass(value: Any) -> dict[str, Any]:
     if isinstance(value, bool):
         return {"BOOL": value}
     if isinstance(value, str):
@@ -75,6 +81,17 @@ def to_attribute(value: Any) -> dict[str, Any]:
     if value is None:
         return {"NULL": True}
     raise TypeError(f"cannot store {type(value).__name__}")
+
+
+_ATTRIBUTE_WRITERS: dict[type, Callable[[Any], dict[str, Any]]] = {
+    str: lambda value: {"S": value},
+    bool: lambda value: {"BOOL": value},
+    int: lambda value: {"N": str(value)},
+    Decimal: lambda value: {"N": str(value)},
+    list: lambda value: {"L": [to_attribute(item) for item in value]},
+    dict: lambda value: {"M": {str(k): to_attribute(v) for k, v in value.items()}},
+    type(None): lambda value: {"NULL": True},
+}
 
 
 def from_attribute(attribute: Mapping[str, Any]) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -53,7 +53,32 @@ def utc_now() -> datetime:
 
 def format_timestamp(moment: datetime) -> str:
     """ISO-8601 UTC with a `Z`, to the second: `2026-11-24T10:00:00Z`."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="seconds")[:19] + "Z"
+
+
+def copy_with(record: Any, changes: dict[str, Any]) -> Any:
+    """`dataclasses.replace` for the records here, without its per-field work: a copy of `record`
+    with `changes` (names that are not its fields are a TypeError, as with replace).
+
+    Only for frozen dataclasses whose fields are all set by __init__ and that have no __post_init__
+    (test_records holds every record type to that, and the copy to replace's result).
+    """
+    kind = type(record)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES.setdefault(kind, frozenset(f.name for f in fields(kind)))
+    if not names.issuperset(changes):
+        raise TypeError(f"{kind.__name__} has no field {sorted(set(changes) - names)}")
+    copied = object.__new__(kind)
+    state = copied.__dict__
+    state.update(record.__dict__)
+    state.update(changes)
+    return copied
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -314,7 +339,8 @@ class SessionRecord:
 
     def with_changes(self, **changes: Any) -> SessionRecord:
         """A copy with some fields replaced."""
-        return replace(self, **changes)
+        copied: SessionRecord = copy_with(self, changes)
+        return copied
 
     def as_created(self) -> SessionRecord:
         """The session as its creation left it: what the first answer to its request showed."""
@@ -391,4 +417,5 @@ class PaymentRecord:
 
     def with_changes(self, **changes: Any) -> PaymentRecord:
         """A copy with some fields replaced."""
-        return replace(self, **changes)
+        copied: PaymentRecord = copy_with(self, changes)
+        return copied
