@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from agent_sessions.domain.record_copies import copy_with
 from agent_sessions.domain.windows import (
     VELOCITY_NAMES,
     WINDOW_KINDS,
@@ -56,29 +57,6 @@ def format_timestamp(moment: datetime) -> str:
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
     return moment.isoformat(timespec="seconds")[:19] + "Z"
-
-
-def copy_with(record: Any, changes: dict[str, Any]) -> Any:
-    """`dataclasses.replace` for the records here, without its per-field work: a copy of `record`
-    with `changes` (names that are not its fields are a TypeError, as with replace).
-
-    Only for frozen dataclasses whose fields are all set by __init__ and that have no __post_init__
-    (test_records holds every record type to that, and the copy to replace's result).
-    """
-    kind = type(record)
-    names = _FIELD_NAMES.get(kind)
-    if names is None:
-        names = _FIELD_NAMES.setdefault(kind, frozenset(f.name for f in fields(kind)))
-    if not names.issuperset(changes):
-        raise TypeError(f"{kind.__name__} has no field {sorted(set(changes) - names)}")
-    copied = object.__new__(kind)
-    state = copied.__dict__
-    state.update(record.__dict__)
-    state.update(changes)
-    return copied
-
-
-_FIELD_NAMES: dict[type, frozenset[str]] = {}
 
 
 def parse_timestamp(text: str) -> datetime:
