@@ -126,6 +126,18 @@ def local_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSer
 
 
 @pytest.fixture
+def kms_key(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A moto KMS key for webhook secrets, named by WEBHOOK_KEY_ID (the template makes one on AWS)."""
+    from agent_sessions.infra import secret_box
+
+    key_id = str(boto3.client("kms").create_key(Description="webhook secrets")["KeyMetadata"]["KeyId"])
+    monkeypatch.setenv("WEBHOOK_KEY_ID", key_id)
+    secret_box.default_secret_box.cache_clear()
+    settings.load_settings.cache_clear()
+    return key_id
+
+
+@pytest.fixture
 def session_store(dynamodb: Any) -> dynamo.DynamoStore:
     """The store the handlers use, over the moto table."""
     return dynamo.default_store()

@@ -14,7 +14,7 @@ AMOUNT_LIMITS = ("max_per_transaction", "max_per_day", "max_per_week", "max_per_
 
 def count(text: str) -> int:
     """An argparse type: a count of payments, at least 1."""
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:  # `٣` is a digit to str.isdigit
         raise argparse.ArgumentTypeError(f"{text!r} is not a count of payments (1 or more)")
     return int(text)
 

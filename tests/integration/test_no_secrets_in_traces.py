@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from agent_sessions.infra import observability, secret_box, settings
+from agent_sessions.infra import observability, settings
 from agent_sessions_local.handlers import FUNCTIONS_DIR, load_handler_module
 from tests.conftest import Invoke, load_event, with_credential
 
@@ -70,10 +69,8 @@ def recording(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[RecordingProvid
 
 
 @pytest.fixture
-def kms_key(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WEBHOOK_KEY_ID", boto3.client("kms").create_key()["KeyMetadata"]["KeyId"])
+def local_webhooks(kms_key: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGENT_SESSIONS_ALLOW_LOCAL_WEBHOOKS", "true")
-    secret_box.default_secret_box.cache_clear()
     settings.load_settings.cache_clear()
 
 
@@ -84,7 +81,7 @@ def test_every_handler_is_traced_without_its_response() -> None:
 
 
 def test_created_tokens_keys_and_secrets_reach_no_trace_and_no_log(
-    invoke: Invoke, kms_key: None, api_key: Any, recording: tuple[RecordingProvider, io.StringIO]
+    invoke: Invoke, local_webhooks: None, api_key: Any, recording: tuple[RecordingProvider, io.StringIO]
 ) -> None:
     provider, logs = recording
     created = invoke("create_session", with_credential(invoke, load_event("create_session"), api_key.api_key))

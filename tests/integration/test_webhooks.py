@@ -11,22 +11,13 @@ import boto3
 import pytest
 from standardwebhooks import Webhook
 
-from agent_sessions.infra import secret_box, settings
+from agent_sessions.infra import settings
 from tests.conftest import TABLE_NAME, Invoke, load_event, load_handler_module, with_body, with_caller
 from tests.integration.test_publish_events import a_session_story
 from tests.support.receiver import Receiver
 from tests.support.streams import as_lambda_event, stream_records
 
 OTHER_ACCOUNT = {"credential": "api_key", "account_id": "acct_someoneelse000000000000"}
-
-
-@pytest.fixture
-def kms_key(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> str:
-    key_id = boto3.client("kms").create_key(Description="webhook secrets")["KeyMetadata"]["KeyId"]
-    monkeypatch.setenv("WEBHOOK_KEY_ID", key_id)
-    secret_box.default_secret_box.cache_clear()
-    settings.load_settings.cache_clear()
-    return str(key_id)
 
 
 @pytest.fixture

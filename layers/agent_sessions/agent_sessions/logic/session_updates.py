@@ -28,7 +28,7 @@ def parse_if_match(header: str | None) -> int:
     if header is None or not header.strip():
         raise PreconditionRequired()
     text = header.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or len(text) > 12:
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:  # not `¹` or `٣`: str.isdigit says yes
         raise PreconditionFailed("If-Match must be the session's version (its `version` field or ETag).")
     return int(text)
 
