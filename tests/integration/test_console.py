@@ -1,6 +1,8 @@
 """The console's handler with its events/ file against moto: sign-in, scopes, CSRF, what a page may hold."""
 
+import base64
 import json
+import os
 import re
 from typing import Any
 
@@ -198,3 +200,113 @@ def test_what_an_agent_or_a_platform_writes_is_never_markup_on_any_page(
         assert page["statusCode"] == 200, (path, page["body"][:300])
         for marker in {agent, name, wallet, merchant, description}:
             assert marker not in page["body"], (path, marker)  # escaped, it holds none of < > " '
+
+
+# Forms, Origins and bodies a hostile page or client can send: never a 500 (each of these was one),
+# and a POST is carried out only with the sign-in's CSRF token and no other site's Origin.
+ORIGINS = (
+    st.none()
+    | st.text(max_size=30)
+    | st.sampled_from(
+        [
+            "http://[",
+            "http://[::1",
+            "https://a]b",
+            "null",
+            "https://evil.example",
+            f"https://{HOST}",
+            f"http://{HOST}:99999",
+        ]
+    )
+)
+CSRF_VALUES = (
+    st.none() | st.text(max_size=40) | st.sampled_from(["0" * 32, "é" * 32, "\u0663" * 32, "%ZZ", "%C3%A9" * 16])
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    origin=ORIGINS,
+    csrf=CSRF_VALUES,
+    genuine_csrf=st.booleans(),
+    raw_body=st.none() | st.text(max_size=40),
+    encoding=st.sampled_from(["plain", "base64", "not base64"]),
+)
+def test_a_hostile_post_is_refused_or_done_never_a_500(
+    invoke: Invoke,
+    events_key: str,
+    origin: str | None,
+    csrf: str | None,
+    genuine_csrf: bool,
+    raw_body: str | None,
+    encoding: str,
+) -> None:
+    session = open_session(invoke)
+    pending = pay(invoke, session, 30)["json"]
+    genuine = csrf_of(console(invoke, "GET", "/console/sessions", events_key))
+    presented = genuine if genuine_csrf else csrf
+    event = load_event("console")
+    event["requestContext"]["http"]["method"] = "POST"
+    event["rawPath"] = f"/console/payments/{pending['id']}/approve"
+    event["queryStringParameters"] = {}
+    event["cookies"] = [f"{COOKIE}={events_key}"]
+    if origin is not None:
+        event["headers"]["origin"] = origin
+    body = raw_body if raw_body is not None else ("" if presented is None else f"csrf={presented}")
+    as_bytes = body.encode("utf-8", "surrogatepass")
+    event["body"] = {"plain": body, "base64": base64.b64encode(as_bytes).decode(), "not base64": "%" + body}[encoding]
+    event["isBase64Encoded"] = encoding != "plain"
+    answer = invoke("console", event)
+    assert answer["statusCode"] < 500, answer["body"][:300]
+    allowed = (
+        raw_body is None
+        and presented == genuine
+        and encoding != "not base64"
+        and (not origin or origin == f"https://{HOST}")
+    )
+    assert answer["statusCode"] == (303 if allowed else 403), (origin, presented, body, answer["body"][:200])
+    status = invoke("get_payment", _get_payment(pending["id"]))["json"]["status"]
+    assert status == ("authorized" if allowed else "pending_approval")
+
+
+CONSOLE_PATHS = st.sampled_from(
+    ["/console", "/console/", "/console/sessions", "/console/approvals", "/console/webhooks", "/console/analytics",
+     "/console/login", "/console/logout", "/console/static/console.css", "/console/static/../app.py",
+     "/console/sessions/sess_exampleexampleexample234", "/console/payments/x/approve", "/console//sessions"]
+)  # fmt: skip
+
+
+@settings(
+    max_examples=int(os.environ.get("HOSTILE_EVENTS", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    method=st.sampled_from(["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "get", ""]),
+    path=CONSOLE_PATHS | CONSOLE_PATHS.flatmap(lambda base: st.text(max_size=12).map(lambda tail: base + tail)),
+    query=st.dictionaries(
+        st.sampled_from(["status", "notice", "id", "agent_id", "page", "cursor", ""]), st.text(max_size=12)
+    ),
+    cookies=st.lists(
+        st.text(max_size=30) | st.just(f"{COOKIE}=") | st.text(max_size=20).map(lambda v: f"{COOKIE}={v}")
+    ),
+    signed_in=st.booleans(),
+)
+def test_any_console_request_is_a_page_never_a_500(
+    invoke: Invoke,
+    events_key: str,
+    method: str,
+    path: str,
+    query: dict[str, str],
+    cookies: list[str],
+    signed_in: bool,
+) -> None:
+    event = load_event("console")
+    event["requestContext"]["http"]["method"] = method
+    event["rawPath"] = path
+    event["queryStringParameters"] = query
+    event["rawQueryString"] = "&".join(f"{name}={value}" for name, value in query.items())
+    event["cookies"] = cookies + ([f"{COOKIE}={events_key}"] if signed_in else [])
+    answer = invoke("console", event)
+    assert answer["statusCode"] < 500, (method, path, query, answer["body"][:300])
+    assert events_key not in answer.get("body", "")

@@ -115,7 +115,10 @@ def _form(event: dict[str, Any]) -> dict[str, str]:
     """A POSTed form's fields (the first value of each), from its urlencoded body."""
     raw = str(event.get("body") or "")
     if event.get("isBase64Encoded") and raw:
-        raw = base64.b64decode(raw).decode("utf-8", "replace")
+        try:
+            raw = base64.b64decode(raw, validate=True).decode("utf-8", "replace")
+        except ValueError:  # not base64 (binascii.Error): no form, so no CSRF token either
+            return {}
     return {name: values[0] for name, values in parse_qs(raw, keep_blank_values=True).items()}
 
 

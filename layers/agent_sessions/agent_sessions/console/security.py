@@ -65,11 +65,17 @@ def csrf_token(key: str) -> str:
 
 
 def csrf_ok(key: str, presented: str | None) -> bool:
-    return presented is not None and hmac.compare_digest(csrf_token(key), presented)
+    """The form's token is the sign-in's (compared as bytes: compare_digest refuses non-ASCII text)."""
+    if presented is None:
+        return False
+    return hmac.compare_digest(csrf_token(key).encode(), presented.encode("utf-8", "surrogatepass"))
 
 
 def same_origin(origin: str | None, host: str) -> bool:
     """No Origin (an older browser, a same-origin GET form) passes; one naming another host does not."""
     if not origin:
         return True
-    return urlsplit(origin).netloc == host
+    try:
+        return urlsplit(origin).netloc == host
+    except ValueError:  # `http://[` and the like: not an origin, so not ours
+        return False
