@@ -291,6 +291,8 @@ CONSOLE_PATHS = st.sampled_from(
         st.text(max_size=30) | st.just(f"{COOKIE}=") | st.text(max_size=20).map(lambda v: f"{COOKIE}={v}")
     ),
     signed_in=st.booleans(),
+    body=st.none() | st.text(max_size=30) | st.text(max_size=30).map(lambda key: f"key={key}&csrf={key}"),
+    encoded=st.booleans(),
 )
 def test_any_console_request_is_a_page_never_a_500(
     invoke: Invoke,
@@ -300,8 +302,12 @@ def test_any_console_request_is_a_page_never_a_500(
     query: dict[str, str],
     cookies: list[str],
     signed_in: bool,
+    body: str | None,
+    encoded: bool,
 ) -> None:
     event = load_event("console")
+    event["body"] = body
+    event["isBase64Encoded"] = encoded
     event["requestContext"]["http"]["method"] = method
     event["rawPath"] = path
     event["queryStringParameters"] = query
