@@ -6,15 +6,15 @@ agent key is metered and scoped exactly as on the API, by the API route each pag
 
 from __future__ import annotations
 
-import base64
 import re
 from datetime import datetime
 from importlib import resources
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from agent_sessions.console import pages
 from agent_sessions.console.pages import PageContext
+from agent_sessions.console.requests import Request
 from agent_sessions.console.security import (
     SECURITY_HEADERS,
     csrf_ok,
@@ -87,39 +87,6 @@ class ConsoleStore(
     Protocol,
 ):
     """Everything the console's pages read and do, through the API's own store Protocols."""
-
-
-class Request:
-    """The parts of an HTTP API event the console reads."""
-
-    def __init__(self, event: dict[str, Any]) -> None:
-        self.method = _method(event)
-        self.path = str(event.get("rawPath") or "/console").rstrip("/") or "/"
-        self.headers = _strings(event.get("headers"), lower=True)
-        self.query = _strings(event.get("queryStringParameters"))
-        self.cookies = [str(c) for c in event.get("cookies") or []] + [self.headers.get("cookie", "")]
-        self.form = _form(event) if self.method == "POST" else {}
-        self.host = self.headers.get("host", "")
-
-
-def _method(event: dict[str, Any]) -> str:
-    http = (event.get("requestContext") or {}).get("http") or {}
-    return str(http.get("method") or "GET").upper()
-
-
-def _strings(mapping: dict[str, Any] | None, lower: bool = False) -> dict[str, str]:
-    return {(str(k).lower() if lower else str(k)): str(v) for k, v in (mapping or {}).items()}
-
-
-def _form(event: dict[str, Any]) -> dict[str, str]:
-    """A POSTed form's fields (the first value of each), from its urlencoded body."""
-    raw = str(event.get("body") or "")
-    if event.get("isBase64Encoded") and raw:
-        try:
-            raw = base64.b64decode(raw, validate=True).decode("utf-8", "replace")
-        except ValueError:  # not base64 (binascii.Error): no form, so no CSRF token either
-            return {}
-    return {name: values[0] for name, values in parse_qs(raw, keep_blank_values=True).items()}
 
 
 def answer(
