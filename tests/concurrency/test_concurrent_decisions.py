@@ -1,0 +1,93 @@
+"""Approvals and rejections of the same payments racing each other and new payments, through the handlers.
+
+Each held payment gets approved and rejected several times at once while small payments keep
+moving the session on (so decisions pinned to the version they read must fall back). Exactly one
+decision per payment may win, every other answer is a 409 naming the winner's status, and the
+session's counters must equal the sums over its payment records afterwards.
+"""
+
+import json
+import random
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from agent_sessions.dal.dynamo import default_store
+from agent_sessions.domain.records import utc_now
+from agent_sessions.logic import payments as payment_service
+from agent_sessions.wire.models import CreatePaymentRequest
+from tests.concurrency.test_concurrent_payments import (
+    ROUNDS,
+    assert_counters_match_ledger,
+    authorized_event,
+    counters,
+    ledger,
+    open_session,
+    pool,
+)
+from tests.conftest import load_event, with_payment_id
+
+pytestmark = pytest.mark.concurrency
+
+HELD = 8  # payments awaiting approval per round
+TRIES = 4  # approvals and as many rejections of each, all at once
+SMALL = 40  # one-dollar payments in the same burst
+
+
+def test_each_held_payment_is_decided_once_and_the_counters_match_the_ledger(
+    fresh_table: Callable[[], Any],
+) -> None:
+    draw = random.Random(20261126)
+    for _ in range(max(2, ROUNDS // 5)):
+        client = fresh_table()
+        token, caller = open_session(utc_now(), max_per_day=100, require_approval_above=Decimal("1.5"))  # type: ignore[arg-type]
+        assert caller.session_id is not None
+        held = {}
+        for _ in range(HELD):
+            amount = Decimal(draw.randint(151, 500)) / 100  # cents drawn: $1.51 to $5.00
+            created = payment_service.create_payment(
+                default_store(), caller, CreatePaymentRequest.model_validate({"amount": amount}), None, utc_now()
+            )
+            assert created.http_status == 202
+            held[created.answer.payment.id] = amount
+        calls: list[tuple[str, str | None, dict[str, Any]]] = []
+        for payment_id in held:
+            for function, decision in (("ApprovePaymentFunction", "approve"), ("RejectPaymentFunction", "reject")):
+                event = with_payment_id(load_event(f"{decision}_payment"), payment_id)
+                calls += [(function, payment_id, event)] * TRIES
+        calls += [("CreatePaymentFunction", None, authorized_event(token, {"amount": 1}))] * SMALL
+        draw.shuffle(calls)
+        with ThreadPoolExecutor(max_workers=40) as executor:
+            answers = list(executor.map(lambda call: pool(call[0]).invoke(call[2]), calls))
+
+        winners: dict[str, str] = {}
+        for (function, payment_id, _), answer in zip(calls, answers, strict=True):
+            body = json.loads(answer["body"], parse_float=Decimal)
+            if payment_id is None:
+                assert answer["statusCode"] in (201, 402), body
+                continue
+            if answer["statusCode"] == 200:
+                assert payment_id not in winners, f"{payment_id} decided twice"
+                winners[payment_id] = body["status"]
+                assert body["status"] == ("authorized" if function == "ApprovePaymentFunction" else "rejected")
+                assert min(body["remaining_today"], body["remaining_this_week"]) >= 0
+            else:
+                assert answer["statusCode"] == 409, body
+                assert body["error"]["code"] == "INVALID_STATE"
+        assert set(winners) == set(held)  # every payment decided, once
+
+        for (_, payment_id, _), answer in zip(calls, answers, strict=True):
+            if payment_id is not None and answer["statusCode"] == 409:  # a loser names the winner's decision
+                assert json.loads(answer["body"])["error"]["details"]["status"] == winners[payment_id]
+        statuses = {item["id"]["S"]: item["status"]["S"] for item in ledger(client)}
+        assert {payment_id: statuses[payment_id] for payment_id in held} == winners
+        committed, held_cents = counters(client, caller.session_id)
+        assert not any(held_cents.values())  # no hold survives its decision
+        small = sum(1 for (_, payment_id, _), answer in zip(calls, answers, strict=True)
+                    if payment_id is None and answer["statusCode"] == 201)  # fmt: skip
+        approved = sum(amount for payment_id, amount in held.items() if winners[payment_id] == "authorized")
+        assert committed["d0"] == small * 100 + int(approved * 100) <= 100_00
+        assert_counters_match_ledger(client, caller.session_id)
