@@ -10,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,69 @@ def test_https_goes_to_the_checked_address_with_the_hosts_name_for_sni_and_the_c
     assert resolver.calls == 1
     assert seen[0]["host"] == f"{HOST}:{port}"
     assert HttpSender().post(f"https://{HOST}:{port}/hooks", {}, b"{}") == 0  # a certificate nobody vouches for
+
+
+class TricklingReceiver:
+    """Reads the request, then answers a status line and one header byte at a time, forever (until stopped)."""
+
+    def __init__(self, seconds_per_byte: float, tls: ssl.SSLContext | None = None) -> None:
+        self._tls = tls
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._pause = seconds_per_byte
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        self._listener.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                try:
+                    if self._tls is not None:
+                        connection.settimeout(5)
+                        connection = self._tls.wrap_socket(connection, server_side=True)
+                    connection.recv(65536)
+                    connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                    while not self._stop.wait(self._pause):
+                        connection.sendall(b"a")
+                except OSError:
+                    continue  # the sender gave up and closed: serve the next one
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._listener.close()
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_receiver_trickling_its_answer_is_given_up_on_after_the_deadline(
+    resolver: Resolver, monkeypatch: pytest.MonkeyPatch, certificate: tuple[Path, Path], scheme: str
+) -> None:
+    """Each byte comes within the socket's timeout, so only a deadline on the whole call can end it."""
+    from agent_sessions.infra import http_sender
+
+    monkeypatch.setattr(http_sender, "DELIVERY_TIMEOUT_SECONDS", 1.5)
+    server_tls = None
+    if scheme == "https":
+        server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_tls.load_cert_chain(*certificate)
+    trickler = TricklingReceiver(seconds_per_byte=0.2, tls=server_tls)
+    sender = HttpSender(ssl.create_default_context(cafile=str(certificate[0])))
+    answers: list[int] = []
+    delivery = threading.Thread(
+        target=lambda: answers.append(sender.post(f"{scheme}://{HOST}:{trickler.port}/hooks", {}, b"{}")), daemon=True
+    )
+    try:
+        started = time.monotonic()
+        delivery.start()
+        delivery.join(timeout=6)  # not forever: without the deadline it would run for hours
+        took = time.monotonic() - started
+        assert not delivery.is_alive(), f"still delivering after {took:.1f} s against a 1.5 s deadline"
+    finally:
+        trickler.stop()
+    assert answers == [0]  # a status line whose headers never ended is no answer

@@ -4,19 +4,24 @@ Apart from the logic, so that the handlers that only manage endpoints do not imp
 The endpoint is checked before each call, and the call goes to an address that check approved:
 resolving the name a second time to connect would let a DNS answer that changed in between (DNS
 rebinding) send the request to a private address after a public one passed.
+
+Each call has a deadline as a whole, not only per read: a receiver that trickles its answer a byte
+at a time, each within the socket's timeout, would otherwise hold a delivery for hours.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import ssl
+import threading
 from urllib.parse import urlsplit
 
 from agent_sessions.domain.endpoint_policy import EndpointRefused, check_endpoint
 from agent_sessions.infra.settings import load_settings
 
-DELIVERY_TIMEOUT_SECONDS = 10
+DELIVERY_TIMEOUT_SECONDS = 10  # each read, and the whole call
 USER_AGENT = "agent-sessions-webhooks/1"  # some receivers' firewalls refuse a request without one
 
 
@@ -78,10 +83,40 @@ class HttpSender:
             else _PinnedHTTPConnection(host, port, addresses, DELIVERY_TIMEOUT_SECONDS)
         )
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        deadline = _Deadline(connection)
         try:  # a 3xx is an answer, not an invitation to call another address: http.client never follows one
             connection.request("POST", target, body=body, headers={"User-Agent": USER_AGENT, **headers})
-            return int(connection.getresponse().status)
+            status = int(connection.getresponse().status)
         except (OSError, http.client.HTTPException, ValueError):
             return 0  # no answer: refused, unreachable, timed out, a TLS failure, or not HTTP
         finally:
+            deadline.cancel()
             connection.close()
+        return 0 if deadline.passed else status  # headers cut short by the deadline are no answer
+
+
+class _Deadline:
+    """DELIVERY_TIMEOUT_SECONDS for a whole call: then the socket is shut down, so a read blocked on
+    it in the sender's thread ends at once (the plain socket's shutdown, even under TLS: SSLSocket's
+    would also drop the TLS state the blocked read is using)."""
+
+    def __init__(self, connection: http.client.HTTPConnection) -> None:
+        self._connection = connection
+        self._passed = threading.Event()
+        self._timer = threading.Timer(DELIVERY_TIMEOUT_SECONDS, self._cut_off)
+        self._timer.daemon = True
+        self._timer.start()
+
+    @property
+    def passed(self) -> bool:
+        return self._passed.is_set()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _cut_off(self) -> None:
+        self._passed.set()
+        sock = self._connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
