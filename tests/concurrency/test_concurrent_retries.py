@@ -1,8 +1,10 @@
-"""Retries that overlap their original: the same Idempotency-Key sent many times at once, through the handlers.
+"""Requests racing for one object, through the handlers: retries overlapping their original, one intent
+confirmed from two sessions, PATCHes on one version.
 
 The ZendFi SDK retries a POST with the same key when an answer is slow or lost, so a retry can
 arrive while the first attempt is still in flight. However they interleave, one key makes one
-object and debits once, and every attempt with the same body gets the same answer.
+object and debits once, and every attempt with the same body gets the same answer; an intent is
+paid once; one version of the terms is changed once.
 """
 
 import json
@@ -83,3 +85,73 @@ def test_one_key_creating_a_session_many_times_at_once_makes_one_session(fresh_t
             ExpressionAttributeValues={":session": {"S": "session"}},
         )["Items"]
         assert len(sessions) == 1
+
+
+def confirm_event(intent: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
+    """confirm_intent's events/ file for `intent`, paying from `session`."""
+    placeholder = load_event("confirm_intent")["pathParameters"]["id"]
+    event = json.loads(json.dumps(load_event("confirm_intent")).replace(placeholder, intent["id"]))
+    body = {"client_secret": intent["client_secret"], "customer_wallet": "w", "session_token": session["session_token"]}
+    return with_body(event, json.dumps(body))
+
+
+def test_one_intent_confirmed_many_times_at_once_from_two_sessions_is_paid_once(
+    fresh_table: Callable[[], Any],
+) -> None:
+    for round_number in range(max(2, ROUNDS // 5)):
+        client = fresh_table()
+        sessions = [
+            json.loads(pool("CreateSessionFunction").invoke(load_event("create_session"))["body"]) for _ in "ab"
+        ]
+        intent_event = load_event("create_intent")
+        intent_event["headers"]["idempotency-key"] = f"intent-{round_number}"
+        body = {**json.loads(intent_event["body"]), "amount": 12.34, "metadata": {"merchant_id": "merchant_amazon"}}
+        intent = json.loads(pool("CreateIntentFunction").invoke(with_body(intent_event, json.dumps(body)))["body"])
+
+        events = [confirm_event(intent, sessions[0])] * 12 + [confirm_event(intent, sessions[1])] * 12
+        random.Random(round_number).shuffle(events)
+        answers = at_once("ConfirmIntentFunction", events)
+        assert all(answer["statusCode"] < 500 for answer in answers), [a["body"][:200] for a in answers]
+
+        paid = [item for item in ledger(client) if item["status"]["S"] == "authorized"]
+        assert len(paid) == 1, [item["session_id"]["S"] for item in paid]
+        winner = paid[0]["session_id"]["S"]
+        for sent, answer in zip(events, answers, strict=True):
+            token = json.loads(sent["body"])["session_token"]
+            from_winner = token == next(s["session_token"] for s in sessions if s["id"] == winner)
+            if from_winner:
+                assert answer["statusCode"] == 200, answer["body"][:300]
+                assert json.loads(answer["body"])["payment_id"] == paid[0]["id"]["S"]
+            else:
+                assert answer["statusCode"] == 409, answer["body"][:300]
+        for session in sessions:
+            committed, _ = counters(client, session["id"])
+            assert committed.get("d0", 0) == (1234 if session["id"] == winner else 0)
+        assert_counters_match_ledger(client, winner)  # the ledger's one payment is the winner's
+
+
+def test_patches_racing_on_one_version_change_the_terms_once(fresh_table: Callable[[], Any]) -> None:
+    for _ in range(max(2, ROUNDS // 5)):
+        fresh_table()
+        session = json.loads(pool("CreateSessionFunction").invoke(load_event("create_session"))["body"])
+        placeholder = load_event("update_session")["pathParameters"]["id"]
+        template = json.loads(json.dumps(load_event("update_session")).replace(placeholder, session["id"]))
+        template["headers"]["if-match"] = '"0"'
+        events = [with_body(template, json.dumps({"limits": {"max_per_day": 100 + n}})) for n in range(ATTEMPTS)]
+        answers = at_once("UpdateSessionFunction", events)
+        won = [(sent, answer) for sent, answer in zip(events, answers, strict=True) if answer["statusCode"] == 200]
+        assert len(won) == 1, [answer["statusCode"] for answer in answers]
+        for answer in answers:
+            if answer["statusCode"] != 200:
+                assert answer["statusCode"] == 412, answer["body"][:300]
+                assert json.loads(answer["body"])["error"]["details"]["version"] == 1
+        asked = json.loads(won[0][0]["body"])["limits"]["max_per_day"]
+        shown = pool("GetSessionFunction").invoke(
+            json.loads(
+                json.dumps(load_event("get_session")).replace(
+                    load_event("get_session")["pathParameters"]["id"], session["id"]
+                )
+            )
+        )
+        assert json.loads(shown["body"], parse_float=Decimal)["limits"]["max_per_day"] == asked
+        assert json.loads(shown["body"])["version"] == 1
