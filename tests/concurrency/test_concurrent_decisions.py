@@ -91,3 +91,20 @@ def test_each_held_payment_is_decided_once_and_the_counters_match_the_ledger(
         approved = sum(amount for payment_id, amount in held.items() if winners[payment_id] == "authorized")
         assert committed["d0"] == small * 100 + int(approved * 100) <= 100_00
         assert_counters_match_ledger(client, caller.session_id)
+
+
+def test_eighty_held_payments_at_once_hold_exactly_fifty(fresh_table: Callable[[], Any]) -> None:
+    """At most 50 payments may await approval in one session: the 51st is refused however they race."""
+    for _ in range(2):
+        client = fresh_table()
+        token, caller = open_session(utc_now(), max_per_day=10_000, require_approval_above=1)
+        assert caller.session_id is not None
+        with ThreadPoolExecutor(max_workers=40) as executor:
+            sent = [authorized_event(token, {"amount": 2})] * 80
+            answers = [answer["statusCode"] for answer in executor.map(pool("CreatePaymentFunction").invoke, sent)]
+        assert answers.count(202) == 50, answers
+        assert answers.count(429) == 30, answers
+        committed, held_cents = counters(client, caller.session_id)
+        assert held_cents["d0"] == committed["d0"] == 50 * 200
+        assert sum(1 for item in ledger(client) if item["status"]["S"] == "pending_approval") == 50
+        assert_counters_match_ledger(client, caller.session_id)
