@@ -277,7 +277,7 @@ CONSOLE_PATHS = st.sampled_from(
 
 
 @settings(
-    max_examples=int(os.environ.get("HOSTILE_EVENTS", "60")),
+    max_examples=int(os.environ.get("HOSTILE_EVENTS", "200")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )

@@ -60,7 +60,7 @@ BODIES = (
 
 
 @settings(
-    max_examples=int(os.environ.get("HOSTILE_EVENTS", "80")),
+    max_examples=int(os.environ.get("HOSTILE_EVENTS", "300")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
