@@ -23,6 +23,9 @@ DEFAULT_API_URL = "http://127.0.0.1:3000"
 TIMEOUT_SECONDS = 30
 
 
+NOT_THE_API = "the answer is not what an agent-sessions API sends: is the API URL right?"
+
+
 class ApiError(Exception):
     """The API answered with an error: its status and the contract's code, message and details."""
 
@@ -134,10 +137,13 @@ def encode_json(value: Any) -> str:
 
 
 def _answer(response: Any) -> Any:
-    """A response's body: JSON, or JSON Lines (an audit export) as a list."""
-    if response.headers.get_content_type() == "application/x-ndjson":
-        return parse_json_lines(response.read())
-    return _parse(response.read())
+    """A response's body: JSON, or JSON Lines (an audit export) as a list; ApiError if it is neither."""
+    try:
+        if response.headers.get_content_type() == "application/x-ndjson":
+            return parse_json_lines(response.read())
+        return _parse(response.read())
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past what Python parses
+        raise ApiError(response.status, "NOT_THE_API", NOT_THE_API) from None
 
 
 def parse_json_lines(raw: bytes) -> list[Any]:
@@ -153,6 +159,6 @@ def _api_error(status: int, raw: bytes) -> ApiError:
     try:
         error = _parse(raw)["error"]
         return ApiError(status, str(error["code"]), str(error["message"]), dict(error.get("details") or {}))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         text = raw.decode("utf-8", "replace").strip()[:200]
         return ApiError(status, f"HTTP_{status}", text or "no body")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
-from agent_sessions_cli.client import ApiError, Connection, encode_json, write_config
+from agent_sessions_cli.client import NOT_THE_API, ApiError, Connection, encode_json, write_config
 from agent_sessions_cli.output import dollars, fields, relative, spinner, table
 from agent_sessions_cli.prompts import confirmed, fill_required
 
@@ -362,11 +363,17 @@ def run_client(
     try:
         with spinner("waiting for the API…"):
             answer = command(args, api)
+        if args.json:
+            print(encode_json(answer))
+        else:
+            show(answer)
     except ApiError as error:
         show_error(error, args.json)
         return 1
-    if args.json:
-        print(encode_json(answer))
-    else:
-        show(answer)
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as unexpected:
+        if os.environ.get("AGENT_SESSIONS_DEBUG") == "1":
+            raise
+        # JSON of another shape than this API's: a field missing or of another type
+        show_error(ApiError(0, "NOT_THE_API", f"{NOT_THE_API} ({api.api_url}: {unexpected!r})"), args.json)
+        return 1
     return 1 if isinstance(answer, dict) and answer.get("ok") is False else 0  # a verification that failed

@@ -1,12 +1,16 @@
 """What a user does to a command line that our own tests did not: pipe it into head, paste odd ids,
 press Ctrl-C, run operator commands with no AWS set up. One line and the documented exit code."""
 
+import http.server
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,3 +102,63 @@ def test_the_local_runtime_stops_cleanly(tmp_path: Path, stop: signal.Signals) -
         if process.poll() is None:
             process.kill()
     assert "Traceback" not in log.read_text(), log.read_text()
+
+
+JUNK_ANSWERS = {  # what a wrong URL, a proxy or a broken server may answer
+    "text": (200, "text/plain", b"not json at all"),
+    "a list": (200, "application/json", b"[1, 2, 3]"),
+    "other types": (200, "application/json", b'{"id": 5, "sessions": "no", "limits": "x", "amount": "abc"}'),
+    "nested too deep": (200, "application/json", b"[" * 100_000 + b"]" * 100_000),
+    "not UTF-8": (200, "application/json", b'{"id": "\xff\xfe"}'),
+    "NaN": (200, "application/json", b'{"id": NaN, "amount": Infinity}'),
+    "an error too deep": (422, "application/json", b'{"error": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+    "a proxy's page": (502, "text/html", b"<html>Bad Gateway</html>"),
+}
+
+
+@pytest.fixture(scope="module")
+def junk_server() -> Iterator[tuple[str, dict[str, str]]]:
+    """An HTTP server on 127.0.0.1 answering every request with JUNK_ANSWERS[mode["now"]]."""
+    mode = {"now": "text"}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            status, content_type, body = JUNK_ANSWERS[mode["now"]]
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", mode
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("junk", list(JUNK_ANSWERS))
+def test_a_server_that_is_not_this_api_is_one_line_not_a_crash(
+    junk_server: tuple[str, dict[str, str]], tmp_path: Path, junk: str
+) -> None:
+    url, mode = junk_server
+    mode["now"] = junk
+    environment = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "AGENT_SESSIONS_API_URL": url}
+    environment["AGENT_SESSIONS_API_KEY"] = "zfi_test_" + "a" * 40
+    for command in (
+        ["agent", "sessions", "list"],
+        ["agent", "sessions", "get", "sess_" + "a" * 24],
+        ["payments", "get", "pay_x"],
+    ):
+        done = subprocess.run(  # noqa: S603 - our own CLI
+            [*CLI, *command], capture_output=True, text=True, env=environment, timeout=60, check=False
+        )
+        assert done.returncode == 1, (junk, command, done.stderr)
+        assert "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) <= 2, done.stderr
+        assert "NOT_THE_API" in done.stderr or "HTTP_" in done.stderr, done.stderr
