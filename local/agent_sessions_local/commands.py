@@ -235,6 +235,24 @@ def _aws_reason(failure: Exception) -> str:
     return str(failure).splitlines()[0]
 
 
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0 to 65535 (0: any free one). `--port 99999` served on 34463."""
+    if not (text.strip().isascii() and text.strip().isdigit()) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535)")
+    return int(text)
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < 10**6:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (more than 0)")
+    return value
+
+
 def add_commands(tree: Any) -> None:
     """Add `keys create`, `openapi` and `local` to the command tree."""
     keys = tree.add_parser("keys", help="API keys (operator commands, with AWS credentials)", description="API keys.")
@@ -259,7 +277,7 @@ def add_commands(tree: Any) -> None:
         help="serve the API on 127.0.0.1 with an embedded DynamoDB",
         description="The local runtime (what `make run` starts).",
     )
-    local.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    local.add_argument("--port", type=port_number, default=os.environ.get("PORT", "3000"), help="0 picks a free one")
     local.add_argument("--table", default=DEFAULT_TABLE, help="table name (default %(default)s)")
     local.add_argument(
         "--dynamodb-endpoint",
@@ -268,7 +286,7 @@ def add_commands(tree: Any) -> None:
     )
     local.add_argument("--log-level", default="WARNING", help="handlers' log level (default %(default)s)")
     local.add_argument(
-        "--sweep-seconds", type=float, default=60.0, help="how often the expiry sweep runs (default %(default)s)"
+        "--sweep-seconds", type=seconds, default=60.0, help="how often the expiry sweep runs (default %(default)s)"
     )
     local.add_argument(
         "--data-dir",
