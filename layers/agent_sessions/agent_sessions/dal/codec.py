@@ -62,25 +62,13 @@ _CURSOR_PATTERNS = {"SESS#": SESSION_CURSOR_PATTERN, "PAY#": PAYMENT_CURSOR_PATT
 
 
 def to_attribute(value: Any) -> dict[str, Any]:
-    """A Python value as a DynamoDB attribute value (exact built-in types first, by a table)."""
+    """A Python value as a DynamoDB attribute value: by its exact type, else the first it is an instance of."""
     write = _ATTRIBUTE_WRITERS.get(type(value))
-    return write(value) if write is not None else _attribute_of_subclass(value)
-
-
-def _attribute_of_subclass(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, int | Decimal):
-        return {"N": str(value)}
-    if isinstance(value, list):
-        return {"L": [to_attribute(item) for item in value]}
-    if isinstance(value, dict):
-        return {"M": {str(k): to_attribute(v) for k, v in value.items()}}
-    if value is None:
-        return {"NULL": True}
-    raise TypeError(f"cannot store {type(value).__name__}")
+    if write is None:  # a subclass (an IntEnum, a str subclass): bool comes before int in the table
+        write = next((writer for kind, writer in _ATTRIBUTE_WRITERS.items() if isinstance(value, kind)), None)
+        if write is None:
+            raise TypeError(f"cannot store {type(value).__name__}")
+    return write(value)
 
 
 _ATTRIBUTE_WRITERS: dict[type, Callable[[Any], dict[str, Any]]] = {
