@@ -6,26 +6,25 @@ has answered, every payment that starts after it may spend; the repeats all agre
 
 import json
 import random
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from tests.concurrency.test_concurrent_payments import ROUNDS, assert_counters_match_ledger, authorized_event, pool
+from tests.concurrency.test_concurrent_payments import (
+    ROUNDS,
+    assert_counters_match_ledger,
+    authorized_event,
+    pool,
+    timed_invoke,
+)
 from tests.conftest import load_event, with_body, with_session_id
 from tests.integration.test_consent import EthereumWallet, SolanaWallet
 
 pytestmark = pytest.mark.concurrency
 
 Call = tuple[str, dict[str, Any]]
-
-
-def timed(call: Call) -> tuple[float, float, dict[str, Any]]:
-    started = time.monotonic()
-    answer = pool(call[0]).invoke(call[1])
-    return started, time.monotonic(), answer
 
 
 @pytest.mark.parametrize("wallet_type", [SolanaWallet, EthereumWallet])
@@ -47,12 +46,14 @@ def test_nothing_is_spent_before_consent_and_everything_after_it_may_be(
         )
         payment = authorized_event(session["session_token"], {"amount": 1, "merchant_id": "merchant_amazon"})
         with ThreadPoolExecutor(max_workers=10) as executor:  # before any consent: a burst, all refused
-            early = list(executor.map(lambda call: timed(call)[2], [("CreatePaymentFunction", payment)] * 10))
+            early = [
+                answer for _, _, answer in executor.map(timed_invoke, ["CreatePaymentFunction"] * 10, [payment] * 10)
+            ]
         assert {json.loads(answer["body"])["error"]["code"] for answer in early} == {"CONSENT_REQUIRED"}
         calls: list[Call] = [("GiveConsentFunction", consent)] * 8 + [("CreatePaymentFunction", payment)] * 40
         draw.shuffle(calls)
         with ThreadPoolExecutor(max_workers=24) as executor:
-            results = list(executor.map(timed, calls))
+            results = list(executor.map(lambda call: timed_invoke(*call), calls))
 
         consents = [result for call, result in zip(calls, results, strict=True) if call[0] == "GiveConsentFunction"]
         assert {answer["statusCode"] for _, _, answer in consents} == {200}, consents[0][2]["body"][:300]

@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -64,6 +65,13 @@ def open_session(created_at: datetime, hours: int = 48, **limits: int) -> tuple[
 def pool(logical_id: str) -> FunctionPool:
     """One pool per function for the whole run, so handler instances stay warm across rounds."""
     return FunctionPool(functions(load_template())[logical_id])
+
+
+def timed_invoke(function: str, event: dict[str, Any]) -> tuple[float, float, dict[str, Any]]:
+    """`function`'s answer to `event`, with when the call started and ended (monotonic seconds)."""
+    started = time.monotonic()
+    answer = pool(function).invoke(event)
+    return started, time.monotonic(), answer
 
 
 def authorized_event(token: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,6 @@ may succeed, and the session's counters equal the sums over its payment records 
 
 import json
 import random
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -26,19 +25,13 @@ from tests.concurrency.test_concurrent_payments import (
     ledger,
     open_session,
     pool,
+    timed_invoke,
 )
 from tests.conftest import load_event, with_payment_id, with_session_id
 
 pytestmark = pytest.mark.concurrency
 
 Call = tuple[str, str | None, dict[str, Any]]
-
-
-def timed(call: Call) -> tuple[float, float, dict[str, Any]]:
-    """The call's answer with when it started and ended (monotonic seconds)."""
-    started = time.monotonic()
-    answer = pool(call[0]).invoke(call[2])
-    return started, time.monotonic(), answer
 
 
 def test_nothing_starting_after_the_revokes_answer_is_spent(fresh_table: Callable[[], Any]) -> None:
@@ -68,7 +61,7 @@ def test_nothing_starting_after_the_revokes_answer_is_spent(fresh_table: Callabl
         )
         calls.insert(len(calls) // 3, revoke)  # a third of the burst is sent before it
         with ThreadPoolExecutor(max_workers=24) as executor:
-            results = list(executor.map(timed, calls))
+            results = list(executor.map(lambda call: timed_invoke(call[0], call[2]), calls))
 
         revoked = [result for call, result in zip(calls, results, strict=True) if call[1] == "revoke"]
         assert [answer["statusCode"] for _, _, answer in revoked] == [200]
