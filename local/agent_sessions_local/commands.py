@@ -237,9 +237,10 @@ def _aws_reason(failure: Exception) -> str:
 
 def port_number(text: str) -> int:
     """An argparse type: a TCP port, 0 to 65535 (0: any free one). `--port 99999` served on 34463."""
-    if not (text.strip().isascii() and text.strip().isdigit()) or int(text) > 65535:
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()) or int(digits) > 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535)")
-    return int(text)
+    return int(digits)
 
 
 def seconds(text: str) -> float:
