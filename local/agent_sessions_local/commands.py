@@ -75,6 +75,8 @@ def run_local(args: argparse.Namespace) -> int:
     template = load_template()
     ensure_table(boto3.client("dynamodb"), template, args.table)
     resources, restored = _resources(template, args)
+    if args.data_dir and not args.dynamodb_endpoint:
+        embedded.journal_to(args.table, args.data_dir / data_dir.TABLE_FILE)  # every write kept from now on
 
     from agent_sessions.dal.dynamo import default_store
 
@@ -86,7 +88,9 @@ def run_local(args: argparse.Namespace) -> int:
     logging.getLogger("agent_sessions_local").info("functions warm in %.1f s", time.monotonic() - warming)
     for worker in workers:
         worker.start()
-    snapshots = data_dir.Snapshots(boto3.client("dynamodb"), args.table, args.data_dir) if args.data_dir else None
+    snapshots = None
+    if args.data_dir and args.dynamodb_endpoint:  # a DynamoDB of the user's: its table written whole now and then
+        snapshots = data_dir.Snapshots(boto3.client("dynamodb"), args.table, args.data_dir)
     where = endpoint if args.dynamodb_endpoint else "embedded DynamoDB (moto, serialised)"
     _announce(f"http://127.0.0.1:{server.server_port}", where, args, restored, keys)
 

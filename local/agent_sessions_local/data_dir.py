@@ -1,11 +1,12 @@
-"""`agent-sessions local --data-dir DIR`: the embedded DynamoDB's table kept across restarts.
+"""`agent-sessions local --data-dir DIR`: the table kept across restarts, every answered write included.
 
-The embedded moto lives in memory, so the table is written to `DIR/table.jsonl` (one item per line,
-in DynamoDB's JSON) every few seconds and when the runtime stops, and read back when it starts.
-Restored items are not announced again: the stream pump starts after them. Webhook signing secrets
-are sealed with a key kept in `DIR/webhook-secret.key` (AES-GCM, readable only by you) instead of
-the embedded KMS, whose keys do not survive a restart. Written atomically (a temporary file, then
-a rename), so a runtime killed mid-write leaves the previous snapshot.
+The embedded moto lives in memory; it keeps the table in `DIR/table.jsonl` (one item image per
+line, in DynamoDB's JSON), appending every write before answering it (see `journal`), and the
+file is read back when the runtime starts. Restored items are not announced again: the stream pump
+starts after them. Webhook signing secrets are sealed with a key kept in `DIR/webhook-secret.key`
+(AES-GCM, readable only by you) instead of the embedded KMS, whose keys do not survive a restart.
+With `--dynamodb-endpoint` (a DynamoDB of your own) the table is instead written whole every few
+seconds and at exit, atomically (a temporary file, then a rename).
 """
 
 from __future__ import annotations
@@ -35,17 +36,43 @@ def prepare(data_dir: Path) -> str:
     return f"file:{key_file.resolve()}"
 
 
-def restore(client: Any, table_name: str, data_dir: Path) -> int:
-    """Put every item of the last snapshot back into the (new, empty) table; how many."""
-    snapshot = data_dir / TABLE_FILE
-    if not snapshot.exists():
-        return 0
-    items = [_from_json(json.loads(line)) for line in snapshot.read_text().splitlines() if line.strip()]
+def restore(client: Any, table_name: str, data_dir: Path, hash_key: str = "pk") -> int:
+    """Put the kept items back into the (new, empty) table; how many.
+
+    The file's lines are item images and `{"$deleted": key}` lines, in the order they were
+    written: the last one for a key wins. A last line cut short (the runtime killed while
+    writing it, before that write was answered) is left out.
+    """
+    items = [from_file_json(item) for item in kept_items(data_dir / TABLE_FILE, hash_key)]
     for start in range(0, len(items), 25):
         requests = {table_name: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]}
         while requests:
             requests = client.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
     return len(items)
+
+
+def kept_items(path: Path, hash_key: str = "pk") -> list[dict[str, Any]]:
+    """The items a table file holds: its lines replayed in order (see `restore`)."""
+    if not path.exists():
+        return []
+    lines = path.read_text().splitlines()
+    items: dict[str, dict[str, Any]] = {}
+    for number, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            image = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines) - 1:
+                break  # cut short while written: never answered
+            raise
+        deleted = image.get("$deleted")
+        key = json.dumps((deleted or image)[hash_key], sort_keys=True)
+        if deleted is not None:
+            items.pop(key, None)
+        else:
+            items[key] = image
+    return list(items.values())
 
 
 def snapshot(client: Any, table_name: str, data_dir: Path) -> int:
@@ -61,30 +88,30 @@ def snapshot(client: Any, table_name: str, data_dir: Path) -> int:
     temporary = data_dir / f".{TABLE_FILE}.{os.getpid()}"
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # hashes and sealed secrets
     with os.fdopen(descriptor, "w") as written:
-        written.write("".join(json.dumps(_to_json(item), sort_keys=True) + "\n" for item in items))
+        written.write("".join(json.dumps(to_file_json(item), sort_keys=True) + "\n" for item in items))
     temporary.replace(data_dir / TABLE_FILE)
     return len(items)
 
 
-def _to_json(value: Any) -> Any:
+def to_file_json(value: Any) -> Any:
     """DynamoDB's attribute values with binary ones (`B`, `BS`) as base64 text."""
     if isinstance(value, bytes):
         return {"$base64": base64.b64encode(value).decode()}
     if isinstance(value, dict):
-        return {key: _to_json(item) for key, item in value.items()}
+        return {key: to_file_json(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_to_json(item) for item in value]
+        return [to_file_json(item) for item in value]
     return value
 
 
-def _from_json(value: Any) -> Any:
-    """The inverse of _to_json."""
+def from_file_json(value: Any) -> Any:
+    """The inverse of to_file_json."""
     if isinstance(value, dict):
         if set(value) == {"$base64"}:
             return base64.b64decode(value["$base64"])
-        return {key: _from_json(item) for key, item in value.items()}
+        return {key: from_file_json(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_from_json(item) for item in value]
+        return [from_file_json(item) for item in value]
     return value
 
 

@@ -8,6 +8,7 @@ requests one by one makes it behave as DynamoDB does for our conditional writes
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from moto import backends
@@ -22,6 +24,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from agent_sessions_local.child_processes import end_by_closing_stdin
+from agent_sessions_local.journal import Journal, JournaledApplication
 
 
 def _lighter_transaction_backups() -> None:
@@ -204,6 +207,7 @@ class EmbeddedDynamoDB:
 
     server: BaseWSGIServer
     thread: threading.Thread
+    journal: Journal
 
     @property
     def endpoint_url(self) -> str:
@@ -222,12 +226,25 @@ def start_embedded_dynamodb(port: int = 0) -> EmbeddedDynamoDB:
     _lighter_transaction_backups()
     _bounded_streams(STREAM_RECORDS_KEPT)
     _untracked_dynamodb_models()
-    application = _Dispatcher(create_backend_app)
+    journal = Journal()
+    application = JournaledApplication(_Dispatcher(create_backend_app), journal)
     server = make_server("127.0.0.1", port, application, threaded=False, request_handler=_QuietMotoRequestHandler)
     server.socket.listen(LISTEN_BACKLOG)  # a burst of clients queues instead of timing out on connect
     thread = threading.Thread(target=server.serve_forever, name="embedded-dynamodb", daemon=True)
     thread.start()
-    return EmbeddedDynamoDB(server=server, thread=thread)
+    return EmbeddedDynamoDB(server=server, thread=thread, journal=journal)
+
+
+def moto_table(table_name: str) -> Any:
+    """The table of that name in this process's moto (whatever account and region made it)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    for account in list(dynamodb_backends.keys()):
+        for region in list(dynamodb_backends[account].keys()):
+            table = dynamodb_backends[account][region].tables.get(table_name)
+            if table is not None:
+                return table
+    raise LookupError(f"no table {table_name} in the embedded DynamoDB")
 
 
 @dataclass
@@ -241,6 +258,17 @@ class EmbeddedDynamoDBProcess:
     def endpoint_url(self) -> str:
         """http://127.0.0.1:<port>."""
         return f"http://127.0.0.1:{self.port}"
+
+    def journal_to(self, table_name: str, path: Path, rewrite_after: int | None = None) -> None:
+        """Keep `table_name` in the file `path` from now on (see `journal`); returns once it does."""
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        command = {"journal": table_name, "path": str(path), "rewrite_after": rewrite_after}
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline().strip()
+        if answer != "journaling":
+            raise RuntimeError(f"the embedded DynamoDB could not keep {path}: {answer}")
 
     def stop(self) -> None:
         """Stop the child (closing its stdin ends it; one that does not end is killed by its PID) and reap it."""
@@ -270,11 +298,18 @@ def _exit_with_parent(parent_pid: int) -> None:
     os._exit(0)
 
 
-def _exit_when_stdin_closes() -> None:
-    """The runtime stops this server by closing its stdin (a killed runtime closes it too)."""
-    while sys.stdin.buffer.read(4096):
-        pass
-    os._exit(0)
+def _follow_stdin(journal: Journal) -> None:
+    """Commands from the runtime, one JSON line each (`{"journal": table, "path": file}`, answered
+    `journaling`); it stops this server by closing its stdin (a killed runtime closes it too)."""
+    for line in sys.stdin:
+        try:
+            command = json.loads(line)
+            journal.start(moto_table(command["journal"]), Path(command["path"]), command.get("rewrite_after"))
+            print("journaling", flush=True)
+        except Exception as failure:  # the runtime reports it and stops
+            print(f"{type(failure).__name__}: {failure}", flush=True)
+    with journal.lock:  # not in the middle of journaling a write
+        os._exit(0)
 
 
 def main() -> None:
@@ -291,7 +326,7 @@ def main() -> None:
     embedded = start_embedded_dynamodb(arguments.port)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     if arguments.until_stdin_closes:
-        threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
+        threading.Thread(target=_follow_stdin, args=(embedded.journal,), daemon=True).start()
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     else:
         signal.signal(signal.SIGTERM, lambda *_: os._exit(0))

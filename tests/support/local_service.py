@@ -30,6 +30,7 @@ class LocalService:
 
     base_url: str
     api_keys: tuple[str, ...]
+    pid: int
 
     def call(
         self,
@@ -50,8 +51,13 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def local_service_process(tmp_path_factory: pytest.TempPathFactory, *extra_arguments: str) -> Iterator[LocalService]:
-    """Start the local runtime on a free port; stop it by PID at the end (a session fixture in tests/conftest)."""
+def local_service_process(
+    tmp_path_factory: pytest.TempPathFactory, *extra_arguments: str, own_process_group: bool = False
+) -> Iterator[LocalService]:
+    """Start the local runtime on a free port; stop it by PID at the end (a session fixture in tests/conftest).
+
+    With `own_process_group` it leads a process group of its own, which a test may kill whole.
+    """
     port = _free_port()
     log_path = Path(tmp_path_factory.mktemp("local")) / "local.log"
     environment = {**os.environ, "AGENT_SESSIONS_DEV_API_KEY": ",".join(DEV_KEYS), "PORT": str(port)}
@@ -65,6 +71,7 @@ def local_service_process(tmp_path_factory: pytest.TempPathFactory, *extra_argum
             stdout=log,
             stderr=subprocess.STDOUT,
             env=environment,
+            start_new_session=own_process_group,
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -73,9 +80,10 @@ def local_service_process(tmp_path_factory: pytest.TempPathFactory, *extra_argum
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"local runtime did not start:\n{log_path.read_text()}")
             time.sleep(0.1)
-        yield LocalService(base_url=base_url, api_keys=DEV_KEYS)
+        yield LocalService(base_url=base_url, api_keys=DEV_KEYS, pid=process.pid)
     finally:
-        process.send_signal(signal.SIGTERM)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -1,0 +1,177 @@
+"""The embedded DynamoDB's journal: every acknowledged write to the table is on disk before its answer.
+
+`agent-sessions local --data-dir DIR` keeps the table in `DIR/table.jsonl`, one line per item
+image in DynamoDB's JSON. The embedded DynamoDB (one process, one request at a time) appends the
+image of every item a write changed, or a `{"$deleted": key}` line for one it removed, and flushes
+the file before it answers, so an answer the runtime got is never lost, even when every process
+of the runtime is killed at once. The file is read back in order, the last line for a key winning
+(`data_dir.restore`). When the appended lines outnumber the table's items twice over, the file is
+rewritten as the table's current items: to a temporary file, synced, then renamed over the old
+one, so the file on disk is always either the old one or the new one, whole.
+
+Because requests are handled one at a time, the file always holds a state the table was in between
+two requests: never a payment without its session's debit, or a debit without its payment.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO, Any
+
+WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
+COMPACT_AFTER_LINES = 5000  # at least this many lines appended, and twice the table's items, before a rewrite
+
+_log = logging.getLogger("agent_sessions_local.journal")
+
+
+def written_keys(operation: str, request: dict[str, Any], table_name: str, hash_key: str) -> list[dict[str, Any]]:
+    """The keys (`{hash_key: value}`) of the items of `table_name` that a successful write request changed."""
+    named: list[tuple[str | None, dict[str, Any]]] = []
+    if operation == "PutItem":
+        named.append((request.get("TableName"), request.get("Item") or {}))
+    elif operation in ("UpdateItem", "DeleteItem"):
+        named.append((request.get("TableName"), request.get("Key") or {}))
+    elif operation == "TransactWriteItems":
+        for transact_item in request.get("TransactItems") or []:
+            for kind, body in transact_item.items():
+                if kind in ("Put", "Update", "Delete"):
+                    named.append((body.get("TableName"), body.get("Item") if kind == "Put" else body.get("Key")))
+    elif operation == "BatchWriteItem":
+        for write in (request.get("RequestItems") or {}).get(table_name) or []:
+            if "PutRequest" in write:
+                named.append((table_name, write["PutRequest"].get("Item") or {}))
+            elif "DeleteRequest" in write:
+                named.append((table_name, write["DeleteRequest"].get("Key") or {}))
+    keys: list[dict[str, Any]] = []
+    for name, item in named:
+        if name == table_name and item and hash_key in item and {hash_key: item[hash_key]} not in keys:
+            keys.append({hash_key: item[hash_key]})
+    return keys
+
+
+def file_form(value: Any) -> Any:
+    """An attribute value (or an item) in DynamoDB's JSON as the file keeps it: binary as `{"$base64": …}`."""
+    if isinstance(value, dict):
+        if len(value) == 1 and "B" in value:
+            return {"B": {"$base64": _base64_text(value["B"])}}
+        if len(value) == 1 and "BS" in value:
+            return {"BS": [{"$base64": _base64_text(member)} for member in value["BS"]]}
+        return {key: file_form(member) for key, member in value.items()}
+    if isinstance(value, list):
+        return [file_form(member) for member in value]
+    return value
+
+
+def _base64_text(value: Any) -> str:
+    """DynamoDB's wire form of binary is base64 text; moto may hold the bytes themselves."""
+    return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else str(value)
+
+
+class Journal:
+    """The table's file, appended to after each write; inactive until `start`."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()  # held for each write request and for a rewrite
+        self._table: Any = None
+        self._path: Path | None = None
+        self._file: IO[str] | None = None
+        self._appended = 0
+        self._rewrite_after = COMPACT_AFTER_LINES
+
+    @property
+    def active(self) -> bool:
+        """Whether writes are being journaled (after `start`)."""
+        return self._file is not None
+
+    def start(self, table: Any, path: Path, rewrite_after: int | None = None) -> None:
+        """Journal `table` (a moto table) to `path`: first rewritten as the table is now (what was restored).
+
+        `rewrite_after`: the fewest lines appended before the file is rewritten (COMPACT_AFTER_LINES).
+        """
+        with self.lock:
+            self._table, self._path = table, path
+            self._rewrite_after = rewrite_after or COMPACT_AFTER_LINES
+            self._rewrite()
+
+    def record(self, operation: str, request: dict[str, Any]) -> None:
+        """Append the current image of each item the write changed, then flush (before the write is answered)."""
+        if self._file is None:
+            return
+        keys = written_keys(operation, request, self._table.name, self._table.hash_key_attr)
+        if not keys:
+            return
+        self._file.write("".join(json.dumps(self._line(key), sort_keys=True) + "\n" for key in keys))
+        self._file.flush()
+        self._appended += len(keys)
+        if self._appended > max(self._rewrite_after, 2 * len(self._table.items)):
+            self._rewrite()
+
+    def _line(self, key: dict[str, Any]) -> dict[str, Any]:
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        item = self._table.items.get(DynamoType(next(iter(key.values()))))
+        return {"$deleted": file_form(key)} if item is None else _item_image(item)
+
+    def _rewrite(self) -> None:
+        """The file as the table is now: written aside, synced, renamed over the old one; then appended to."""
+        assert self._path is not None
+        if self._file is not None:
+            self._file.close()
+        temporary = self._path.with_name(f".{self._path.name}.{os.getpid()}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # hashes and sealed secrets
+        with os.fdopen(descriptor, "w") as written:
+            for item in list(self._table.items.values()):
+                written.write(json.dumps(_item_image(item), sort_keys=True) + "\n")
+            written.flush()
+            os.fsync(written.fileno())
+        temporary.replace(self._path)
+        self._file = self._path.open("a")
+        self._appended = 0
+
+
+def _item_image(item: Any) -> dict[str, Any]:
+    """A moto item in the file's form (through moto's own JSON encoder, as the item would be answered)."""
+    from moto.dynamodb.models.utilities import dynamo_json_dump
+
+    attributes: dict[str, Any] = json.loads(dynamo_json_dump(item.to_json()))["Attributes"]
+    return dict(file_form(attributes))
+
+
+class JournaledApplication:
+    """moto's WSGI application, with each successful DynamoDB write journaled before it is answered."""
+
+    def __init__(self, application: Callable[..., Iterable[bytes]], journal: Journal) -> None:
+        self._application = application
+        self.journal = journal
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        operation = target.rpartition(".")[2] if target.startswith("DynamoDB_") else ""
+        if operation not in WRITES or not self.journal.active:
+            return self._application(environ, start_response)
+        from werkzeug.wsgi import get_input_stream
+
+        body = get_input_stream(environ).read()
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        statuses: list[str] = []
+
+        def remember_status(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            statuses.append(status)
+            return start_response(status, headers, exc_info)
+
+        with self.journal.lock:
+            answer = list(self._application(environ, remember_status))  # the write is done by now
+            if statuses and statuses[-1].startswith("200"):
+                try:
+                    self.journal.record(operation, json.loads(body))
+                except Exception:  # the write stands; say so loudly rather than answer it as failed
+                    _log.exception("a write could not be journaled: --data-dir may miss it after a restart")
+        return answer
