@@ -297,6 +297,6 @@ def add_commands(tree: Any) -> None:
         "--data-dir",
         type=Path,
         default=os.environ.get("AGENT_SESSIONS_DATA_DIR") or None,
-        help="keep the data here across restarts (a snapshot every few seconds and at exit); default: none",
+        help="keep the data here across restarts (every answered write, before its answer); default: none",
     )
     local.set_defaults(run=run_local)

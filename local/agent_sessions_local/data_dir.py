@@ -22,12 +22,38 @@ from typing import Any
 
 TABLE_FILE = "table.jsonl"
 SEALING_KEY_FILE = "webhook-secret.key"
+LOCK_FILE = ".lock"
 SNAPSHOT_SECONDS = 5.0
 
 
+class DataDirUnusable(SystemExit):
+    """The data directory cannot be used as it is: said in one line, and the runtime does not start."""
+
+
+_held: list[Any] = []  # the open lock files, held for as long as this process runs
+
+
 def prepare(data_dir: Path) -> str:
-    """Create the directory (mode 700) and its sealing key if new; the key id the functions use."""
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Create the directory (mode 700) and its sealing key if new, and hold it; the key id the functions use.
+
+    Two runtimes on one directory would each write the table's file over the other's: a second one
+    is refused while the first holds the directory's lock (released when its process ends, however).
+    """
+    import fcntl
+
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = (data_dir / LOCK_FILE).open("a")
+    except OSError as failure:
+        raise DataDirUnusable(f"--data-dir {data_dir}: {failure.strerror or failure}") from None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise DataDirUnusable(
+            f"--data-dir {data_dir} is in use by another agent-sessions local: stop it, or pass another directory"
+        ) from None
+    _held.append(lock)
     key_file = data_dir / SEALING_KEY_FILE
     if not key_file.exists():
         descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -52,27 +78,39 @@ def restore(client: Any, table_name: str, data_dir: Path, hash_key: str = "pk") 
 
 
 def kept_items(path: Path, hash_key: str = "pk") -> list[dict[str, Any]]:
-    """The items a table file holds: its lines replayed in order (see `restore`)."""
+    """The items a table file holds: its lines replayed in order (see `restore`).
+
+    A line that is not an item image or a deletion mark, other than a last one cut short, means the
+    file was damaged (edited, or written by something else): DataDirUnusable says which line.
+    """
     if not path.exists():
         return []
     lines = path.read_text().splitlines()
     items: dict[str, dict[str, Any]] = {}
-    for number, line in enumerate(lines):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             image = json.loads(line)
+            deleted = image.get("$deleted")
+            key = json.dumps((deleted or image)[hash_key], sort_keys=True)
         except json.JSONDecodeError:
-            if number == len(lines) - 1:
+            if number == len(lines):
                 break  # cut short while written: never answered
-            raise
-        deleted = image.get("$deleted")
-        key = json.dumps((deleted or image)[hash_key], sort_keys=True)
+            raise _damaged(path, number) from None
+        except (AttributeError, KeyError, TypeError):
+            raise _damaged(path, number) from None
         if deleted is not None:
             items.pop(key, None)
         else:
             items[key] = image
     return list(items.values())
+
+
+def _damaged(path: Path, number: int) -> DataDirUnusable:
+    return DataDirUnusable(
+        f"{path}: line {number} is not an item: the file is damaged (move it away to start with an empty table)"
+    )
 
 
 def snapshot(client: Any, table_name: str, data_dir: Path) -> int:

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
-WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
 COMPACT_AFTER_LINES = 5000  # at least this many lines appended, and twice the table's items, before a rewrite
 
 _log = logging.getLogger("agent_sessions_local.journal")
@@ -33,27 +32,43 @@ _log = logging.getLogger("agent_sessions_local.journal")
 
 def written_keys(operation: str, request: dict[str, Any], table_name: str, hash_key: str) -> list[dict[str, Any]]:
     """The keys (`{hash_key: value}`) of the items of `table_name` that a successful write request changed."""
-    named: list[tuple[str | None, dict[str, Any]]] = []
-    if operation == "PutItem":
-        named.append((request.get("TableName"), request.get("Item") or {}))
-    elif operation in ("UpdateItem", "DeleteItem"):
-        named.append((request.get("TableName"), request.get("Key") or {}))
-    elif operation == "TransactWriteItems":
-        for transact_item in request.get("TransactItems") or []:
-            for kind, body in transact_item.items():
-                if kind in ("Put", "Update", "Delete"):
-                    named.append((body.get("TableName"), body.get("Item") if kind == "Put" else body.get("Key")))
-    elif operation == "BatchWriteItem":
-        for write in (request.get("RequestItems") or {}).get(table_name) or []:
-            if "PutRequest" in write:
-                named.append((table_name, write["PutRequest"].get("Item") or {}))
-            elif "DeleteRequest" in write:
-                named.append((table_name, write["DeleteRequest"].get("Key") or {}))
     keys: list[dict[str, Any]] = []
-    for name, item in named:
+    for name, item in _NAMED_ITEMS[operation](request, table_name):
         if name == table_name and item and hash_key in item and {hash_key: item[hash_key]} not in keys:
             keys.append({hash_key: item[hash_key]})
     return keys
+
+
+Named = list[tuple[Any, Any]]  # (table name, an item or a key) for each item a request names
+
+
+def _one_item(request: dict[str, Any], _: str) -> Named:
+    return [(request.get("TableName"), request.get("Item") or request.get("Key"))]
+
+
+def _transaction_items(request: dict[str, Any], _: str) -> Named:
+    writes = [(kind, body) for item in request.get("TransactItems") or [] for kind, body in item.items()]
+    return [
+        (body.get("TableName"), body.get("Item") or body.get("Key"))
+        for kind, body in writes
+        if kind != "ConditionCheck"
+    ]
+
+
+def _batch_items(request: dict[str, Any], table_name: str) -> Named:
+    writes = (request.get("RequestItems") or {}).get(table_name) or []
+    named = [write.get("PutRequest", {}).get("Item") or write.get("DeleteRequest", {}).get("Key") for write in writes]
+    return [(table_name, item) for item in named]
+
+
+_NAMED_ITEMS: dict[str, Callable[[dict[str, Any], str], Named]] = {
+    "PutItem": _one_item,
+    "UpdateItem": _one_item,
+    "DeleteItem": _one_item,
+    "TransactWriteItems": _transaction_items,
+    "BatchWriteItem": _batch_items,
+}
+WRITES = frozenset(_NAMED_ITEMS)
 
 
 def file_form(value: Any) -> Any:

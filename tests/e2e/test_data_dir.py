@@ -5,7 +5,7 @@ every process of the runtime is killed with SIGKILL in the middle of the burst. 
 on the same directory, every payment that was answered is there as answered, each session's
 counters are exactly its payments (nothing torn: never a payment without its debit, or a debit
 without its payment), no limit is passed, the webhook secret still signs, and nothing restored is
-announced again.
+announced again. A second runtime on the directory in use is refused in one line.
 """
 
 import contextlib
@@ -15,6 +15,8 @@ import json
 import os
 import random
 import signal
+import subprocess
+import sys
 import threading
 import time
 from decimal import Decimal
@@ -128,6 +130,16 @@ def assert_consistent(service: LocalService, sessions: list[dict[str, Any]], ans
             assert pay(service, session["session_token"], over).status_code == 402
 
 
+def assert_a_second_runtime_is_refused(data: Path) -> None:
+    """Two runtimes on one directory would write over each other's file: the second one says so and ends."""
+    environment = {name: value for name, value in os.environ.items() if name != "TABLE_NAME"}
+    command = [sys.executable, "-m", "agent_sessions_cli", "local", "--port", "0", "--data-dir", str(data)]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=120, env=environment, check=False)  # noqa: S603
+    assert refused.returncode == 1, refused.stderr
+    assert "is in use by another agent-sessions local" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
 def test_every_answered_write_survives_a_kill_and_nothing_restored_is_announced_again(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, receiver: Receiver
 ) -> None:
@@ -154,6 +166,7 @@ def test_every_answered_write_survives_a_kill_and_nothing_restored_is_announced_
         # written before its reader had found where that is was once skipped (the event lost).
         again = second.call("POST", "/api/v1/ai/sessions", key, json={"agent_id": "b", "user_wallet": "w"}).json()
         assert_consistent(second, sessions, answered)
+        assert_a_second_runtime_is_refused(data)
         arrived: Any = receiver.wait_for("agent.session.created", again["id"])
         time.sleep(1.5)  # time enough for a restored record to be announced, were it to be
     created = [raw for _, raw in receiver.requests[delivered_before:]]

@@ -20,7 +20,8 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent_sessions_local.data_dir import kept_items, to_file_json
+from agent_sessions_local import data_dir
+from agent_sessions_local.data_dir import DataDirUnusable, kept_items, prepare, to_file_json
 from agent_sessions_local.embedded_dynamodb import EmbeddedDynamoDBProcess, start_embedded_dynamodb_process
 from agent_sessions_local.template import load_template, table_definition
 
@@ -174,9 +175,46 @@ def test_a_line_cut_short_at_the_end_was_never_answered_and_is_left_out(tmp_path
     whole = json.dumps({"pk": {"S": "a"}, "n": {"N": "1.5"}})
     path.write_text(whole + "\n" + json.dumps({"pk": {"S": "a"}, "n": {"N": "2"}})[:-7])
     assert kept_items(path) == [json.loads(whole)]
-    path.write_text(whole[:-3] + "\n" + whole + "\n")  # not at the end: the file is damaged, and says so
-    with pytest.raises(json.JSONDecodeError):
+
+
+not_an_item = st.one_of(
+    st.text(max_size=20).filter(lambda line: line.strip() and _not_json_object_with_a_key(line)),
+    st.sampled_from(["[1, 2]", "{}", '{"$deleted": 5}', '{"$deleted": {}}', "null", "7", '"pk"', '{"n": {"N": "1"}}']),
+)
+
+
+def _not_json_object_with_a_key(line: str) -> bool:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return True
+    return not (isinstance(value, dict) and "pk" in value)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(before=st.integers(min_value=0, max_value=3), damage=not_an_item)
+def test_a_damaged_line_before_the_end_is_named_and_nothing_is_restored(
+    tmp_path_factory: pytest.TempPathFactory, before: int, damage: str
+) -> None:
+    path = tmp_path_factory.mktemp("damaged") / "table.jsonl"
+    whole = json.dumps({"pk": {"S": "a"}, "n": {"N": "1.5"}})
+    path.write_text(f"{whole}\n" * before + damage.replace("\n", " ").replace("\r", " ") + f"\n{whole}\n")
+    with pytest.raises(DataDirUnusable, match=f"line {before + 1} is not an item"):
         kept_items(path)
+
+
+def test_a_data_dir_in_use_by_another_runtime_is_refused_until_it_is_released(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    prepare(data)
+    held = data_dir._held[-1]
+    try:
+        with pytest.raises(DataDirUnusable, match="in use by another agent-sessions local"):
+            prepare(data)
+    finally:
+        data_dir._held.remove(held)
+        held.close()  # as when the first runtime's process ends
+    prepare(data)
+    data_dir._held.pop().close()
 
 
 def test_a_killed_embedded_dynamodb_leaves_every_answered_write_in_the_file(tmp_path: Path) -> None:
