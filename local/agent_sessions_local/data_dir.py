@@ -85,7 +85,7 @@ def kept_items(path: Path, hash_key: str = "pk") -> list[dict[str, Any]]:
     """
     if not path.exists():
         return []
-    lines = path.read_text().splitlines()
+    lines = path.read_text().split("\n")  # not splitlines(): it also breaks at \x0b, \x1c, \u2028…
     items: dict[str, dict[str, Any]] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
