@@ -71,16 +71,22 @@ _NAMED_ITEMS: dict[str, Callable[[dict[str, Any], str], Named]] = {
 WRITES = frozenset(_NAMED_ITEMS)
 
 
-def file_form(value: Any) -> Any:
-    """An attribute value (or an item) in DynamoDB's JSON as the file keeps it: binary as `{"$base64": …}`."""
-    if isinstance(value, dict):
-        if len(value) == 1 and "B" in value:
-            return {"B": {"$base64": _base64_text(value["B"])}}
-        if len(value) == 1 and "BS" in value:
-            return {"BS": [{"$base64": _base64_text(member)} for member in value["BS"]]}
-        return {key: file_form(member) for key, member in value.items()}
-    if isinstance(value, list):
-        return [file_form(member) for member in value]
+def file_form(item: dict[str, Any]) -> dict[str, Any]:
+    """An item (or a key) in DynamoDB's JSON as the file keeps it: binary values as `{"$base64": …}`."""
+    return {name: _value_form(value) for name, value in item.items()}
+
+
+def _value_form(value: dict[str, Any]) -> dict[str, Any]:
+    """One attribute value, `{type: value}`, as the file keeps it (a map's members are named values)."""
+    (kind, content), *_ = value.items()
+    if kind == "B":
+        return {"B": {"$base64": _base64_text(content)}}
+    if kind == "BS":
+        return {"BS": [{"$base64": _base64_text(member)} for member in content]}
+    if kind == "M":
+        return {"M": file_form(content)}
+    if kind == "L":
+        return {"L": [_value_form(member) for member in content]}
     return value
 
 
@@ -156,7 +162,7 @@ def _item_image(item: Any) -> dict[str, Any]:
     from moto.dynamodb.models.utilities import dynamo_json_dump
 
     attributes: dict[str, Any] = json.loads(dynamo_json_dump(item.to_json()))["Attributes"]
-    return dict(file_form(attributes))
+    return file_form(attributes)
 
 
 class JournaledApplication:

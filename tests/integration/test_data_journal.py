@@ -58,12 +58,12 @@ scalar = st.one_of(
 value = st.recursive(
     scalar,
     lambda inner: st.one_of(
-        st.dictionaries(st.sampled_from(["x", "y", "z"]), inner, max_size=3).map(lambda m: {"M": m}),
+        st.dictionaries(st.sampled_from(["x", "B", "BS", "S", "M"]), inner, max_size=3).map(lambda m: {"M": m}),
         st.lists(inner, max_size=3).map(lambda items: {"L": items}),
     ),
     max_leaves=6,
 )
-attributes = st.dictionaries(st.sampled_from(["n", "s", "m", "data"]), value, max_size=3)
+attributes = st.dictionaries(st.sampled_from(["n", "s", "m", "data", "B", "BS"]), value, max_size=3)
 key = st.sampled_from(KEYS).map(lambda k: {"pk": {"S": k}})
 
 
