@@ -41,6 +41,8 @@ def prepare(data_dir: Path) -> str:
     """
     import fcntl
 
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataDirUnusable(f"--data-dir {data_dir}: is not a directory")
     try:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock = (data_dir / LOCK_FILE).open("a")

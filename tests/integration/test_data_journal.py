@@ -232,3 +232,12 @@ def test_a_killed_embedded_dynamodb_leaves_every_answered_write_in_the_file(tmp_
     finally:
         server.stop()
     assert file_items(path) == expected
+
+
+def test_a_data_dir_that_is_a_file_or_cannot_be_made_is_refused_in_one_line(tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    with pytest.raises(DataDirUnusable, match="is not a directory"):
+        prepare(a_file)
+    with pytest.raises(DataDirUnusable, match="Not a directory"):
+        prepare(a_file / "data")
