@@ -266,9 +266,14 @@ class EmbeddedDynamoDBProcess:
         command = {"journal": table_name, "path": str(path), "rewrite_after": rewrite_after}
         self.process.stdin.write(json.dumps(command) + "\n")
         self.process.stdin.flush()
-        answer = self.process.stdout.readline().strip()
-        if answer != "journaling":
-            raise RuntimeError(f"the embedded DynamoDB could not keep {path}: {answer}")
+        for line in self.process.stdout:  # its answer, past anything else it may have printed
+            if line.strip() == "journaling":
+                return
+            if line.startswith("journal failed: "):
+                raise RuntimeError(
+                    f"the embedded DynamoDB could not keep {path}: {line.removeprefix('journal failed: ')}"
+                )
+        raise RuntimeError(f"the embedded DynamoDB ended before it could keep {path}")
 
     def stop(self) -> None:
         """Stop the child (closing its stdin ends it; one that does not end is killed by its PID) and reap it."""
@@ -307,7 +312,7 @@ def _follow_stdin(journal: Journal) -> None:
             journal.start(moto_table(command["journal"]), Path(command["path"]), command.get("rewrite_after"))
             print("journaling", flush=True)
         except Exception as failure:  # the runtime reports it and stops
-            print(f"{type(failure).__name__}: {failure}", flush=True)
+            print(f"journal failed: {type(failure).__name__}: {failure}", flush=True)
     with journal.lock:  # not in the middle of journaling a write
         os._exit(0)
 

@@ -241,3 +241,12 @@ def test_a_data_dir_that_is_a_file_or_cannot_be_made_is_refused_in_one_line(tmp_
         prepare(a_file)
     with pytest.raises(DataDirUnusable, match="Not a directory"):
         prepare(a_file / "data")
+
+
+def test_journaling_a_table_the_embedded_dynamodb_does_not_have_is_an_error_not_a_hang(
+    embedded: tuple[EmbeddedDynamoDBProcess, Any], tmp_path: Path
+) -> None:
+    server, _ = embedded
+    with pytest.raises(RuntimeError, match=r"could not keep .*no table nowhere"):
+        server.journal_to("nowhere", tmp_path / "table.jsonl")
+    assert not (tmp_path / "table.jsonl").exists()
