@@ -68,7 +68,9 @@ _NAMED_ITEMS: dict[str, Callable[[dict[str, Any], str], Named]] = {
     "TransactWriteItems": _transaction_items,
     "BatchWriteItem": _batch_items,
 }
-WRITES = frozenset(_NAMED_ITEMS)
+# PartiQL may write too (this service never uses it): after one, the file is rewritten whole.
+STATEMENTS = frozenset({"ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"})
+WRITES = frozenset(_NAMED_ITEMS) | STATEMENTS
 
 
 def file_form(item: dict[str, Any]) -> dict[str, Any]:
@@ -124,6 +126,9 @@ class Journal:
     def record(self, operation: str, request: dict[str, Any]) -> None:
         """Append the current image of each item the write changed, then flush (before the write is answered)."""
         if self._file is None:
+            return
+        if operation in STATEMENTS:
+            self._rewrite()
             return
         keys = written_keys(operation, request, self._table.name, self._table.hash_key_attr)
         if not keys:

@@ -250,3 +250,14 @@ def test_journaling_a_table_the_embedded_dynamodb_does_not_have_is_an_error_not_
     with pytest.raises(RuntimeError, match=r"could not keep .*no table nowhere"):
         server.journal_to("nowhere", tmp_path / "table.jsonl")
     assert not (tmp_path / "table.jsonl").exists()
+
+
+def test_partiql_writes_are_kept_too(embedded: tuple[EmbeddedDynamoDBProcess, Any], tmp_path: Path) -> None:
+    server, client = embedded
+    table = new_table(client)
+    path = tmp_path / "table.jsonl"
+    server.journal_to(table, path)
+    client.execute_statement(Statement=f"INSERT INTO \"{table}\" VALUE {{'pk': 'a', 'n': 1}}")
+    client.execute_transaction(TransactStatements=[{"Statement": f"INSERT INTO \"{table}\" VALUE {{'pk': 'b'}}"}])
+    assert file_items(path) == table_items(client, table)
+    assert len(file_items(path)) == 2
