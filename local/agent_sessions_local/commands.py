@@ -24,18 +24,25 @@ def _local_aws_defaults() -> None:
 
 
 def ensure_table(client: Any, template: dict[str, Any], table_name: str) -> None:
-    """Create the template's table (and its TTL) unless it exists already."""
+    """Create the template's table (and its TTL) unless it exists already (asked by name: a listing
+    holds 100 names a page). A DynamoDB without streams (dynalite) cannot run this service: said in one line."""
     from agent_sessions_local.template import table_definition, ttl_attribute
 
-    existing = client.list_tables().get("TableNames", [])
-    if table_name in existing:
-        return
-    client.create_table(**table_definition(template, table_name))
-    client.get_waiter("table_exists").wait(TableName=table_name)
-    attribute = ttl_attribute(template)
-    if attribute:
-        client.update_time_to_live(
-            TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+    try:
+        table = client.describe_table(TableName=table_name)["Table"]
+    except client.exceptions.ResourceNotFoundException:
+        client.create_table(**table_definition(template, table_name))
+        client.get_waiter("table_exists").wait(TableName=table_name)
+        table = client.describe_table(TableName=table_name)["Table"]
+        attribute = ttl_attribute(template) if "LatestStreamArn" in table else None
+        if attribute:
+            client.update_time_to_live(
+                TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+            )
+    if "LatestStreamArn" not in table:
+        raise SystemExit(
+            f"table {table_name} has no stream (events leave through it): this DynamoDB cannot run the service "
+            "(dynalite has no streams or transactions); use the embedded one, DynamoDB Local or AWS"
         )
 
 
