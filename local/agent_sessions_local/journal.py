@@ -194,10 +194,20 @@ class JournaledApplication:
             return start_response(status, headers, exc_info)
 
         with self.journal.lock:
-            answer = list(self._application(environ, remember_status))  # the write is done by now
+            answer = _read_whole(self._application(environ, remember_status))  # the write is done by now
             if statuses and statuses[-1].startswith("200"):
                 try:
                     self.journal.record(operation, json.loads(body))
                 except Exception:  # the write stands; say so loudly rather than answer it as failed
                     _log.exception("a write could not be journaled: --data-dir may miss it after a restart")
         return answer
+
+
+def _read_whole(result: Iterable[bytes]) -> list[bytes]:
+    """A WSGI answer read to its end and closed, as a server would (WSGI asks `close` to be called)."""
+    try:
+        return list(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
