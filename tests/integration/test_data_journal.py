@@ -5,6 +5,10 @@ that commit or are cancelled, batches; numbers with cents, text, binary, sets, n
 the embedded DynamoDB while it journals one table. After every answered request the file, read
 back as a restart reads it, must be exactly the table: no write missing, none a cancelled
 transaction made, and that through the file's rewrites too. A second table's writes stay out.
+
+Around it: a killed embedded DynamoDB leaves every answered write in the file; a last line cut
+short is left out, a damaged one before it is named; a directory in use, or one that cannot be
+made, is refused in one line; PartiQL writes are kept too.
 """
 
 import itertools
