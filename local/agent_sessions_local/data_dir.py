@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -125,12 +126,21 @@ def snapshot(client: Any, table_name: str, data_dir: Path) -> int:
         if "LastEvaluatedKey" not in page:
             break
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    temporary = data_dir / f".{TABLE_FILE}.{os.getpid()}"
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # hashes and sealed secrets
-    with os.fdopen(descriptor, "w") as written:
-        written.write("".join(json.dumps(to_file_json(item), sort_keys=True) + "\n" for item in items))
-    temporary.replace(data_dir / TABLE_FILE)
+    replace_table_file(data_dir / TABLE_FILE, (to_file_json(item) for item in items))
     return len(items)
+
+
+def replace_table_file(path: Path, items: Iterable[dict[str, Any]]) -> None:
+    """`path` holding exactly `items`, one per line: written aside (mode 600: it holds hashes and sealed
+    secrets), synced, then renamed over the old file, so the file is always a whole old or new one."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as written:
+        for item in items:
+            written.write(json.dumps(item, sort_keys=True) + "\n")
+        written.flush()
+        os.fsync(written.fileno())
+    temporary.replace(path)
 
 
 def to_file_json(value: Any) -> Any:

@@ -19,11 +19,12 @@ import base64
 import io
 import json
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
+
+from agent_sessions_local.data_dir import replace_table_file
 
 COMPACT_AFTER_LINES = 5000  # at least this many lines appended, and twice the table's items, before a rewrite
 
@@ -150,14 +151,7 @@ class Journal:
         assert self._path is not None
         if self._file is not None:
             self._file.close()
-        temporary = self._path.with_name(f".{self._path.name}.{os.getpid()}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # hashes and sealed secrets
-        with os.fdopen(descriptor, "w") as written:
-            for item in list(self._table.items.values()):
-                written.write(json.dumps(_item_image(item), sort_keys=True) + "\n")
-            written.flush()
-            os.fsync(written.fileno())
-        temporary.replace(self._path)
+        replace_table_file(self._path, (_item_image(item) for item in list(self._table.items.values())))
         self._file = self._path.open("a")
         self._appended = 0
 
