@@ -29,20 +29,19 @@ def ensure_table(client: Any, template: dict[str, Any], table_name: str) -> None
     from agent_sessions_local.template import table_definition, ttl_attribute
 
     try:
-        table = client.describe_table(TableName=table_name)["Table"]
+        table, created = client.describe_table(TableName=table_name)["Table"], False
     except client.exceptions.ResourceNotFoundException:
-        client.create_table(**table_definition(template, table_name))
+        table, created = client.create_table(**table_definition(template, table_name))["TableDescription"], True
         client.get_waiter("table_exists").wait(TableName=table_name)
-        table = client.describe_table(TableName=table_name)["Table"]
-        attribute = ttl_attribute(template) if "LatestStreamArn" in table else None
-        if attribute:
-            client.update_time_to_live(
-                TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
-            )
     if "LatestStreamArn" not in table:
         raise SystemExit(
             f"table {table_name} has no stream (events leave through it): this DynamoDB cannot run the service "
             "(dynalite has no streams or transactions); use the embedded one, DynamoDB Local or AWS"
+        )
+    attribute = ttl_attribute(template)
+    if created and attribute:
+        client.update_time_to_live(
+            TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
         )
 
 
