@@ -4,7 +4,6 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -18,7 +17,7 @@ from agent_sessions.http.resolver import (
     resolve_json,
     responses_with_errors,
 )
-from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.infra.observability import logger, metrics, observed_http_handler
 from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import intents, sessions
 from agent_sessions.wire.answers import IntentOut
@@ -43,8 +42,6 @@ def cancel_intent(intent_id: Annotated[str, Path(pattern=INTENT_ID_PATTERN)]):
     return json_response(200, intent_body(answer.intent, answer.status, answer.payment, None))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@observed_http_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return resolve_json(app, event, context)

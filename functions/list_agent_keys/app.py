@@ -3,7 +3,6 @@
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -16,7 +15,7 @@ from agent_sessions.http.resolver import (
     resolve_json,
     responses,
 )
-from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.infra.observability import metrics, observed_http_handler
 from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import agent_keys, sessions
 from agent_sessions.wire.answers import AgentKeyListOut
@@ -36,8 +35,6 @@ def list_agent_keys():
     return json_response(200, {"keys": [agent_key_body(key) for key in found]})
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@observed_http_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return resolve_json(app, event, context)

@@ -19,6 +19,7 @@ import pytest
 
 from agent_sessions.infra import observability, settings
 from agent_sessions_local.handlers import FUNCTIONS_DIR, load_handler_module
+from agent_sessions_local.instances import LocalLambdaContext
 from tests.conftest import Invoke, load_event, with_credential
 
 
@@ -77,7 +78,34 @@ def local_webhooks(kms_key: str, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_every_handler_is_traced_without_its_response() -> None:
     for app in sorted(FUNCTIONS_DIR.glob("*/app.py")):
         text = Path(app).read_text()
-        assert "@tracer.capture_lambda_handler(capture_response=False)" in text, app.parent.name
+        assert any(
+            decorator in text
+            for decorator in ("@observed_http_handler", "@tracer.capture_lambda_handler(capture_response=False)")
+        ), app.parent.name
+
+
+def test_an_observed_http_handler_is_traced_without_its_response_and_logs_the_request_id(
+    recording: tuple[RecordingProvider, io.StringIO],
+) -> None:
+    provider, _ = recording
+    lines = io.StringIO()
+    as_logged = logging.StreamHandler(lines)
+    as_logged.setFormatter(observability.logger.registered_formatter)
+    observability.logger.addHandler(as_logged)
+
+    @observability.observed_http_handler
+    def handler(event: Any, context: Any) -> dict[str, str]:
+        observability.logger.info("answered")
+        observability.metrics.add_metric(name="Answered", unit="Count", value=1)
+        return {"session_token": "zai_session_hidden"}
+
+    event = load_event("get_session")
+    assert handler(event, LocalLambdaContext(function_name="get_session"))["session_token"] == "zai_session_hidden"
+    assert ("subsegment", "## handler") in provider.recorded
+    assert "zai_session_hidden" not in repr(provider.recorded)
+    observability.logger.removeHandler(as_logged)
+    logged = [json.loads(line) for line in lines.getvalue().splitlines() if '"answered"' in line]
+    assert [line["correlation_id"] for line in logged] == [event["requestContext"]["requestId"]]
 
 
 def test_created_tokens_keys_and_secrets_reach_no_trace_and_no_log(

@@ -357,7 +357,23 @@ def caller_of(app: APIGatewayHttpResolver) -> Caller | None:
 
 def _caller_in(event: dict[str, Any]) -> Caller | None:
     request_context = event.get("requestContext") or {}
-    return caller_from_context((request_context.get("authorizer") or {}).get("lambda") or {})
+    return _caller_described_by((request_context.get("authorizer") or {}).get("lambda") or {})
+
+
+# The authorizer context last read, a copy of it as read, and its caller: resolve_json and then the
+# route read the same context of the same event.
+_last_caller: tuple[dict[str, Any], dict[str, Any], Caller | None] = ({}, {}, None)
+
+
+def _caller_described_by(context: dict[str, Any]) -> Caller | None:
+    """caller_from_context, once per context: the same dict, still as it was, answers at once."""
+    global _last_caller
+    last_context, as_read, last_caller = _last_caller
+    if context is last_context and context == as_read:
+        return last_caller
+    caller = caller_from_context(context)
+    _last_caller = (context, dict(context), caller)
+    return caller
 
 
 def proxy_answer(response: Response[str], headers: dict[str, str] | None = None) -> dict[str, Any]:

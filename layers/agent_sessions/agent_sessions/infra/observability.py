@@ -73,3 +73,28 @@ class DeferredTracer:
 
 
 tracer = DeferredTracer(service=SERVICE_NAME)
+
+
+def correlated(handler: Handler) -> Handler:
+    """The handler with API Gateway's request id (`requestContext.requestId`) as the logs' correlation id.
+
+    What `inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)` does, read
+    straight from the event instead of through a JMESPath query on every invocation.
+    """
+
+    @functools.wraps(handler)
+    def invoke(event: Any, context: Any) -> Any:
+        request_context = event.get("requestContext") if isinstance(event, dict) else None
+        logger.set_correlation_id(request_context.get("requestId") if isinstance(request_context, dict) else None)
+        return handler(event, context)
+
+    return invoke
+
+
+def observed_http_handler(handler: Handler) -> Handler:
+    """What every HTTP handler wears, outermost first: the logger's Lambda context and correlation id,
+    metrics flushed after each invocation, and the Tracer's handler subsegment (never with the
+    response, which can carry a token or a secret)."""
+    traced = tracer.capture_lambda_handler(handler, capture_response=False)
+    decorated: Handler = logger.inject_lambda_context(correlated(metrics.log_metrics(traced)))
+    return decorated
