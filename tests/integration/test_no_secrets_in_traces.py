@@ -59,6 +59,7 @@ class RecordingProvider:
 def recording(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[RecordingProvider, io.StringIO]]:
     provider = RecordingProvider()
     monkeypatch.setattr(observability.tracer, "provider", provider)
+    monkeypatch.setattr(observability.tracer.tracer, "disabled", False)  # as on Lambda with tracing on
     logs = io.StringIO()
     handler = logging.StreamHandler(logs)
     observability.logger.addHandler(handler)
@@ -142,3 +143,21 @@ def test_the_recording_provider_would_see_a_captured_response(
     handler({}, None)
     assert "zai_session_visible" in repr(provider.recorded)
     assert load_handler_module("create_session") is not None
+
+
+def test_a_disabled_tracer_opens_no_subsegment(
+    recording: tuple[RecordingProvider, io.StringIO], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tracing off (POWERTOOLS_TRACE_DISABLED, or outside Lambda): the handler runs, untraced."""
+    provider, _ = recording
+    monkeypatch.setattr(observability.tracer.tracer, "disabled", True)
+
+    @observability.tracer.capture_lambda_handler(capture_response=False)
+    def handler(event: Any, context: Any) -> str:
+        return "answered"
+
+    assert handler({}, None) == "answered"
+    assert provider.recorded == []
+    monkeypatch.setattr(observability.tracer.tracer, "disabled", False)
+    assert handler({}, None) == "answered"
+    assert ("subsegment", "## handler") in provider.recorded

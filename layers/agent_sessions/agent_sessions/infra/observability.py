@@ -55,7 +55,12 @@ class DeferredTracer:
     def capture_lambda_handler(
         self, lambda_handler: Handler | None = None, capture_response: bool | None = None
     ) -> Any:
-        """Tracer.capture_lambda_handler, applied when the handler is first invoked."""
+        """Tracer.capture_lambda_handler, applied when the handler is first invoked.
+
+        While the Tracer is disabled (POWERTOOLS_TRACE_DISABLED, or outside Lambda) the handler is
+        called as it is: a disabled Tracer still opens a subsegment of the X-Ray SDK's on every
+        invocation, which the disabled SDK then drops, so skipping it records exactly the same.
+        """
 
         def decorate(handler: Handler) -> Handler:
             traced: Handler | None = None
@@ -65,6 +70,8 @@ class DeferredTracer:
                 nonlocal traced
                 if traced is None:
                     traced = self.tracer.capture_lambda_handler(handler, capture_response=capture_response)
+                if self.tracer.disabled:
+                    return handler(event, context)
                 return traced(event, context)
 
             return invoke
