@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Any, cast
 
@@ -90,9 +91,40 @@ def session_body(session: SessionRecord, now: datetime, session_token: str | Non
 def payment_body(
     payment: PaymentRecord, session: SessionRecord, now: datetime, as_created: bool = False
 ) -> dict[str, Any]:
-    """The JSON-ready dict of a payment (payment_out)."""
-    body: dict[str, Any] = payment_out(payment, session, now, as_created).model_dump()
-    return body
+    """The JSON-ready dict of a payment: payment_out(...).model_dump(), built straight from the records.
+
+    It is the answer to every payment, so it skips building and validating the model; its fields
+    and values are the model's (tests/unit/test_views.py holds the two equal for drawn payments).
+    """
+    status, decided_at = _shown_status(payment, session, now, as_created)
+    remaining = session.remaining_cents(now)
+    return {
+        "id": payment.id,
+        "session_id": payment.session_id,
+        "amount": cents_to_dollars(payment.amount_cents),
+        "currency": payment.currency,
+        "merchant_id": payment.merchant_id,
+        "description": payment.description,
+        "status": status,
+        "created_at": format_timestamp(payment.created_at),
+        "decided_at": format_timestamp(decided_at) if decided_at else None,
+        "approval_expires_at": format_timestamp(payment.approval_expires_at) if payment.approval_expires_at else None,
+        "remaining_today": cents_to_dollars(remaining["day"]),
+        "remaining_this_week": cents_to_dollars(remaining["week"]),
+        "remaining_this_month": cents_to_dollars(remaining["month"]),
+        "metadata": copy.deepcopy(payment.metadata) if payment.metadata else {},
+    }
+
+
+def _shown_status(
+    payment: PaymentRecord, session: SessionRecord, now: datetime, as_created: bool
+) -> tuple[str, datetime | None]:
+    """The status and decision time a payment shows at `now` (as created: its first status, undecided)."""
+    status = payment.first_status if as_created else payment.status_at(now, session.ended_at)
+    decided_at = None if as_created else payment.decided_at
+    if status == "expired" and decided_at is None:
+        decided_at = payment.lapses_at(session.ended_at)  # lapsed, not yet written by the expiry job
+    return status, decided_at
 
 
 def payment_out(payment: PaymentRecord, session: SessionRecord, now: datetime, as_created: bool = False) -> PaymentOut:
@@ -102,10 +134,7 @@ def payment_out(payment: PaymentRecord, session: SessionRecord, now: datetime, a
     body an Idempotency-Key replay answers.
     """
     windows = session.windows(now)
-    status = payment.first_status if as_created else payment.status_at(now, session.ended_at)
-    decided_at = None if as_created else payment.decided_at
-    if status == "expired" and decided_at is None:
-        decided_at = payment.lapses_at(session.ended_at)  # lapsed, not yet written by the expiry job
+    status, decided_at = _shown_status(payment, session, now, as_created)
     return PaymentOut(
         id=payment.id,
         session_id=payment.session_id,
