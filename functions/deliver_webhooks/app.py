@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.records import utc_now
 from agent_sessions.infra.http_sender import HttpSender
-from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.infra.observability import logger, metrics, metrics_flushed, tracer
 from agent_sessions.infra.secret_box import default_secret_box
 from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import webhooks
@@ -65,7 +65,7 @@ def _event_of(record: dict[str, Any]) -> dict[str, Any] | None:
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
+@metrics_flushed
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records", [])

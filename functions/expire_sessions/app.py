@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.records import utc_now
-from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.infra.observability import logger, metrics, metrics_flushed, tracer
 from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import expiry
 
@@ -16,7 +16,7 @@ require_settings()  # a missing or invalid variable stops the function at init
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
+@metrics_flushed
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = expiry.sweep(default_store(), utc_now())

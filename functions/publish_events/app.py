@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from agent_sessions.dal.dynamo import default_store
 from agent_sessions.dal.images import record_from_image
 from agent_sessions.infra.event_bus import default_bus
-from agent_sessions.infra.observability import logger, metrics, tracer
+from agent_sessions.infra.observability import logger, metrics, metrics_flushed, tracer
 from agent_sessions.infra.settings import require_settings
 from agent_sessions.logic import analytics, decision_log, outbox, window_alerts
 
@@ -34,7 +34,7 @@ def change_of(record: dict[str, Any]) -> outbox.Change:
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
+@metrics_flushed
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records", [])

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -103,5 +104,27 @@ def observed_http_handler(handler: Handler) -> Handler:
     metrics flushed after each invocation, and the Tracer's handler subsegment (never with the
     response, which can carry a token or a secret)."""
     traced = tracer.capture_lambda_handler(handler, capture_response=False)
-    decorated: Handler = logger.inject_lambda_context(correlated(metrics.log_metrics(traced)))
+    decorated: Handler = logger.inject_lambda_context(correlated(metrics_flushed(traced)))
     return decorated
+
+
+def metrics_flushed(handler: Handler) -> Handler:
+    """`metrics.log_metrics`: the invocation's metrics flushed as one EMF line after it.
+
+    With metrics disabled (POWERTOOLS_METRICS_DISABLED: the local runtime, the tests) the
+    invocation's metrics are dropped after it instead. Powertools' disabled flush keeps them, so the
+    set grows until a metric holds 100 values, which Powertools then prints as an EMF line anyway,
+    and every add formats the whole growing set into a debug message.
+    """
+    logged = metrics.log_metrics(handler)
+
+    @functools.wraps(handler)
+    def invoke(event: Any, context: Any) -> Any:
+        if not is_metrics_disabled():
+            return logged(event, context)
+        try:
+            return handler(event, context)
+        finally:
+            metrics.clear_metrics()
+
+    return invoke

@@ -1,0 +1,61 @@
+"""Metrics leave as one EMF line per invocation when enabled, and never when disabled.
+
+Powertools' own disabled flush keeps the invocation's metrics, so they pile up until one metric
+holds 100 values and Powertools prints them anyway; metrics_flushed drops them instead.
+"""
+
+import contextlib
+import io
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agent_sessions.infra import observability
+
+
+@observability.metrics_flushed
+def _counting_handler(event: dict[str, Any], context: Any) -> int:
+    for name in event["names"]:
+        observability.metrics.add_metric(name=name, unit="Count", value=1)
+    return len(event["names"])
+
+
+@contextlib.contextmanager
+def _captured_stdout() -> Iterator[Callable[[], str]]:
+    """What is printed inside the block (Powertools prints its EMF lines)."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        yield printed.getvalue
+
+
+_NAMES = st.lists(st.sampled_from(["PaymentAuthorized", "PaymentDeclined", "SessionRead"]), min_size=1, max_size=4)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(_NAMES, min_size=101, max_size=140))
+def test_disabled_metrics_print_nothing_however_many_invocations(invocations: list[list[str]]) -> None:
+    with pytest.MonkeyPatch.context() as patch, _captured_stdout() as printed:
+        patch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+        for names in invocations:
+            assert _counting_handler({"names": names}, None) == len(names)
+    assert printed() == ""
+    assert observability.metrics.metric_set == {}
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(_NAMES, min_size=1, max_size=5))
+def test_enabled_metrics_are_one_line_per_invocation_with_its_own_counts(invocations: list[list[str]]) -> None:
+    with pytest.MonkeyPatch.context() as patch, _captured_stdout() as printed:
+        patch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+        for names in invocations:
+            _counting_handler({"names": names}, None)
+    lines = [json.loads(line) for line in printed().splitlines()]
+    assert len(lines) == len(invocations)
+    for line, names in zip(lines, invocations, strict=True):
+        for name in set(names):
+            counted = line[name] if isinstance(line[name], list) else [line[name]]
+            assert len(counted) == names.count(name)
