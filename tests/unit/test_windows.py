@@ -3,7 +3,14 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LENGTH, counter_key, window_position
+from agent_sessions.domain.windows import (
+    WINDOW_KINDS,
+    WINDOW_LENGTH,
+    WindowKind,
+    counter_key,
+    current_counter_key,
+    window_position,
+)
 
 CREATED = datetime(2026, 11, 24, 10, 0, 0, tzinfo=UTC)
 
@@ -38,3 +45,13 @@ def test_now_always_lies_inside_its_window(kind: str, seconds: int) -> None:
     assert position.starts_at <= now < position.resets_at
     assert position.resets_at - position.starts_at == WINDOW_LENGTH[kind]  # type: ignore[index]
     assert position.starts_at == CREATED + position.index * WINDOW_LENGTH[kind]  # type: ignore[index]
+
+
+@given(
+    st.sampled_from(WINDOW_KINDS),
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
+    st.timedeltas(min_value=timedelta(days=-3), max_value=timedelta(days=400)),
+)
+def test_current_counter_key_is_the_window_positions(kind: WindowKind, created_at: datetime, since: timedelta) -> None:
+    now = created_at + since
+    assert current_counter_key(kind, created_at, now) == window_position(kind, created_at, now).counter_key

@@ -39,9 +39,9 @@ from agent_sessions.domain.windows import (
     VelocityName,
     WindowKind,
     WindowLimitName,
+    current_counter_key,
     stale_count_keys,
     velocity_position,
-    window_position,
 )
 
 
@@ -64,7 +64,7 @@ def window_checks(terms: SessionTerms, amount_cents: int, now: datetime) -> tupl
         checks.append(
             WindowCheck(
                 kind=kind,
-                counter_key=window_position(kind, terms.created_at, now).counter_key,
+                counter_key=current_counter_key(kind, terms.created_at, now),
                 limit_name=limit_name,
                 max_committed_before_cents=terms.limits_cents[limit_name] - amount_cents,
             )

@@ -10,11 +10,10 @@ from agent_sessions.domain.record_copies import copy_with
 from agent_sessions.domain.windows import (
     VELOCITY_NAMES,
     WINDOW_KINDS,
-    WINDOW_LENGTH,
     WINDOW_LIMIT_NAME,
     VelocityName,
     WindowKind,
-    counter_key,
+    current_counter_key,
     velocity_position,
     window_position,
 )
@@ -304,12 +303,11 @@ class SessionRecord:
         """
         if self.holds:
             return {kind: window.remaining_cents for kind, window in self.windows(now).items()}
-        elapsed = now - self.created_at
         return {
             kind: max(
                 0,
                 self.limits_cents[WINDOW_LIMIT_NAME[kind]]
-                - self.committed_cents.get(counter_key(kind, max(0, elapsed // WINDOW_LENGTH[kind])), 0),
+                - self.committed_cents.get(current_counter_key(kind, self.created_at, now), 0),
             )
             for kind in WINDOW_KINDS
         }

@@ -52,9 +52,19 @@ def counter_key(kind: WindowKind, index: int) -> str:
 def window_position(kind: WindowKind, created_at: datetime, now: datetime) -> WindowPosition:
     """The window of `kind` containing `now`; before created_at it is window 0."""
     length = WINDOW_LENGTH[kind]
-    index = max(0, (now - created_at) // length)
+    index = _window_index(kind, created_at, now)
     starts_at = created_at + index * length
     return WindowPosition(kind=kind, index=index, starts_at=starts_at, resets_at=starts_at + length)
+
+
+def current_counter_key(kind: WindowKind, created_at: datetime, now: datetime) -> str:
+    """window_position(kind, created_at, now).counter_key, without working out when the window starts
+    and resets (every payment names its three counters)."""
+    return counter_key(kind, _window_index(kind, created_at, now))
+
+
+def _window_index(kind: WindowKind, created_at: datetime, now: datetime) -> int:
+    return max(0, (now - created_at) // WINDOW_LENGTH[kind])
 
 
 # Velocity: how many payments a session may make per minute, per hour and per day. Counted per
