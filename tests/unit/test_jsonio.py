@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent_sessions.domain.jsonio import encode_json, parse_json_body
+from agent_sessions.domain.jsonio import MAX_JSON_DEPTH, BodyTooDeep, encode_json, json_depth, parse_json_body
 
 # Any text, lone surrogates and control characters included (metadata can carry them before checks).
 TEXT = st.text(st.characters(codec=None, categories=None), max_size=12)
@@ -99,3 +99,29 @@ def _same(read: Any, written: Any) -> bool:
     if isinstance(written, int | Decimal):
         return isinstance(read, int | Decimal) and not isinstance(read, bool) and Decimal(read) == Decimal(written)
     return bool(read == written)
+
+
+@st.composite
+def _nested_texts(draw: st.DrawFn) -> str:
+    """JSON nested around the depth bound, with or without brackets inside its strings."""
+    value: Any = draw(st.sampled_from(["[", "{x", "]]", "}", "", "plain", 1]))
+    depth = draw(st.integers(min_value=MAX_JSON_DEPTH - 2, max_value=MAX_JSON_DEPTH + 2) | st.integers(0, 40))
+    wraps = draw(st.sampled_from(["list", "object", "bracketed key", "mixed"]))
+    for _ in range(depth):
+        wrap = draw(st.sampled_from(["list", "object", "bracketed key"])) if wraps == "mixed" else wraps
+        if wrap == "list":
+            value = [value]
+        elif wrap == "object":
+            value = {"k": value}
+        else:
+            value = {"[{": value}
+    return json.dumps(value)
+
+
+@given(_nested_texts())
+def test_a_body_is_refused_as_too_deep_exactly_when_it_nests_past_the_bound(text: str) -> None:
+    if json_depth(text) > MAX_JSON_DEPTH:
+        with pytest.raises(BodyTooDeep):
+            parse_json_body(text)
+    else:
+        assert parse_json_body(text) == json.loads(text)

@@ -100,7 +100,12 @@ def from_attribute(attribute: Mapping[str, Any]) -> Any:
 
 
 def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: to_attribute(value) for name, value in values.items() if value is not None}
+    """The values as an item's attributes, those that are None left out (strings first: most are)."""
+    return {
+        name: {"S": value} if type(value) is str else to_attribute(value)
+        for name, value in values.items()
+        if value is not None
+    }
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:

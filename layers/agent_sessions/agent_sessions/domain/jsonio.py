@@ -46,7 +46,8 @@ def parse_json_body(text: str) -> Any:
     proxy and a service come to see different requests)."""
     if len(text) > MAX_BODY_BYTES or len(text.encode("utf-8")) > MAX_BODY_BYTES:
         raise BodyTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
-    if json_depth(text) > MAX_JSON_DEPTH:
+    # A text cannot nest deeper than it has opening brackets (counted fast, in strings too).
+    if text.count("{") + text.count("[") > MAX_JSON_DEPTH and json_depth(text) > MAX_JSON_DEPTH:
         raise BodyTooDeep(f"The body must nest at most {MAX_JSON_DEPTH} levels deep.")
     return json.loads(
         text,
@@ -102,7 +103,14 @@ def encode_json(value: Any) -> str:
 def _object_text(value: dict[Any, Any]) -> str:
     return (
         "{"
-        + ",".join([_quoted(k if type(k) is str else str(k)) + ":" + encode_json(v) for k, v in value.items()])
+        + ",".join(
+            [
+                _quoted(k if type(k) is str else str(k))
+                + ":"
+                + (_quoted(v) if type(v) is str else "null" if v is None else encode_json(v))
+                for k, v in value.items()
+            ]
+        )
         + "}"
     )
 

@@ -37,6 +37,14 @@ class _HeaderParameter:
     keyword: str  # the route function's parameter
     header: str  # the header's name, lowercased as API Gateway passes it and as the resolver's errors name it
     adapter: TypeAdapter[Any]
+    optional: bool  # None (the header absent) is valid: an absent header needs no validation
+
+
+def _accepts_none(adapter: TypeAdapter[Any]) -> bool:
+    try:
+        return adapter.validate_python(None) is None
+    except ValidationError:
+        return False
 
 
 class DirectRoute:
@@ -57,7 +65,8 @@ class DirectRoute:
             if header is None:
                 raise TypeError(f"{route.__name__}: {name} is neither the body nor a Header parameter")
             alias = header.alias or name
-            self._headers.append(_HeaderParameter(name, alias.lower(), TypeAdapter(annotation)))
+            adapter = TypeAdapter(annotation)
+            self._headers.append(_HeaderParameter(name, alias.lower(), adapter, _accepts_none(adapter)))
 
     def answer(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """The proxy answer the resolver would give `event` (its credential already checked)."""
@@ -85,8 +94,12 @@ class DirectRoute:
         headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
         errors: list[dict[str, Any]] = []
         for parameter in self._headers:
+            value = headers.get(parameter.header)
+            if value is None and parameter.optional:
+                arguments[parameter.keyword] = None
+                continue
             try:
-                arguments[parameter.keyword] = parameter.adapter.validate_python(headers.get(parameter.header))
+                arguments[parameter.keyword] = parameter.adapter.validate_python(value)
             except ValidationError as invalid:
                 errors += [{**error, "loc": ("header", parameter.header, *error["loc"])} for error in invalid.errors()]
         return errors
