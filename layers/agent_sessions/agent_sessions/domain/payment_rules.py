@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from agent_sessions.domain.errors import (
     ConsentRequired,
@@ -45,9 +45,11 @@ from agent_sessions.domain.windows import (
 )
 
 
-@dataclass(frozen=True)
-class WindowCheck:
-    """One window a payment must fit in: its counter and the most it may hold before this payment."""
+class WindowCheck(NamedTuple):
+    """One window a payment must fit in: its counter and the most it may hold before this payment.
+
+    The checks are NamedTuples, not frozen dataclasses: every payment makes four or more of them.
+    """
 
     kind: WindowKind
     counter_key: str
@@ -72,8 +74,7 @@ def window_checks(terms: SessionTerms, amount_cents: int, now: datetime) -> tupl
     return tuple(checks)
 
 
-@dataclass(frozen=True)
-class VelocityCheck:
+class VelocityCheck(NamedTuple):
     """One velocity window a payment must fit in: its counter and how many payments it may already hold."""
 
     name: VelocityName
@@ -94,8 +95,7 @@ def velocity_checks(terms: SessionTerms, now: datetime) -> tuple[VelocityCheck, 
     )
 
 
-@dataclass(frozen=True)
-class PaymentChecks:
+class PaymentChecks(NamedTuple):
     """Everything a payment's conditional write compares, from the terms it was checked against."""
 
     windows: tuple[WindowCheck, ...]
