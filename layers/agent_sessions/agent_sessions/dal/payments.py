@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from agent_sessions.dal.payment_codec import (
     payment_record,
     payments_partition,
 )
+from agent_sessions.dal.payment_debit import payment_debit
 from agent_sessions.dal.ports import (
     CommitOutcome,
     IntentNotPayable,
@@ -31,11 +31,10 @@ from agent_sessions.dal.ports import (
     PaymentFilter,
     SessionRefused,
 )
-from agent_sessions.dal.table import NOT_DUE, TableAccess, session_write_marks, terms_rev_condition
+from agent_sessions.dal.table import NOT_DUE, TableAccess
 from agent_sessions.domain.pages import Page
-from agent_sessions.domain.payment_rules import PaymentChecks, WindowCheck, spent_by_decision
+from agent_sessions.domain.payment_rules import PaymentChecks, spent_by_decision
 from agent_sessions.domain.records import (
-    MAX_PENDING_APPROVALS,
     Decision,
     Hold,
     PaymentRecord,
@@ -67,7 +66,7 @@ class DynamoPayments(TableAccess):
         With `expected_version` the update also requires the session to be exactly that version,
         so a caller that knows that version knows the session after the write without reading it.
         """
-        debit = _debit(payment, checks, now, expected_version)
+        debit = payment_debit(payment, checks, now, expected_version)
         items: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -260,106 +259,6 @@ class DynamoPayments(TableAccess):
             window_position(kind, session.created_at, hold.taken_at).counter_key for kind in WINDOW_KINDS
         )
         return self.lapse_hold(session.id, payment_id, hold.amount_cents, window_keys, session.hold_lapses_at(hold))
-
-
-@dataclass
-class _Expression:
-    """An update's SET and REMOVE clauses, its conditions, and the names and values they use."""
-
-    names: dict[str, str] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
-    updates: list[str] = field(default_factory=list)
-    removals: list[str] = field(default_factory=list)
-    conditions: list[str] = field(default_factory=list)
-
-    def request(self) -> dict[str, Any]:
-        removals = " REMOVE " + ", ".join(self.removals) if self.removals else ""
-        return {
-            "UpdateExpression": "SET " + ", ".join(self.updates) + removals,
-            "ConditionExpression": " AND ".join(self.conditions),
-            "ExpressionAttributeNames": self.names,
-            "ExpressionAttributeValues": self.values,
-        }
-
-
-def _debit(payment: PaymentRecord, checks: PaymentChecks, now: datetime, expected_version: int | None) -> _Expression:
-    """The session's side of a payment: every rule as a condition, every counter it moves."""
-    marks, mark_values = session_write_marks(payment.id, payment.first_status)
-    debit = _Expression(
-        names={"#status": "status"},
-        values={
-            ":active": {"S": "active"},
-            ":now": {"N": str(int(now.timestamp()))},
-            ":amount": {"N": str(payment.amount_cents)},
-            ":zero": {"N": "0"},
-            # "" is never a merchant id, so with no merchant_id an allow-list refuses.
-            ":merchant": {"S": payment.merchant_id or ""},
-            **mark_values,
-        },
-        updates=[marks],
-        conditions=[
-            "#status = :active",
-            "expires_epoch > :now",
-            "limits.max_per_transaction >= :amount",
-            "(attribute_not_exists(allowed_merchants) OR contains(allowed_merchants, :merchant))",
-        ],
-    )
-    _debit_windows(debit, checks.windows, held=payment.approval_expires_at is not None)
-    if payment.approval_expires_at is not None:
-        _take_hold(debit, payment)
-    _count_payment(debit, checks)
-    debit.conditions.append(terms_rev_condition(checks.terms_rev, debit.values))
-    if expected_version is not None:
-        debit.values[":version"] = {"N": str(expected_version)}
-        debit.conditions.append("version = :version")
-    return debit
-
-
-def _debit_windows(debit: _Expression, checks: tuple[WindowCheck, ...], held: bool) -> None:
-    """Each current window (by index, so a new window starts a new counter) must have room; it is debited."""
-    for check in checks:
-        counter = f"#{check.kind}"
-        debit.names[counter] = check.counter_key
-        debit.values[f":room_{check.kind}"] = {"N": str(check.max_committed_before_cents)}
-        debit.updates.append(f"committed.{counter} = if_not_exists(committed.{counter}, :zero) + :amount")
-        debit.conditions.append(f"limits.{check.limit_name} >= :amount")
-        debit.conditions.append(
-            f"(attribute_not_exists(committed.{counter}) OR committed.{counter} <= :room_{check.kind})"
-        )
-        if held:
-            debit.updates.append(f"held.{counter} = if_not_exists(held.{counter}, :zero) + :amount")
-
-
-def _take_hold(debit: _Expression, payment: PaymentRecord) -> None:
-    """A payment awaiting approval records its hold, if the session has room for one more."""
-    debit.names["#payment"] = payment.id
-    debit.values[":hold"] = {
-        "M": {"a": {"N": str(payment.amount_cents)}, "t": {"N": str(int(payment.created_at.timestamp()))}}
-    }
-    debit.values[":max_pending"] = {"N": str(MAX_PENDING_APPROVALS)}
-    debit.updates.append("holds.#payment = :hold")
-    debit.conditions.append("size(holds) < :max_pending")
-
-
-def _count_payment(debit: _Expression, checks: PaymentChecks) -> None:
-    """For each velocity limit: count the payment in its current window, which must have room for it.
-
-    Counters of windows long gone that the last read showed are dropped by the same write.
-    """
-    for position, check in enumerate(checks.velocity):
-        counter = f"#count{position}"
-        debit.names[counter] = check.counter_key
-        debit.values[f":most{position}"] = {"N": str(check.max_count)}
-        debit.values[":one_payment"] = {"N": "1"}
-        debit.updates.append(
-            f"payment_counts.{counter} = if_not_exists(payment_counts.{counter}, :zero) + :one_payment"
-        )
-        debit.conditions.append(
-            f"(attribute_not_exists(payment_counts.{counter}) OR payment_counts.{counter} < :most{position})"
-        )
-    for position, key in enumerate(checks.stale_counts):
-        debit.names[f"#stale{position}"] = key
-        debit.removals.append(f"payment_counts.#stale{position}")
 
 
 def account_listing_expressions(partition: str, payment_filter: PaymentFilter) -> dict[str, Any]:
