@@ -1,6 +1,6 @@
 """A payment's answer built straight from its records is the PaymentOut model's, for any payment.
 
-payment_body skips the pydantic model (it answers every payment) and SessionRecord.remaining_cents
+payment_body skips the pydantic model (it answers every payment) and remaining_cents
 skips building the windows when no hold can have lapsed; both must agree with the full path they
 shortcut: any status, decision, hold, window, revocation and metadata, drawn.
 """
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from agent_sessions.domain.records import DEFAULT_LIMITS_CENTS, Hold, PaymentRecord, SessionRecord
 from agent_sessions.wire.answers import PaymentOut
-from agent_sessions.wire.views import payment_body, payment_out
+from agent_sessions.wire.views import payment_body, payment_out, remaining_cents
 
 CREATED = datetime(2026, 3, 1, 9, 30, 15, tzinfo=UTC)
 _CENTS = st.integers(min_value=0, max_value=10**11)
@@ -86,7 +86,7 @@ def _payments(draw: st.DrawFn) -> PaymentRecord:
 
 @given(_sessions(), _MOMENTS)
 def test_remaining_cents_is_what_the_windows_leave(session: SessionRecord, now: datetime) -> None:
-    assert session.remaining_cents(now) == {kind: w.remaining_cents for kind, w in session.windows(now).items()}
+    assert remaining_cents(session, now) == {kind: w.remaining_cents for kind, w in session.windows(now).items()}
 
 
 @given(_payments(), _sessions(), _MOMENTS, st.booleans())

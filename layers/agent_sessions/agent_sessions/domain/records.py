@@ -13,7 +13,6 @@ from agent_sessions.domain.windows import (
     WINDOW_LIMIT_NAME,
     VelocityName,
     WindowKind,
-    current_counter_key,
     velocity_position,
     window_position,
 )
@@ -294,23 +293,6 @@ class SessionRecord:
     def windows(self, now: datetime) -> dict[WindowKind, WindowState]:
         """Day, week and month as they stand at `now`."""
         return {kind: self.window(kind, now) for kind in WINDOW_KINDS}
-
-    def remaining_cents(self, now: datetime) -> dict[WindowKind, int]:
-        """What day, week and month have left at `now`: each of windows(now)'s remaining_cents.
-
-        Every payment's answer shows these three. Without holds nothing can have lapsed, so each is
-        its limit less its committed counter, read without building the windows.
-        """
-        if self.holds:
-            return {kind: window.remaining_cents for kind, window in self.windows(now).items()}
-        return {
-            kind: max(
-                0,
-                self.limits_cents[WINDOW_LIMIT_NAME[kind]]
-                - self.committed_cents.get(current_counter_key(kind, self.created_at, now), 0),
-            )
-            for kind in WINDOW_KINDS
-        }
 
     def status_at(self, now: datetime) -> SessionStatus:
         """The status a reader sees at `now`, whether or not any expiry job ran."""

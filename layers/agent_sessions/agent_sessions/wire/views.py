@@ -14,6 +14,7 @@ from agent_sessions.domain.money import cents_to_dollars
 from agent_sessions.domain.payment_rules import PaymentCheck
 from agent_sessions.domain.records import LIVE_STATUSES, PaymentRecord, SessionRecord, WindowState, format_timestamp
 from agent_sessions.domain.webhook_records import WebhookRecord
+from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME, WindowKind, current_counter_key
 from agent_sessions.wire.answers import (
     AccountPaymentOut,
     ConsentOut,
@@ -97,7 +98,7 @@ def payment_body(
     and values are the model's (tests/unit/test_views.py holds the two equal for drawn payments).
     """
     status, decided_at = _shown_status(payment, session, now, as_created)
-    remaining = session.remaining_cents(now)
+    remaining = remaining_cents(session, now)
     return {
         "id": payment.id,
         "session_id": payment.session_id,
@@ -113,6 +114,24 @@ def payment_body(
         "remaining_this_week": cents_to_dollars(remaining["week"]),
         "remaining_this_month": cents_to_dollars(remaining["month"]),
         "metadata": copy.deepcopy(payment.metadata) if payment.metadata else {},
+    }
+
+
+def remaining_cents(session: SessionRecord, now: datetime) -> dict[WindowKind, int]:
+    """What day, week and month have left at `now`: each of session.windows(now)'s remaining_cents.
+
+    Every payment's answer shows these three. Without holds nothing can have lapsed, so each is
+    its limit less its committed counter, read without building the windows.
+    """
+    if session.holds:
+        return {kind: window.remaining_cents for kind, window in session.windows(now).items()}
+    return {
+        kind: max(
+            0,
+            session.limits_cents[WINDOW_LIMIT_NAME[kind]]
+            - session.committed_cents.get(current_counter_key(kind, session.created_at, now), 0),
+        )
+        for kind in WINDOW_KINDS
     }
 
 
