@@ -41,7 +41,7 @@ def test_each_held_payment_is_decided_once_and_the_counters_match_the_ledger(
     fresh_table: Callable[[], Any],
 ) -> None:
     draw = random.Random(20261126)
-    for _ in range(max(2, ROUNDS // 5)):
+    for _ in range(max(4, ROUNDS // 5)):
         client = fresh_table()
         token, caller = open_session(utc_now(), max_per_day=100, require_approval_above=Decimal("1.5"))  # type: ignore[arg-type]
         assert caller.session_id is not None

@@ -40,7 +40,7 @@ def at_once(function: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]
 
 def test_one_key_sent_many_times_at_once_pays_once_with_one_answer(fresh_table: Callable[[], Any]) -> None:
     draw = random.Random(24)
-    for round_number in range(max(2, ROUNDS // 5)):
+    for round_number in range(max(4, ROUNDS // 5)):
         client = fresh_table()
         token, caller = open_session(utc_now(), max_per_day=100, require_approval_above=Decimal(50))  # type: ignore[arg-type]
         assert caller.session_id is not None
@@ -70,7 +70,7 @@ def test_one_key_sent_many_times_at_once_pays_once_with_one_answer(fresh_table: 
 
 
 def test_one_key_creating_a_session_many_times_at_once_makes_one_session(fresh_table: Callable[[], Any]) -> None:
-    for round_number in range(max(2, ROUNDS // 5)):
+    for round_number in range(max(4, ROUNDS // 5)):
         client = fresh_table()
         event = load_event("create_session")
         event["headers"]["idempotency-key"] = f"session-retry-{round_number}"
@@ -98,7 +98,7 @@ def confirm_event(intent: dict[str, Any], session: dict[str, Any]) -> dict[str, 
 def test_one_intent_confirmed_many_times_at_once_from_two_sessions_is_paid_once(
     fresh_table: Callable[[], Any],
 ) -> None:
-    for round_number in range(max(2, ROUNDS // 5)):
+    for round_number in range(max(4, ROUNDS // 5)):
         client = fresh_table()
         sessions = [
             json.loads(pool("CreateSessionFunction").invoke(load_event("create_session"))["body"]) for _ in "ab"
@@ -131,7 +131,7 @@ def test_one_intent_confirmed_many_times_at_once_from_two_sessions_is_paid_once(
 
 
 def test_patches_racing_on_one_version_change_the_terms_once(fresh_table: Callable[[], Any]) -> None:
-    for _ in range(max(2, ROUNDS // 5)):
+    for _ in range(max(4, ROUNDS // 5)):
         fresh_table()
         session = json.loads(pool("CreateSessionFunction").invoke(load_event("create_session"))["body"])
         placeholder = load_event("update_session")["pathParameters"]["id"]
