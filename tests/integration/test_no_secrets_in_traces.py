@@ -101,10 +101,13 @@ def test_an_observed_http_handler_is_traced_without_its_response_and_logs_the_re
         return {"session_token": "zai_session_hidden"}
 
     event = load_event("get_session")
-    assert handler(event, LocalLambdaContext(function_name="get_session"))["session_token"] == "zai_session_hidden"
+    try:
+        answer = handler(event, LocalLambdaContext(function_name="get_session"))
+    finally:
+        observability.logger.removeHandler(as_logged)
+    assert answer["session_token"] == "zai_session_hidden"
     assert ("subsegment", "## handler") in provider.recorded
     assert "zai_session_hidden" not in repr(provider.recorded)
-    observability.logger.removeHandler(as_logged)
     logged = [json.loads(line) for line in lines.getvalue().splitlines() if '"answered"' in line]
     assert [line["correlation_id"] for line in logged] == [event["requestContext"]["requestId"]]
 
