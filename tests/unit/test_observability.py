@@ -7,7 +7,6 @@ holds 100 values and Powertools prints them anyway; metrics_flushed drops them i
 import contextlib
 import io
 import json
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -24,12 +23,15 @@ def _counting_handler(event: dict[str, Any], context: Any) -> int:
     return len(event["names"])
 
 
-@contextlib.contextmanager
-def _captured_stdout() -> Iterator[Callable[[], str]]:
-    """What is printed inside the block (Powertools prints its EMF lines)."""
+def _printed_by(invocations: list[list[str]], metrics_disabled: str) -> str:
+    """What the handler prints (Powertools prints its EMF lines) over `invocations`, each adding one
+    metric per name, with POWERTOOLS_METRICS_DISABLED set to `metrics_disabled`."""
     printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        yield printed.getvalue
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
+        patch.setenv("POWERTOOLS_METRICS_DISABLED", metrics_disabled)
+        for names in invocations:
+            assert _counting_handler({"names": names}, None) == len(names)
+    return printed.getvalue()
 
 
 _NAMES = st.lists(st.sampled_from(["PaymentAuthorized", "PaymentDeclined", "SessionRead"]), min_size=1, max_size=4)
@@ -38,22 +40,14 @@ _NAMES = st.lists(st.sampled_from(["PaymentAuthorized", "PaymentDeclined", "Sess
 @settings(max_examples=20, deadline=None)
 @given(st.lists(_NAMES, min_size=101, max_size=140))
 def test_disabled_metrics_print_nothing_however_many_invocations(invocations: list[list[str]]) -> None:
-    with pytest.MonkeyPatch.context() as patch, _captured_stdout() as printed:
-        patch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-        for names in invocations:
-            assert _counting_handler({"names": names}, None) == len(names)
-    assert printed() == ""
+    assert _printed_by(invocations, metrics_disabled="true") == ""
     assert observability.metrics.metric_set == {}
 
 
 @settings(max_examples=10, deadline=None)
 @given(st.lists(_NAMES, min_size=1, max_size=5))
 def test_enabled_metrics_are_one_line_per_invocation_with_its_own_counts(invocations: list[list[str]]) -> None:
-    with pytest.MonkeyPatch.context() as patch, _captured_stdout() as printed:
-        patch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-        for names in invocations:
-            _counting_handler({"names": names}, None)
-    lines = [json.loads(line) for line in printed().splitlines()]
+    lines = [json.loads(line) for line in _printed_by(invocations, metrics_disabled="false").splitlines()]
     assert len(lines) == len(invocations)
     for line, names in zip(lines, invocations, strict=True):
         for name in set(names):
