@@ -9,6 +9,7 @@ from agent_sessions.dal.codec import due_attributes
 from agent_sessions.dal.ports import DueItem, SessionFilter
 from agent_sessions.domain.payment_rules import PaymentChecks, WindowCheck
 from agent_sessions.domain.records import MAX_PENDING_APPROVALS, Hold, PaymentRecord, SessionRecord
+from agent_sessions.domain.windows import WINDOW_LIMIT_NAME
 
 
 def epoch(moment: datetime) -> int:
@@ -68,7 +69,7 @@ def fits(session: SessionRecord, amount: int, checks: PaymentChecks) -> bool:
 
 def windows_fit(session: SessionRecord, amount: int, checks: tuple[WindowCheck, ...]) -> bool:
     return all(
-        session.limits_cents[check.limit_name] >= amount
+        session.limits_cents[WINDOW_LIMIT_NAME[check.kind]] >= amount
         and session.committed_cents.get(check.counter_key, 0) <= check.max_committed_before_cents
         for check in checks
     )

@@ -38,7 +38,6 @@ from agent_sessions.domain.windows import (
     WINDOW_LIMIT_NAME,
     VelocityName,
     WindowKind,
-    WindowLimitName,
     current_counter_key,
     stale_count_keys,
     velocity_position,
@@ -51,9 +50,8 @@ class WindowCheck(NamedTuple):
     The checks are NamedTuples, not frozen dataclasses: every payment makes four or more of them.
     """
 
-    kind: WindowKind
+    kind: WindowKind  # its limit is WINDOW_LIMIT_NAME[kind]
     counter_key: str
-    limit_name: WindowLimitName
     # limit - amount: the counter may be at most this for the payment to fit (negative: never fits).
     max_committed_before_cents: int
 
@@ -62,13 +60,11 @@ def window_checks(terms: SessionTerms, amount_cents: int, now: datetime) -> tupl
     """The day, week and month windows current at `now`, with the room each needs."""
     checks = []
     for kind in WINDOW_KINDS:
-        limit_name = WINDOW_LIMIT_NAME[kind]
         checks.append(
             WindowCheck(
                 kind=kind,
                 counter_key=current_counter_key(kind, terms.created_at, now),
-                limit_name=limit_name,
-                max_committed_before_cents=terms.limits_cents[limit_name] - amount_cents,
+                max_committed_before_cents=terms.limits_cents[WINDOW_LIMIT_NAME[kind]] - amount_cents,
             )
         )
     return tuple(checks)
