@@ -205,6 +205,12 @@ def requests_and_write_units() -> dict[str, Any]:
             lambda: update_session(session_store, owner, created.session.id, change, "0", now),
             lambda: [(session_pk, False)],
         )
+        change = UpdateSessionRequest.model_validate({"rate_limits": {"payments": {"per_minute": 90}}})
+        measure(  # the next change from the same instance: it knows the session at version 1
+            "patch_known",
+            lambda: update_session(session_store, owner, created.session.id, change, "1", now),
+            lambda: [(session_pk, False)],
+        )
         measure(
             "revoke",
             lambda: service.revoke_session(session_store, owner, created.session.id, now),

@@ -172,6 +172,7 @@ class PaymentLedger(RuleBasedStateMachine):
                 update_session(self.store, OWNER, self.session_id, request, str(session.terms_rev), self.now)
             return
         changed = update_session(self.store, OWNER, self.session_id, request, str(session.terms_rev), self.now)
+        assert changed == self.session()  # as written (computed from the session this instance knew, or read)
         assert changed.limits_cents["max_per_day"] == day
         assert changed.velocity["per_minute"] == per_minute
         self.highest_limit["d"] = max(self.highest_limit["d"], day)

@@ -8,6 +8,7 @@ from agent_sessions.dal.ports import SessionTermsChanger
 from agent_sessions.domain.consent import consent_request, loosens
 from agent_sessions.domain.errors import (
     ConsentRequired,
+    DomainError,
     InvalidState,
     NotFound,
     PreconditionFailed,
@@ -15,12 +16,19 @@ from agent_sessions.domain.errors import (
     ValidationFailed,
 )
 from agent_sessions.domain.records import Caller, SessionRecord, format_timestamp, parse_timestamp
+from agent_sessions.logic.known_sessions import KnownSessions
 from agent_sessions.logic.session_terms import limits_with, velocity_with
 from agent_sessions.logic.sessions import require_api_key
 from agent_sessions.wire.models import MAX_DURATION_HOURS, UpdateSessionRequest
 
 # A session never lasts past this long after its creation, whatever a PATCH asks.
 MAX_LIFETIME = timedelta(hours=MAX_DURATION_HOURS)
+
+# The live sessions this instance last read or changed here (per process, like a Lambda instance).
+# A session's terms, its owner's consent and everything else a change is computed from stay as
+# they are until the terms' revision moves, so a change asked at a known revision is computed from
+# the known session and written in one request; its condition pins that revision.
+known_terms = KnownSessions()
 
 
 def parse_if_match(header: str | None) -> int:
@@ -43,15 +51,23 @@ def update_session(
 ) -> SessionRecord:
     """Change a live session's terms: one conditional write on the version If-Match names.
 
+    When this instance knows the session at that version (it read or changed it last), the write
+    is the only request; otherwise the session is read first.
+
     Lowering a limit, removing a merchant or shortening the life binds every payment committed
     after the write (their conditions check the terms' revision); what is already authorized
     stays. A window that has spent more than its new limit simply has nothing left.
     """
     caller = require_api_key(caller)
     expected = parse_if_match(if_match)
+    known = _known_at(session_id, caller.account_id, expected)
+    written = _written_from(store, known, request, expected, now) if known is not None else None
+    if written is not None:
+        return written
     session = store.get_session(session_id)
     if session is None or session.account_id != caller.account_id:
         raise NotFound()
+    _remember_if_live(session)
     changed = _changed(session, request, now)
     _ensure_changeable(session, expected, now)
     if (changed.terms, changed.allowed_merchants) == (session.terms, session.allowed_merchants):
@@ -59,10 +75,50 @@ def update_session(
     changed = _consented(session, changed, request.consent_signature)
     written = store.change_terms(changed, expected, now)
     if written is not None:
+        _remember_if_live(written)
         return written
     current = store.get_session(session_id) or session
     _ensure_changeable(current, expected, now)
     raise PreconditionFailed(details={"version": current.terms_rev})
+
+
+def _known_at(session_id: str, account_id: str, terms_rev: int) -> SessionRecord | None:
+    """The known session, if it is the caller's, was live and is at exactly the revision asked."""
+    known = known_terms.pinnable(session_id)
+    if known is None or known.account_id != account_id or known.terms_rev != terms_rev:
+        return None
+    return known
+
+
+def _written_from(
+    store: SessionTermsChanger, known: SessionRecord, request: UpdateSessionRequest, expected: int, now: datetime
+) -> SessionRecord | None:
+    """The change computed from `known` and written pinned to its revision: the session after it.
+
+    None sends the request the long way (a read first): whenever the known session would refuse
+    the change or find nothing to change (the answer must then come from the session as it is
+    now, not as it was known), and when the write's condition fails (revoked, expired, or the
+    terms moved meanwhile).
+    """
+    try:
+        changed = _changed(known, request, now)
+        _ensure_changeable(known, expected, now)
+        if (changed.terms, changed.allowed_merchants) == (known.terms, known.allowed_merchants):
+            return None
+        changed = _consented(known, changed, request.consent_signature)
+    except DomainError:
+        return None
+    written = store.change_terms(changed, expected, now)
+    if written is not None:
+        _remember_if_live(written)
+    return written
+
+
+def _remember_if_live(session: SessionRecord) -> None:
+    """Keep an active session for the next change. Never one awaiting consent: its owner's
+    signature arrives without moving the terms' revision, and the check of a loosening reads it."""
+    if session.stored_status == "active":
+        known_terms.remember(session)
 
 
 def _consented(session: SessionRecord, changed: SessionRecord, signature: str | None) -> SessionRecord:

@@ -1,0 +1,180 @@
+"""PATCH computed from the session this instance knows: one request, and the same answers as the long way."""
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agent_sessions.dal.dynamo import default_store
+from agent_sessions.logic import session_updates
+from agent_sessions.logic.known_sessions import KnownSessions
+from tests.conftest import Invoke, load_event, with_session_id
+from tests.integration.test_consent import SolanaWallet, consent, consent_of
+from tests.integration.test_payment_handlers import open_session
+from tests.integration.test_velocity_check_and_changes import get_session, patch, pay
+
+
+@contextmanager
+def dynamodb_requests() -> Iterator[list[str]]:
+    """The DynamoDB operations the handlers send while inside, in order."""
+    calls: list[str] = []
+    client = default_store()._client
+
+    def record(model: Any, **kwargs: Any) -> None:
+        calls.append(model.name)
+
+    client.meta.events.register("before-call.dynamodb.*", record)
+    try:
+        yield calls
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.*", record)
+
+
+@contextmanager
+def another_instance(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Requests made inside are handled by an instance that knows no session (and remembers none)."""
+    with monkeypatch.context() as scoped:
+        scoped.setattr(session_updates, "known_terms", KnownSessions(capacity=0))
+        yield
+
+
+def test_a_change_at_the_version_this_instance_wrote_is_one_request(invoke: Invoke) -> None:
+    session = open_session(invoke)  # max_per_day 200
+    with dynamodb_requests() as calls:
+        first = patch(invoke, session["id"], {"limits": {"max_per_day": 150}}, '"0"')
+    assert first["statusCode"] == 200, first["body"]
+    assert calls == ["GetItem", "UpdateItem"]  # the instance has not seen the session: read, then write
+    assert pay(invoke, session, "12.34")["statusCode"] == 201  # counters move; the terms' version does not
+    with dynamodb_requests() as calls:
+        second = patch(invoke, session["id"], {"rate_limits": {"payments": {"per_minute": 9}}}, '"1"')
+    assert second["statusCode"] == 200, second["body"]
+    assert calls == ["UpdateItem"]
+    assert second["json"]["remaining_today"] == Decimal("137.66")  # the session as written, payment included
+    assert second["json"]["limits"]["max_per_day"] == 150
+    assert second["json"] == get_session(invoke, session["id"])
+
+
+def test_what_another_instance_changed_is_never_overwritten(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    session = open_session(invoke)
+    assert patch(invoke, session["id"], {"limits": {"max_per_day": 150}}, "0")["statusCode"] == 200
+    with another_instance(monkeypatch):
+        assert patch(invoke, session["id"], {"limits": {"max_per_day": 120}}, "1")["statusCode"] == 200
+    stale = patch(invoke, session["id"], {"rate_limits": {"payments": {"per_minute": 3}}}, "1")
+    assert (stale["statusCode"], stale["json"]["error"]["details"]["version"]) == (412, 2)
+    current = patch(invoke, session["id"], {"rate_limits": {"payments": {"per_minute": 3}}}, "2")
+    assert current["statusCode"] == 200
+    assert current["json"]["limits"]["max_per_day"] == 120  # the other instance's change is kept
+    with another_instance(monkeypatch):
+        invoke("revoke_session", with_session_id(load_event("revoke_session"), session["id"]))
+    ended = patch(invoke, session["id"], {"limits": {"max_per_day": 10}}, "3")
+    assert (ended["statusCode"], ended["json"]["error"]["code"]) == (409, "INVALID_STATE")
+
+
+def test_a_session_read_while_it_awaited_consent_is_checked_against_the_consent(invoke: Invoke) -> None:
+    """Consent arrives without moving the terms' version: a loosening must still need the owner."""
+    wallet = SolanaWallet()
+    session = open_session(invoke, user_wallet=wallet.address, require_consent=True)
+    early = patch(invoke, session["id"], {"limits": {"max_per_day": 100}}, "0")  # read here while pending
+    assert early["statusCode"] != 200
+    given_consent = consent(invoke, session["id"], wallet.sign(consent_of(invoke, session["id"])["message"]))
+    assert given_consent["statusCode"] == 200
+    raised = patch(invoke, session["id"], {"limits": {"max_per_day": 300}}, "0")
+    assert (raised["statusCode"], raised["json"]["error"]["code"]) == (403, "CONSENT_REQUIRED")
+    lowered = patch(invoke, session["id"], {"limits": {"max_per_day": 150}}, "0")
+    assert lowered["statusCode"] == 200, lowered["body"]
+    raised_again = patch(invoke, session["id"], {"limits": {"max_per_day": 300}}, "1")  # known now, still refused
+    assert (raised_again["statusCode"], raised_again["json"]["error"]["code"]) == (403, "CONSENT_REQUIRED")
+
+
+# ---- drawn: the known way and the long way answer alike ---------------------------------------------
+
+amounts = st.integers(min_value=1, max_value=400_00).map(lambda cents: Decimal(cents) / 100)
+counts = st.integers(min_value=1, max_value=50)
+changes = st.fixed_dictionaries(
+    {},
+    optional={
+        "limits": st.fixed_dictionaries(
+            {}, optional={"max_per_day": amounts, "max_per_transaction": amounts, "require_approval_above": amounts}
+        ),
+        "rate_limits": st.fixed_dictionaries(
+            {"payments": st.fixed_dictionaries({}, optional={"per_minute": counts, "per_hour": counts})}
+        ),
+        "allowed_merchants": st.one_of(
+            st.none(), st.lists(st.sampled_from(["merchant_amazon", "merchant_walmart", "m3"]), max_size=3)
+        ),
+        "hours_to_expiry": st.integers(min_value=-1, max_value=170),
+    },
+)
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("patch"), changes, st.sampled_from([0, 0, 0, -1, 1])),
+        st.tuples(st.just("elsewhere"), changes, st.just(0)),
+        st.tuples(st.just("pay"), st.just({}), st.integers(min_value=1, max_value=60_00)),
+        st.tuples(st.just("revoke"), st.just({}), st.just(0)),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def _body(change: dict[str, Any], session: dict[str, Any]) -> str:
+    """The PATCH body; an expiry is drawn in hours from the session's creation (each world's own)."""
+    body = {name: value for name, value in change.items() if name != "hours_to_expiry"}
+    if "hours_to_expiry" in change:
+        created = datetime.fromisoformat(session["created_at"])
+        body["expires_at"] = f"{created + timedelta(hours=change['hours_to_expiry']):%Y-%m-%dT%H:%M:%SZ}"
+    return json.dumps(body, default=str)
+
+
+def _seen(response: dict[str, Any], session: dict[str, Any]) -> Any:
+    """What a client sees, without what differs between two sessions made the same way."""
+    answer = response["json"]
+    if "session" in answer:  # a revocation
+        answer = answer["session"]
+    if response["statusCode"] >= 400:
+        return response["statusCode"], answer["error"]["code"], answer["error"].get("details")
+    if "windows" not in answer:  # a payment
+        return response["statusCode"], answer["status"], answer["remaining_today"]
+    kept = ("version", "status", "limits", "allowed_merchants", "rate_limits", "remaining_today", "remaining_this_week")
+    lifetime = datetime.fromisoformat(answer["expires_at"]) - datetime.fromisoformat(session["created_at"])
+    return response["statusCode"], {name: answer[name] for name in kept}, lifetime
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=steps, merchants=st.sampled_from([None, ["merchant_amazon", "merchant_walmart"]]))
+def test_drawn_changes_answer_alike_known_or_read_first(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, steps: list[tuple[str, dict[str, Any], int]], merchants: Any
+) -> None:
+    """Two sessions made alike get the same drawn requests: one from an instance that knows it (it
+    made the last change), one always read first. Every answer matches, including after a change
+    made by another instance, a revocation, stale and future versions and payments in between."""
+    worlds = [open_session(invoke, allowed_merchants=merchants) for _ in range(2)]
+    versions = [0, 0]
+    for kind, change, number in steps:
+        seen = []
+        for position, session in enumerate(worlds):
+            with monkeypatch.context() as scoped:
+                if position == 1 or kind == "elsewhere":
+                    scoped.setattr(session_updates, "known_terms", KnownSessions(capacity=0))
+                if kind in ("patch", "elsewhere"):
+                    response = patch(
+                        invoke, session["id"], json.loads(_body(change, session)), str(versions[position] + number)
+                    )
+                elif kind == "pay":
+                    response = pay(invoke, session, f"{Decimal(number) / 100}")
+                else:
+                    response = invoke("revoke_session", with_session_id(load_event("revoke_session"), session["id"]))
+            if response["statusCode"] == 200 and "version" in response["json"]:
+                versions[position] = response["json"]["version"]
+            seen.append(_seen(response, session))
+        assert seen[0] == seen[1], (kind, change, number)
+    final = [get_session(invoke, session["id"]) for session in worlds]
+    assert _seen({"statusCode": 200, "json": final[0]}, worlds[0]) == _seen(
+        {"statusCode": 200, "json": final[1]}, worlds[1]
+    )
