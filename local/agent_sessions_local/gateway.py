@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -34,6 +34,16 @@ _METHOD_NOT_ALLOWED_BODY = (
 _UNREADABLE_BODY = (
     '{"error":{"code":"VALIDATION_ERROR","message":"The request body could not be read: malformed chunked '
     'encoding, or fewer bytes than its Content-Length.","details":{"fields":{"body":"could not be read"}}}}'
+)
+# API Gateway's HTTP API refuses a larger payload itself; read no more than it would pass on.
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+_TOO_LARGE_BODY = (
+    '{"error":{"code":"VALIDATION_ERROR","message":"The request body is larger than the API accepts.",'
+    f'"details":{{"fields":{{"body":"must be at most {MAX_PAYLOAD_BYTES} bytes"}}}}}}}}'
+)
+_BAD_LENGTH_BODY = (
+    '{"error":{"code":"VALIDATION_ERROR","message":"The Content-Length header is not a number of bytes.",'
+    '"details":{"fields":{"content-length":"must be a whole number of bytes"}}}}'
 )
 READ_TIMEOUT_SECONDS = 30  # a client silent this long before or during its request is disconnected
 _INTERNAL_ERROR_BODY = '{"error":{"code":"INTERNAL","message":"Something went wrong on our side.","details":{}}}'
@@ -89,10 +99,14 @@ class LocalGateway:
         return result
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        request = Request(environ)
+        request = _GatewayRequest(environ)
         started = time.monotonic()
         try:
             response = self.handle(request)
+        except BodyRefusedUnread as refusal:
+            _log.info("%s %s: the body was refused unread (%s)", request.method, request.path, refusal)
+            response = Response(refusal.answer, status=422, content_type="application/json")
+            response.headers["Connection"] = "close"  # the unread body must not be taken for the next request
         except UnreadableBody as failure:
             _log.info("%s %s: the body could not be read (%s)", request.method, request.path, failure)
             response = Response(_UNREADABLE_BODY, status=422, content_type="application/json")
@@ -155,16 +169,37 @@ def _http_api_event(request: Request, route: RouteSpec, path_parameters: dict[st
     return event
 
 
+class _GatewayRequest(Request):
+    """A request whose body is read only up to API Gateway's payload limit (chunked ones too)."""
+
+    max_content_length = MAX_PAYLOAD_BYTES + 1  # a chunked body stops there: one byte more tells it is too large
+
+
 class UnreadableBody(Exception):
     """The request's body could not be read: broken chunked framing, or the client stopped sending."""
 
 
+class BodyRefusedUnread(Exception):
+    """The request's body is refused before it is read: past the payload limit, or its length unreadable."""
+
+    def __init__(self, answer: str, reason: str) -> None:
+        super().__init__(reason)
+        self.answer = answer
+
+
 def _body_of(request: Request) -> tuple[str | None, bool]:
     """The body as API Gateway passes it: text, or base64 when it is not UTF-8."""
+    declared = request.headers.get("content-length")
+    if declared is not None and not (declared.strip().isascii() and declared.strip().isdigit()):
+        raise BodyRefusedUnread(_BAD_LENGTH_BODY, "Content-Length is not a number")  # werkzeug would read 0 bytes
     try:
         raw_body = request.get_data(cache=False)
+    except RequestEntityTooLarge as refusal:  # declared or, chunked, read past the limit
+        raise BodyRefusedUnread(_TOO_LARGE_BODY, "past the payload limit") from refusal
     except (OSError, ValueError, HTTPException) as failure:  # werkzeug's chunk parser, a timeout, a disconnect
         raise UnreadableBody(type(failure).__name__) from failure
+    if len(raw_body) > MAX_PAYLOAD_BYTES:
+        raise BodyRefusedUnread(_TOO_LARGE_BODY, "past the payload limit")
     try:
         return raw_body.decode("utf-8"), False
     except UnicodeDecodeError:
