@@ -10,6 +10,7 @@ Every request is logged with its method, path, status and time taken.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import time
 import uuid
@@ -268,6 +269,14 @@ def function_environment(template: dict[str, Any], refs: dict[str, str]) -> tupl
     return literal, referenced
 
 
+# What http.server refuses before a request reaches the gateway, by the status it would send.
+_UNPARSED_REQUESTS = {
+    414: ("path", "the request line must be at most 65536 bytes"),
+    431: ("headers", "must be at most 100, each line at most 65536 bytes"),
+    505: ("request", "must be HTTP/1.0 or HTTP/1.1"),
+}
+
+
 class _QuietRequestHandler(WSGIRequestHandler):
     """No access-log line per request (the gateway logs each one); a silent client is let go after a while."""
 
@@ -275,6 +284,33 @@ class _QuietRequestHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """A request line or headers the HTTP parser refused, before any function: the contract's 422.
+
+        In place of http.server's HTML page (400, 414, 431, 505); the raw request is not echoed.
+        """
+        field, reason = _UNPARSED_REQUESTS.get(code, ("request", "must be an HTTP/1.x request line and headers"))
+        _log.info("a request was refused by the HTTP parser (%d: %s)", code, reason)
+        body = json.dumps(
+            {
+                "error": {
+                    "code": "VALIDATION_ERROR",
+                    "message": "The request could not be read.",
+                    "details": {"fields": {field: reason}},
+                }
+            }
+        ).encode()
+        if self.request_version in ("", "HTTP/0.9"):  # refused before its version was read: answer in 1.1
+            self.request_version = "HTTP/1.1"
+        self.close_connection = True
+        self.send_response(422)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if getattr(self, "command", "") != "HEAD":
+            self.wfile.write(body)
 
     def log_error(self, format: str, *args: Any) -> None:
         if format.startswith("Request timed out"):  # a connection opened and never used (a browser's preconnect)

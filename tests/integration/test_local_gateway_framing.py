@@ -150,3 +150,36 @@ def test_a_body_at_the_payload_limit_is_passed_on_and_one_byte_more_is_not(chunk
         else:
             with pytest.raises(gateway.BodyRefusedUnread):
                 gateway._body_of(request)
+
+
+# ---- requests the HTTP parser refuses before the gateway sees them ------------------------------
+
+
+unparsable = st.one_of(
+    st.integers(min_value=65_537, max_value=200_000).map(  # a request line past http.server's 64 KiB
+        lambda length: b"GET /api/v1/ai/sessions/" + b"a" * length + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    ),
+    st.integers(min_value=101, max_value=300).map(  # more than 100 header lines
+        lambda count: b"GET / HTTP/1.1\r\n" + b"".join(b"X-H%d: v\r\n" % n for n in range(count)) + b"\r\n"
+    ),
+    st.integers(min_value=65_537, max_value=100_000).map(  # one header line past 64 KiB
+        lambda length: b"GET / HTTP/1.1\r\nX-Big: " + b"v" * length + b"\r\n\r\n"
+    ),
+    st.sampled_from([b"HTTP/2.0", b"HTTP/3", b"HTTP/1.1.1", b"HTTP/x", b"http/1.1", b"HTTP/01.1x", b"HTTP/\xff"]).map(
+        lambda version: b"GET /api/v1/ai/sessions " + version + b"\r\nHost: x\r\n\r\n"
+    ),
+    st.binary(min_size=1, max_size=40)
+    .filter(lambda junk: b"\n" not in junk and len(junk.split()) > 3)  # four or more words: no request line
+    .map(lambda junk: junk + b"\r\n\r\n"),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(raw=unparsable)
+def test_a_request_the_http_parser_refuses_is_the_contracts_422_not_an_html_page(gateway_port: int, raw: bytes) -> None:
+    status, headers, body = exchange(gateway_port, raw)
+    assert status.startswith("HTTP/1.1 422"), status
+    assert headers["content-type"] == "application/json"
+    assert headers["connection"] == "close"
+    assert body["error"]["code"] == "VALIDATION_ERROR"
+    assert set(body["error"]["details"]["fields"]) <= {"path", "headers", "request"}
