@@ -181,7 +181,7 @@ def _which(parts: list[str], method: str) -> tuple[str | None, str]:
     """Which page or action a path names (None: no page), and the id in it."""
     path = "/".join(parts)
     for pattern, wanted_method, name in _PATHS:
-        found = pattern.match(path)
+        found = pattern.fullmatch(path)
         if found and wanted_method in ("", method):
             captured = found.group(1) if found.groups() else ""
             return (name or captured), (captured if name else "")
@@ -308,7 +308,7 @@ def _allows(caller: Caller, page: str) -> bool:
 def _context(caller: Caller, key: str, request: Request) -> PageContext:
     notice = None
     code, target = request.query.get("notice"), request.query.get("id", "")
-    if code in _NOTICES and _ID.match(target):
+    if code in _NOTICES and _ID.fullmatch(target):
         notice = _NOTICES[code].format(id=target)
     visible = tuple(page for page in ("sessions", "approvals", "webhooks", "analytics") if _allows(caller, page))
     return PageContext(

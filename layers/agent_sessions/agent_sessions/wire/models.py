@@ -43,6 +43,12 @@ INTENT_ID_PATTERN = f"^{INTENT_ID_SHAPE}$"
 # An http(s) URL of printable ASCII without spaces (a webhook endpoint, the SDK's redirect_url).
 HTTP_URL_PATTERN = r"^https?://[!-~]+$"
 
+# An email's shape: no @, space or control character on either side of one @. Every excluded
+# character is named, so the document's pattern means the same to every regex engine: `\s` is not
+# (ECMA-262, what a client validates with, lets U+0085 and U+001C-U+001F through; Python and
+# pydantic's Rust engine each refuse some of them).
+_NOT_IN_AN_EMAIL = r"@\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+EMAIL_SHAPE_PATTERN = rf"^[^{_NOT_IN_AN_EMAIL}]+@[^{_NOT_IN_AN_EMAIL}]+$"
 
 # "Not blank": some character other than ASCII whitespace. The schema states the same pattern, which
 # means the same in every regex engine (a Unicode \s would not).
@@ -260,7 +266,7 @@ class CreatePaymentRequest(_Strict):
     merchant_id: Identifier | None = None
     description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)] | None = None
     metadata: Metadata = None
-    customer_email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    customer_email: Annotated[str, Field(max_length=254, pattern=EMAIL_SHAPE_PATTERN)] | None = None
     redirect_url: Annotated[str, Field(max_length=MAX_URL_CHARS, pattern=HTTP_URL_PATTERN)] | None = None
     split_recipients: Annotated[
         list[Any] | None,
