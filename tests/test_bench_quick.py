@@ -41,7 +41,8 @@ def test_the_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     assert operations["check"] == {"requests": 1, "wru": 0}  # one read, nothing written
     assert operations["patch"]["requests"] == 2  # read, then the conditional write
     assert operations["patch_known"] == {"requests": 1, "wru": 2}  # the same instance's next change: the write
-    assert figures["cold_start"]["ratio_by_handler"]
+    assert set(figures["cold_start"]["ratio_by_handler"]) == {"authorizer", "create_payment", "publish_events"}
+    assert all(ratio > 0 for ratio in figures["cold_start"]["ratio_by_handler"].values())
     assert all(len(top) == 5 for top in figures["cold_start"]["largest_imports_ms"].values())
     assert figures["stubbed_overhead"]["ratio"] > 0
     assert figures["stubbed_overhead"]["handler_cpu_ms"] > 0

@@ -40,7 +40,7 @@ from tests.support.inprocess_pool import InProcessPool as FunctionPool
 
 pytestmark = pytest.mark.concurrency
 
-ROUNDS = int(os.environ.get("CONCURRENCY_ROUNDS", "8"))
+ROUNDS = int(os.environ.get("CONCURRENCY_ROUNDS", "6"))
 REQUESTS = 200
 OWNER = Caller(kind="api_key", account_id=EVENTS_ACCOUNT_ID)
 

@@ -13,6 +13,7 @@ After every step, against the real store on moto:
   succeeded (for at most its amount), awaiting approval (or lapsed) while processing.
 """
 
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -355,7 +356,7 @@ def moto_for_the_module() -> Iterator[None]:
 
 
 PaymentLedger.TestCase.settings = settings(
-    max_examples=30,
+    max_examples=int(os.environ.get("STATE_MACHINE_EXAMPLES", "20")),  # more for a long run
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

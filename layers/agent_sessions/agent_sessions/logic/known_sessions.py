@@ -13,7 +13,8 @@ class KnownSessions:
     """The sessions this instance last saw, each at the exact version it saw it.
 
     A payment pinned to a known version (`version = :v` in its condition) knows the session after
-    its write without reading it: one request for the whole payment. When a pinned write finds
+    its write without reading it: one request for the whole payment (a change of terms keeps its
+    own, `session_updates.known_terms`, and pins `terms_rev` the same way). When a pinned write finds
     another version (someone else paid meanwhile), the session is left unpinned for a while, so a
     burst on one session costs one wasted attempt per instance, not one per payment. Correctness
     never depends on this: the condition expressions decide, pinned or not.
