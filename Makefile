@@ -17,11 +17,11 @@ export SAM_CLI_TELEMETRY := 0
 $(BIN)/.installed-run: requirements-run.txt requirements-run-assets.txt layers/agent_sessions/requirements.txt layers/agent_sessions/pyproject.toml cli/pyproject.toml local/pyproject.toml
 	@echo "==> [1/3] creating $(VENV) with $(PYTHON)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "==> [2/3] installing the runtime's packages (powertools, pydantic, boto3, moto); about 30 s the first time"
+	@echo "==> [2/3] installing the runtime's packages (powertools, pydantic, boto3, moto); about 25 s the first time"
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-run.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-run-assets.txt
 	@echo "==> [3/3] installing agent-sessions (the layer, the CLI, the local runtime) in editable mode"
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e layers/agent_sessions -e cli -e local
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e layers/agent_sessions -e cli -e local
 	$(BIN)/python -m compileall -q layers/agent_sessions/agent_sessions functions cli local  # as the layer ships them
 	touch $@
 
