@@ -1,5 +1,6 @@
 """Fixtures shared by every test: a moto table built from template.yaml, handlers and events."""
 
+import contextlib
 import copy
 import json
 import os
@@ -166,6 +167,22 @@ def invoke(dynamodb: Any) -> Invoke:
         return response
 
     return _invoke
+
+
+@contextlib.contextmanager
+def dynamodb_requests() -> Iterator[list[str]]:
+    """The names of the DynamoDB operations the handlers' client sends while inside, in order."""
+    calls: list[str] = []
+    client = dynamo.default_store()._client
+
+    def record(model: Any, **kwargs: Any) -> None:
+        calls.append(model.name)
+
+    client.meta.events.register("before-call.dynamodb.*", record)
+    try:
+        yield calls
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.*", record)
 
 
 def with_session_id(event: dict[str, Any], session_id: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,29 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent_sessions.dal.dynamo import default_store
 from agent_sessions.logic import session_updates
 from agent_sessions.logic.known_sessions import KnownSessions
-from tests.conftest import Invoke, load_event, with_session_id
+from tests.conftest import Invoke, dynamodb_requests, load_event, with_session_id
 from tests.integration.test_consent import SolanaWallet, consent, consent_of
 from tests.integration.test_payment_handlers import open_session
 from tests.integration.test_velocity_check_and_changes import get_session, patch, pay
-
-
-@contextmanager
-def dynamodb_requests() -> Iterator[list[str]]:
-    """The DynamoDB operations the handlers send while inside, in order."""
-    calls: list[str] = []
-    client = default_store()._client
-
-    def record(model: Any, **kwargs: Any) -> None:
-        calls.append(model.name)
-
-    client.meta.events.register("before-call.dynamodb.*", record)
-    try:
-        yield calls
-    finally:
-        client.meta.events.unregister("before-call.dynamodb.*", record)
 
 
 @contextmanager
@@ -159,9 +142,8 @@ def test_drawn_changes_answer_alike_known_or_read_first(
     for kind, change, number in steps:
         seen = []
         for position, session in enumerate(worlds):
-            with monkeypatch.context() as scoped:
-                if position == 1 or kind == "elsewhere":
-                    scoped.setattr(session_updates, "known_terms", KnownSessions(capacity=0))
+            unknown = position == 1 or kind == "elsewhere"
+            with another_instance(monkeypatch) if unknown else nullcontext():
                 if kind in ("patch", "elsewhere"):
                     response = patch(
                         invoke, session["id"], json.loads(_body(change, session)), str(versions[position] + number)

@@ -8,21 +8,14 @@ import pytest
 
 from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.credentials import parse_bearer
-from tests.conftest import TABLE_NAME, Invoke, load_event, with_session_id
+from tests.conftest import TABLE_NAME, Invoke, dynamodb_requests, load_event, with_session_id
 
 
 @pytest.fixture
 def dynamodb_calls(dynamodb: Any) -> Iterator[list[str]]:
     """The names of the DynamoDB operations the handlers' client sends, in order."""
-    calls: list[str] = []
-    client = default_store()._client
-
-    def record(model: Any, **kwargs: Any) -> None:
-        calls.append(model.name)
-
-    client.meta.events.register("before-call.dynamodb.*", record)
-    yield calls
-    client.meta.events.unregister("before-call.dynamodb.*", record)
+    with dynamodb_requests() as calls:
+        yield calls
 
 
 def test_each_endpoint_makes_exactly_one_dynamodb_request(invoke: Invoke, dynamodb_calls: list[str]) -> None:

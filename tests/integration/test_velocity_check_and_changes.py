@@ -13,7 +13,15 @@ from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.jsonio import encode_json
 from agent_sessions.infra.identity import Attestation, verify_attestation
 from agent_sessions.logic.outbox import Change, events_for
-from tests.conftest import Invoke, load_event, with_body, with_caller, with_credential, with_session_id
+from tests.conftest import (
+    Invoke,
+    dynamodb_requests,
+    load_event,
+    with_body,
+    with_caller,
+    with_credential,
+    with_session_id,
+)
 from tests.integration.test_payment_handlers import open_session
 
 
@@ -159,17 +167,8 @@ def test_a_check_costs_one_read_and_no_write(invoke: Invoke) -> None:
     event = with_credential(
         invoke, with_body(load_event("check_payment"), json.dumps({"amount": 1.25})), session["session_token"]
     )
-    calls: list[str] = []
-    client = default_store()._client
-
-    def record(model: Any, **kwargs: Any) -> None:
-        calls.append(model.name)
-
-    client.meta.events.register("before-call.dynamodb.*", record)
-    try:
+    with dynamodb_requests() as calls:
         assert invoke("check_payment", event)["statusCode"] == 200
-    finally:
-        client.meta.events.unregister("before-call.dynamodb.*", record)
     assert calls == ["GetItem"]
 
 
