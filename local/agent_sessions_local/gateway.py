@@ -32,19 +32,26 @@ _NOT_FOUND_BODY = '{"error":{"code":"NOT_FOUND","message":"No such route.","deta
 _METHOD_NOT_ALLOWED_BODY = (
     '{"error":{"code":"METHOD_NOT_ALLOWED","message":"This path does not take that method.","details":{}}}'
 )
-_UNREADABLE_BODY = (
-    '{"error":{"code":"VALIDATION_ERROR","message":"The request body could not be read: malformed chunked '
-    'encoding, or fewer bytes than its Content-Length.","details":{"fields":{"body":"could not be read"}}}}'
+
+
+def _validation_error(message: str, field: str, reason: str) -> str:
+    """The contract's 422 body for a request the gateway cannot pass on, naming the part at fault."""
+    error = {"code": "VALIDATION_ERROR", "message": message, "details": {"fields": {field: reason}}}
+    return json.dumps({"error": error}, separators=(",", ":"))
+
+
+_UNREADABLE_BODY = _validation_error(
+    "The request body could not be read: malformed chunked encoding, or fewer bytes than its Content-Length.",
+    "body",
+    "could not be read",
 )
 # API Gateway's HTTP API refuses a larger payload itself; read no more than it would pass on.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
-_TOO_LARGE_BODY = (
-    '{"error":{"code":"VALIDATION_ERROR","message":"The request body is larger than the API accepts.",'
-    f'"details":{{"fields":{{"body":"must be at most {MAX_PAYLOAD_BYTES} bytes"}}}}}}}}'
+_TOO_LARGE_BODY = _validation_error(
+    "The request body is larger than the API accepts.", "body", f"must be at most {MAX_PAYLOAD_BYTES} bytes"
 )
-_BAD_LENGTH_BODY = (
-    '{"error":{"code":"VALIDATION_ERROR","message":"The Content-Length header is not a number of bytes.",'
-    '"details":{"fields":{"content-length":"must be a whole number of bytes"}}}}'
+_BAD_LENGTH_BODY = _validation_error(
+    "The Content-Length header is not a number of bytes.", "content-length", "must be a whole number of bytes"
 )
 READ_TIMEOUT_SECONDS = 30  # a client silent this long before or during its request is disconnected
 _INTERNAL_ERROR_BODY = '{"error":{"code":"INTERNAL","message":"Something went wrong on our side.","details":{}}}'
@@ -191,7 +198,7 @@ class BodyRefusedUnread(Exception):
 def _body_of(request: Request) -> tuple[str | None, bool]:
     """The body as API Gateway passes it: text, or base64 when it is not UTF-8."""
     declared = request.headers.get("content-length")
-    if declared is not None and not (declared.strip().isascii() and declared.strip().isdigit()):
+    if declared is not None and not ((length := declared.strip()).isascii() and length.isdigit()):
         raise BodyRefusedUnread(_BAD_LENGTH_BODY, "Content-Length is not a number")  # werkzeug would read 0 bytes
     try:
         raw_body = request.get_data(cache=False)
@@ -292,15 +299,7 @@ class _QuietRequestHandler(WSGIRequestHandler):
         """
         field, reason = _UNPARSED_REQUESTS.get(code, ("request", "must be an HTTP/1.x request line and headers"))
         _log.info("a request was refused by the HTTP parser (%d: %s)", code, reason)
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "VALIDATION_ERROR",
-                    "message": "The request could not be read.",
-                    "details": {"fields": {field: reason}},
-                }
-            }
-        ).encode()
+        body = _validation_error("The request could not be read.", field, reason).encode()
         if self.request_version in ("", "HTTP/0.9"):  # refused before its version was read: answer in 1.1
             self.request_version = "HTTP/1.1"
         self.close_connection = True
