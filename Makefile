@@ -12,28 +12,34 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: install run test lint browser openapi bench unit integration e2e concurrency clean
 
-# Running needs only the runtime's packages (about 30 s on a fresh machine, each step announced);
+# The installer is uv (pinned; pip puts it in the virtualenv first): it installs the same pinned
+# packages as pip would, several times faster. It reads PyPI, or UV_INDEX_URL for a mirror.
+UV_VERSION := 0.13.8
+UV_INSTALL = $(1)/bin/uv pip install --quiet --python $(1)/bin/python --compile-bytecode
+
+# Running needs only the runtime's packages (about 20 s on a fresh machine, each step announced);
 # the test, lint and bench tools come with `make test`.
 $(BIN)/.installed-run: requirements-run.txt requirements-run-assets.txt layers/agent_sessions/requirements.txt layers/agent_sessions/pyproject.toml cli/pyproject.toml local/pyproject.toml
-	@echo "==> [1/3] creating $(VENV) with $(PYTHON)"
+	@echo "==> [1/3] creating $(VENV) with $(PYTHON), and the installer (uv) in it"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "==> [2/3] installing the runtime's packages (powertools, pydantic, boto3, moto); about 25 s the first time"
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-run.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-run-assets.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@echo "==> [2/3] installing the runtime's packages (powertools, pydantic, boto3, moto); about 10 s the first time"
+	$(call UV_INSTALL,$(VENV)) -r requirements-run.txt
+	$(call UV_INSTALL,$(VENV)) --no-deps -r requirements-run-assets.txt
 	@echo "==> [3/3] installing agent-sessions (the layer, the CLI, the local runtime) in editable mode"
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e layers/agent_sessions -e cli -e local
+	$(call UV_INSTALL,$(VENV)) --no-deps --no-build-isolation -e layers/agent_sessions -e cli -e local
 	$(BIN)/python -m compileall -q layers/agent_sessions/agent_sessions functions cli local  # as the layer ships them
 	touch $@
 
 $(BIN)/.installed: $(BIN)/.installed-run requirements-dev.txt
 	@echo "==> installing the test and lint tools (pytest, hypothesis, ruff, mypy, schemathesis)"
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(call UV_INSTALL,$(VENV)) -r requirements-dev.txt
 	touch $@
 
 $(TOOLS_VENV)/.installed: requirements-lint.txt
 	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
-	$(TOOLS_VENV)/bin/pip install --quiet --upgrade pip
-	$(TOOLS_VENV)/bin/pip install --quiet -r requirements-lint.txt
+	$(TOOLS_VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(call UV_INSTALL,$(TOOLS_VENV)) -r requirements-lint.txt
 	touch $@
 
 install: $(BIN)/.installed
@@ -58,7 +64,7 @@ lint: install $(TOOLS_VENV)/.installed
 ## (each starts its own servers on free ports; TEST_WORKERS=0 runs them in this one process)
 TEST_WORKERS ?= 2
 test: lint browser
-	$(BIN)/pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS))
+	$(BIN)/pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist worksteal)
 
 ## make browser: Debian's Chromium and ChromeDriver for the console's browser tests (installed once;
 ## nothing is downloaded at test time). Needs root or sudo; on another system install them yourself.

@@ -44,6 +44,32 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 
 
+# The modules whose tests take longest (tens of seconds of one worker each, on a 2-core machine),
+# longest first. They run before the rest, so the two workers end together instead of one of them
+# still running a long test after the other has run out of work.
+LONGEST_FIRST = (
+    "tests/concurrency/test_concurrent_payments.py",
+    "tests/e2e/test_schemathesis.py",
+    "tests/test_bench_quick.py",
+    "tests/property/test_payment_state_machine.py",
+    "tests/e2e/test_data_dir.py",
+    "tests/e2e/test_sdk_behaviours_over_http.py",
+    "tests/concurrency/test_concurrent_decisions.py",
+    "tests/integration/test_publish_events.py",
+    "tests/integration/test_expiry.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest modules first (see LONGEST_FIRST); otherwise the collected order, module by module."""
+
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
+
+
 def _reset_cached_clients() -> None:
     dynamo.default_store.cache_clear()
     settings.load_settings.cache_clear()

@@ -8,7 +8,7 @@ Each round draws its limit and every payment's amount with cents (the seed is in
 message). What must hold whatever the order the server serves them in: nothing is spent past the
 limit, and no payment is declined that the spend left room for (committed only grows, so a
 decline means the amount did not fit then and does not fit at the end). CONCURRENCY_ROUNDS sets
-the rounds (8 by default; more for a long run).
+the rounds (6 by default; more for a long run).
 """
 
 import functools
