@@ -24,7 +24,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from agent_sessions_local.docs_pages import local_page
-from agent_sessions_local.instances import FunctionPool, InstanceFailed
+from agent_sessions_local.instances import FunctionPool, InstanceFailed, stop_instances
 from agent_sessions_local.template import RouteSpec, functions, http_routes, load_template
 
 _log = logging.getLogger("agent_sessions_local.gateway")
@@ -132,9 +132,8 @@ class LocalGateway:
             list(starting.map(lambda pool: pool.warm(), self._pools.values()))
 
     def stop(self) -> None:
-        """Stop every function instance."""
-        for pool in self._pools.values():
-            pool.stop()
+        """Stop every function instance (all together)."""
+        stop_instances([instance for pool in self._pools.values() for instance in pool.take_all()])
 
     def handle(self, request: Request) -> Response:
         """Answer one HTTP request through the authorizer and the route's handler."""

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from agent_sessions_local.instances import FunctionInstance
+from agent_sessions_local.instances import FunctionInstance, stop_instances
 from agent_sessions_local.template import functions, load_template
 
 
@@ -24,3 +24,49 @@ def test_a_signal_to_the_runtimes_group_leaves_an_instance_to_the_runtime(stop: 
         instance.stop()
     assert not instance.alive
     assert instance._process.exitcode == 0  # its loop ended when the pipe closed; it was not killed
+
+
+def test_instances_are_stopped_together_against_one_deadline() -> None:
+    """Every pipe is closed before any instance is waited for, every wait ends at one shared deadline,
+    and only an instance still running then is killed: stopping dozens of instances one by one, each
+    with its own wait, once took the runtime past 30 s on a busy machine."""
+    specs = functions(load_template())
+    instances = [FunctionInstance(specs[name]) for name in ("GetSessionFunction", "ListSessionsFunction")]
+    stuck = FunctionInstance(specs["RevokeSessionFunction"])
+    os.kill(stuck._process.pid, signal.SIGSTOP)  # it cannot see its pipe close
+    everyone = [*instances, stuck]
+    steps: list[tuple[str, int, float | None]] = []
+    for number, instance in enumerate(everyone):
+        _record_steps(instance, number, steps)
+    try:
+        stop_instances(everyone, seconds=1)
+    finally:
+        if stuck.alive:  # only if the test failed before killing it
+            os.kill(stuck._process.pid, signal.SIGCONT)
+            stuck.stop()
+    ends = [step for step in steps if step[0] == "end"]
+    waits = [step for step in steps if step[0] == "wait"]
+    assert [number for _, number, _ in ends] == list(range(len(everyone)))
+    assert steps[: len(everyone)] == ends  # every pipe closed before the first wait
+    assert len({deadline for _, _, deadline in waits}) == 1  # one deadline for all
+    assert [number for kind, number, _ in steps if kind == "kill"] == [len(everyone) - 1]  # the stuck one alone
+    assert not any(instance.alive for instance in everyone)
+    assert [instance._process.exitcode for instance in instances] == [0, 0]  # ended by their pipe, not killed
+
+
+def _record_steps(instance: FunctionInstance, number: int, steps: list[tuple[str, int, float | None]]) -> None:
+    end, exited_by, kill = instance.end, instance.exited_by, instance.kill
+
+    def recorded_end() -> None:
+        steps.append(("end", number, None))
+        end()
+
+    def recorded_exited_by(deadline: float) -> bool:
+        steps.append(("wait", number, deadline))
+        return exited_by(deadline)
+
+    def recorded_kill() -> None:
+        steps.append(("kill", number, None))
+        kill()
+
+    instance.end, instance.exited_by, instance.kill = recorded_end, recorded_exited_by, recorded_kill  # type: ignore[method-assign]
