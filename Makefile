@@ -64,7 +64,7 @@ lint: install $(TOOLS_VENV)/.installed
 ## (each starts its own servers on free ports; TEST_WORKERS=0 runs them in this one process)
 TEST_WORKERS ?= 2
 test: lint browser
-	$(BIN)/pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist worksteal)
+	$(BIN)/pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist worksteal) --durations=15
 
 ## make browser: Debian's Chromium and ChromeDriver for the console's browser tests (installed once;
 ## nothing is downloaded at test time). Needs root or sudo; on another system install them yourself.

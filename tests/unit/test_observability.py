@@ -53,3 +53,29 @@ def test_enabled_metrics_are_one_line_per_invocation_with_its_own_counts(invocat
         for name in set(names):
             counted = line[name] if isinstance(line[name], list) else [line[name]]
             assert len(counted) == names.count(name)
+
+
+def test_a_disabled_invocation_drops_each_metric_where_it_is_added(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing reaches the set during the invocation (the add costs nothing); outside an invocation
+    and in an enabled one, a metric is added as Powertools adds it."""
+    seen: list[dict[str, Any]] = []
+
+    @observability.metrics_flushed
+    def handler(event: dict[str, Any], context: Any) -> None:
+        observability.metrics.add_metric(name="PaymentRead", unit="Count", value=1)
+        seen.append(dict(observability.metrics.metric_set))
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    handler({}, None)
+    handler({}, None)
+    assert seen == [{}, {}]
+    try:
+        observability.metrics.add_metric(name="PaymentRead", unit="Count", value=1)
+        assert "PaymentRead" in observability.metrics.metric_set
+    finally:
+        observability.metrics.clear_metrics()
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        handler({}, None)
+    assert "PaymentRead" in seen[-1]
+    assert json.loads(printed.getvalue())["PaymentRead"] == [1.0]

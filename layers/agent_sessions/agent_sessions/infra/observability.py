@@ -22,8 +22,21 @@ if TYPE_CHECKING:
 
 SERVICE_NAME = "agent-sessions"
 
+
+class InvocationMetrics(Metrics):
+    """Powertools' Metrics, which drops a metric where it is added while `dropping` (an invocation
+    with metrics disabled, see metrics_flushed) instead of adding it to a set that is then cleared."""
+
+    dropping = False
+
+    def add_metric(self, name: str, unit: Any, value: float, resolution: Any = 60) -> None:
+        """Powertools' add_metric; nothing while `dropping`."""
+        if not self.dropping:
+            super().add_metric(name=name, unit=unit, value=value, resolution=resolution)
+
+
 logger = Logger(service=SERVICE_NAME)
-metrics = Metrics(namespace="AgentSessions", service=SERVICE_NAME)
+metrics = InvocationMetrics(namespace="AgentSessions", service=SERVICE_NAME)
 
 Handler = Callable[[Any, Any], Any]
 
@@ -111,10 +124,11 @@ def observed_http_handler(handler: Handler) -> Handler:
 def metrics_flushed(handler: Handler) -> Handler:
     """`metrics.log_metrics`: the invocation's metrics flushed as one EMF line after it.
 
-    With metrics disabled (POWERTOOLS_METRICS_DISABLED: the local runtime, the tests) the
-    invocation's metrics are dropped after it instead. Powertools' disabled flush keeps them, so the
-    set grows until a metric holds 100 values, which Powertools then prints as an EMF line anyway,
-    and every add formats the whole growing set into a debug message.
+    With metrics disabled (POWERTOOLS_METRICS_DISABLED: the local runtime, the tests) each metric
+    is dropped as it is added, and anything else added is cleared after the invocation. Powertools'
+    disabled flush keeps them, so the set grows until a metric holds 100 values, which Powertools
+    then prints as an EMF line anyway, and every add formats the whole growing set into a debug
+    message.
     """
     logged = metrics.log_metrics(handler)
 
@@ -122,9 +136,11 @@ def metrics_flushed(handler: Handler) -> Handler:
     def invoke(event: Any, context: Any) -> Any:
         if not is_metrics_disabled():
             return logged(event, context)
+        metrics.dropping = True
         try:
             return handler(event, context)
         finally:
-            metrics.clear_metrics()
+            metrics.dropping = False
+            metrics.clear_metrics()  # what else was added (a dimension, metadata)
 
     return invoke
