@@ -11,6 +11,7 @@ from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.records import utc_now
 from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
+    IdempotencyKeyHeader,
     answer_errors_per_contract,
     caller_of,
     json_response,
@@ -34,10 +35,12 @@ answer_errors_per_contract(app)
     "/api/v1/payments/<payment_id>/approve",
     responses=responses_with_errors(200, PaymentOut, "The payment, now authorized.", (409,)),
 )
-def approve_payment(payment_id: Annotated[str, Path(pattern=PAYMENT_ID_PATTERN)]):
+def approve_payment(
+    payment_id: Annotated[str, Path(pattern=PAYMENT_ID_PATTERN)], idempotency_key: IdempotencyKeyHeader = None
+):
     caller = sessions.require_api_key(caller_of(app))
     now = utc_now()
-    answer = payment_decisions.approve_payment(default_store(), caller, payment_id, now)
+    answer = payment_decisions.approve_payment(default_store(), caller, payment_id, now, idempotency_key)
     metrics.add_metric(name="PaymentApproved", unit=MetricUnit.Count, value=1)
     logger.info("payment authorized", extra={"payment_id": payment_id, "session_id": answer.payment.session_id})
     return json_response(200, payment_body(answer.payment, answer.session, now))

@@ -16,7 +16,10 @@ from typing import Any
 
 import pytest
 
+from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.records import utc_now
+from agent_sessions.logic import payments as payment_service
+from agent_sessions.wire.models import CreatePaymentRequest
 from tests.concurrency.test_concurrent_payments import (
     ROUNDS,
     assert_counters_match_ledger,
@@ -26,7 +29,7 @@ from tests.concurrency.test_concurrent_payments import (
     open_session,
     pool,
 )
-from tests.conftest import TABLE_NAME, load_event, with_body
+from tests.conftest import TABLE_NAME, load_event, with_body, with_payment_id
 
 pytestmark = pytest.mark.concurrency
 
@@ -67,6 +70,48 @@ def test_one_key_sent_many_times_at_once_pays_once_with_one_answer(fresh_table: 
         committed, _ = counters(client, caller.session_id)
         assert committed["d0"] == int(amount * 100)
         assert_counters_match_ledger(client, caller.session_id)
+
+
+def test_one_decision_sent_many_times_at_once_with_one_key_decides_once(fresh_table: Callable[[], Any]) -> None:
+    """An approve or reject retried with its key while the first is in flight, racing the other decision
+    sent without a key: one decision wins; if it is the keyed one, each of its copies is answered 200
+    with the payment, else each is a 409 (its key decided nothing); the counters are the ledger's."""
+    draw = random.Random(20261127)
+    for round_number in range(max(4, ROUNDS // 5)):
+        client = fresh_table()
+        token, caller = open_session(utc_now(), max_per_day=100, require_approval_above=Decimal("1.5"))  # type: ignore[arg-type]
+        amount = Decimal(draw.randint(151, 5000)) / 100
+        request = CreatePaymentRequest.model_validate({"amount": amount})
+        payment_id = payment_service.create_payment(default_store(), caller, request, None, utc_now()).answer.payment.id
+        verb, other_verb = draw.choice([("approve", "reject"), ("reject", "approve")])
+        keyed = with_payment_id(load_event(f"{verb}_payment"), payment_id)
+        keyed["headers"]["idempotency-key"] = f"decide-{round_number}"
+        other = with_payment_id(load_event(f"{other_verb}_payment"), payment_id)
+        small = authorized_event(token, {"amount": 1})
+        calls = [(f"{verb.capitalize()}PaymentFunction", keyed)] * ATTEMPTS
+        calls += [(f"{other_verb.capitalize()}PaymentFunction", other)] * 4 + [("CreatePaymentFunction", small)] * 8
+        draw.shuffle(calls)
+        with ThreadPoolExecutor(max_workers=ATTEMPTS) as executor:
+            answers = list(executor.map(lambda call: pool(call[0]).invoke(call[1]), calls))
+
+        keyed_codes = [answer["statusCode"] for (_, sent), answer in zip(calls, answers, strict=True) if sent is keyed]
+        other_codes = [answer["statusCode"] for (_, sent), answer in zip(calls, answers, strict=True) if sent is other]
+        if 200 in keyed_codes:  # the keyed decision won: every copy of it gets its answer
+            assert set(keyed_codes) == {200}
+            assert set(other_codes) == {409}
+            assert len({_without_remaining(answer) for (_, sent), answer in zip(calls, answers, strict=True)
+                        if sent is keyed}) == 1  # fmt: skip
+        else:
+            assert set(keyed_codes) == {409}
+            assert sorted(other_codes) == [200, 409, 409, 409]
+        decided = [item for item in ledger(client) if item["id"]["S"] == payment_id]
+        assert decided[0]["status"]["S"] != "pending_approval"
+        assert_counters_match_ledger(client, caller.session_id)  # type: ignore[arg-type]
+
+
+def _without_remaining(answer: dict[str, Any]) -> str:
+    payment = json.loads(answer["body"])
+    return json.dumps({name: value for name, value in payment.items() if not name.startswith("remaining_")})
 
 
 def test_one_key_creating_a_session_many_times_at_once_makes_one_session(fresh_table: Callable[[], Any]) -> None:

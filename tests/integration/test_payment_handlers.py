@@ -44,10 +44,18 @@ def get_session(invoke: Invoke, session_id: str) -> dict[str, Any]:
     return response["json"]
 
 
-def decide(invoke: Invoke, verb: str, payment_id: str, caller: dict[str, Any] | None = None) -> dict[str, Any]:
+def decide(
+    invoke: Invoke,
+    verb: str,
+    payment_id: str,
+    caller: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
     event = with_payment_id(load_event(f"{verb}_payment"), payment_id)
     if caller is not None:
         event = with_caller(event, caller)
+    if idempotency_key is not None:
+        event["headers"] = {**event["headers"], "idempotency-key": idempotency_key}
     return invoke(f"{verb}_payment", event)
 
 

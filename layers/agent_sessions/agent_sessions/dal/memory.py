@@ -233,6 +233,7 @@ class MemoryStore(
         now: datetime,
         captured_cents: int | None = None,
         expected_version: int | None = None,
+        decision_key: str | None = None,
     ) -> bool:
         with self._lock:
             stored = self._payments.get(payment.id)
@@ -248,6 +249,7 @@ class MemoryStore(
                 stored_status=decision,
                 decided_at=now,
                 amount_cents=spent if approve else stored.amount_cents,
+                decision_key=decision_key,
             )
             self._sessions[session.id] = session_after_hold_ends(
                 session,

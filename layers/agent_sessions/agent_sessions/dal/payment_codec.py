@@ -56,6 +56,7 @@ def payment_item(payment: PaymentRecord) -> dict[str, Any]:
             "approval_expires_at": timestamp_or_none(payment.approval_expires_at),
             "approval_expires_epoch": epoch_or_none(payment.approval_expires_at),
             "decided_at": timestamp_or_none(payment.decided_at),
+            "decision_key": payment.decision_key,
             "decline": encode_json({"code": decline.code, "message": decline.message, "details": decline.details})
             if decline
             else None,
@@ -109,6 +110,7 @@ def payment_record(item: Mapping[str, Any]) -> PaymentRecord:
         window_keys=tuple(values.get("windows") or ()),
         approval_expires_at=parse_or_none(values.get("approval_expires_at")),
         decided_at=parse_or_none(values.get("decided_at")),
+        decision_key=values.get("decision_key"),
         agent_id=values.get("agent_id"),
         intent_id=values.get("intent_id"),
         decline=Decline(code=decline["code"], message=decline["message"], details=decline["details"])

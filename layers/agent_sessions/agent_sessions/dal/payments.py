@@ -203,6 +203,7 @@ class DynamoPayments(TableAccess):
         now: datetime,
         captured_cents: int | None = None,
         expected_version: int | None = None,
+        decision_key: str | None = None,
     ) -> bool:
         """Approve or reject a pending payment: its status and the session's hold change together.
 
@@ -235,14 +236,16 @@ class DynamoPayments(TableAccess):
             ":pending": {"S": "pending_approval"},
             ":now": now_epoch,
         }
-        amount = ""
+        also_set = ""
         if approve and spent != payment.amount_cents:
-            amount, values[":spent"] = ", amount = :spent", {"N": str(spent)}
+            also_set, values[":spent"] = ", amount = :spent", {"N": str(spent)}
+        if decision_key is not None:
+            also_set, values[":decision_key"] = f"{also_set}, decision_key = :decision_key", {"S": decision_key}
         payment_update = {
             "Update": {
                 "TableName": self._table,
                 "Key": payment_key(payment.id),
-                "UpdateExpression": f"SET #status = :decided, decided_at = :decided_at{amount} {NOT_DUE}",
+                "UpdateExpression": f"SET #status = :decided, decided_at = :decided_at{also_set} {NOT_DUE}",
                 "ConditionExpression": "#status = :pending AND approval_expires_epoch > :now",
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": values,

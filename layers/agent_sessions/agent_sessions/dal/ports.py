@@ -223,11 +223,13 @@ class PaymentStore(SessionReader, HoldReleaser, Protocol):
         now: datetime,
         captured_cents: int | None = None,
         expected_version: int | None = None,
+        decision_key: str | None = None,
     ) -> bool:
         """Approve (`authorized`: hold becomes spend) or reject (hold released) a pending payment, atomically.
 
         False when it is no longer awaiting approval (decided, lapsed, or its session ended), or,
-        with `expected_version`, when the session is no longer exactly that version.
+        with `expected_version`, when the session is no longer exactly that version. The payment
+        keeps `decision_key` (see idempotency.decision_key_digest).
         """
 
 

@@ -44,6 +44,11 @@ class IdempotentCreation:
     api_key: str
 
 
+def decision_key_digest(key: str | None) -> str | None:
+    """What a decision (approve, reject) keeps of its Idempotency-Key: enough to know its retry."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] if key is not None else None
+
+
 def request_fingerprint(request_fields: dict[str, Any]) -> str:
     """SHA-256 of the request's meaning (keys sorted, amounts in cents), not of its bytes."""
     return hashlib.sha256(encode_json(_sorted(request_fields)).encode("utf-8")).hexdigest()

@@ -370,6 +370,7 @@ class PaymentRecord:
     agent_id: str | None = None  # the session's agent (None on payments made before it was kept)
     intent_id: str | None = None  # the payment intent it pays (its write also confirms the intent)
     held_for_capture: bool = False  # a manual intent's: held until captured (not stored: it is pending then)
+    decision_key: str | None = None  # its approve's or reject's Idempotency-Key, digested: a retry's answer
 
     @property
     def first_status(self) -> PaymentStatus:

@@ -6,10 +6,12 @@ A payment id names its session, so the payment and its session are read together
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from agent_sessions.dal.ports import PaymentStore
 from agent_sessions.domain.credentials import session_id_of_payment
-from agent_sessions.domain.errors import InvalidState, NotFound
+from agent_sessions.domain.errors import IdempotencyKeyReused, InvalidState, NotFound
+from agent_sessions.domain.idempotency import checked_idempotency_key, decision_key_digest
 from agent_sessions.domain.payment_rules import session_after_hold_ends, spent_by_decision
 from agent_sessions.domain.records import Caller, Decision, PaymentRecord, SessionRecord
 from agent_sessions.logic.payments import PaymentAnswer
@@ -38,46 +40,78 @@ def payment_and_session(store: PaymentStore, payment_id: str) -> tuple[PaymentRe
     return payment, session
 
 
-def approve_payment(store: PaymentStore, caller: Caller, payment_id: str, now: datetime) -> PaymentAnswer:
+def approve_payment(
+    store: PaymentStore, caller: Caller, payment_id: str, now: datetime, idempotency_key: str | None = None
+) -> PaymentAnswer:
     """Approve a payment awaiting approval: its hold becomes spend."""
-    return _decide(store, caller, payment_id, "authorized", now)
+    return _decide(store, caller, payment_id, "authorized", now, idempotency_key)
 
 
-def reject_payment(store: PaymentStore, caller: Caller, payment_id: str, now: datetime) -> PaymentAnswer:
+def reject_payment(
+    store: PaymentStore, caller: Caller, payment_id: str, now: datetime, idempotency_key: str | None = None
+) -> PaymentAnswer:
     """Reject a payment awaiting approval: its hold is released."""
-    return _decide(store, caller, payment_id, "rejected", now)
+    return _decide(store, caller, payment_id, "rejected", now, idempotency_key)
 
 
-def _decide(store: PaymentStore, caller: Caller, payment_id: str, decision: Decision, now: datetime) -> PaymentAnswer:
+def _decide(
+    store: PaymentStore,
+    caller: Caller,
+    payment_id: str,
+    decision: Decision,
+    now: datetime,
+    idempotency_key: str | None,
+) -> PaymentAnswer:
     """Decide a payment awaiting approval, for its account's API key.
 
     Two requests: the payment and its session read together, then the decision's one transaction,
     pinned to the session's version as read, so the answer's remaining amounts are computed, not
     read back. If the session changed in between (a payment, say), the decision is made unpinned
     and the session read after it.
+
+    The payment keeps a digest of the decision's Idempotency-Key. A retry with that key (the SDK
+    retries a POST whose answer was lost, with the same key) is answered as its first request was:
+    200 and the payment, with the session's remaining amounts now; the key sent with the other
+    decision is a 422 IDEMPOTENCY_KEY_REUSED. Any other decision of a decided payment is a 409.
     """
     require_api_key(caller)
+    key = decision_key_digest(checked_idempotency_key(idempotency_key))
     payment, session = _callers_payment(store, caller, payment_id)
-    shown = payment.status_at(now, session.ended_at)
-    if shown != "pending_approval":
-        raise _not_pending(shown)
-    decided = payment.with_changes(stored_status=decision, decided_at=now)
-    if not store.decide_payment(payment, decision, now, expected_version=session.version):
-        return PaymentAnswer(decided, _decided_unpinned(store, payment, decision, now))
+    if payment.status_at(now, session.ended_at) != "pending_approval":
+        return _answered_before(payment, session, decision, key, now)
+    decided = payment.with_changes(stored_status=decision, decided_at=now, decision_key=key)
+    if not store.decide_payment(payment, decision, now, expected_version=session.version, decision_key=key):
+        return _decided_unpinned(store, payment, decided, key, now)
     released_cents = payment.amount_cents - spent_by_decision(payment.amount_cents, decision)
     after = session_after_hold_ends(session, payment.id, payment.amount_cents, payment.window_keys, released_cents)
     return PaymentAnswer(decided, after)
 
 
-def _decided_unpinned(store: PaymentStore, payment: PaymentRecord, decision: Decision, now: datetime) -> SessionRecord:
+def _decided_unpinned(
+    store: PaymentStore, payment: PaymentRecord, decided: PaymentRecord, key: str | None, now: datetime
+) -> PaymentAnswer:
     """Decide without a pin (the session moved on since it was read); the session after, read back."""
-    if not store.decide_payment(payment, decision, now):
+    decision = cast(Decision, decided.stored_status)
+    if not store.decide_payment(payment, decision, now, decision_key=key):
         current, session = payment_and_session(store, payment.id)
-        raise _not_pending((current or payment).status_at(now, session.ended_at if session else None))
+        if current is None or session is None:
+            raise NotFound()
+        return _answered_before(current, session, decision, key, now)  # decided meanwhile: perhaps its retry
     session = store.get_session(payment.session_id)
     if session is None:
         raise NotFound()
-    return session
+    return PaymentAnswer(decided, session)
+
+
+def _answered_before(
+    payment: PaymentRecord, session: SessionRecord, decision: Decision, key: str | None, now: datetime
+) -> PaymentAnswer:
+    """A decided payment: the answer again to a retry of the decision that decided it, else a refusal."""
+    if key is not None and payment.decision_key == key:
+        if payment.stored_status != decision:
+            raise IdempotencyKeyReused()
+        return PaymentAnswer(payment, session)
+    raise _not_pending(payment.status_at(now, session.ended_at))
 
 
 def _callers_payment(store: PaymentStore, caller: Caller, payment_id: str) -> tuple[PaymentRecord, SessionRecord]:
