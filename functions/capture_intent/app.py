@@ -11,6 +11,7 @@ from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.records import utc_now
 from agent_sessions.http.resolver import (
     RESOLVER_OPTIONS,
+    IdempotencyKeyHeader,
     answer_errors_per_contract,
     caller_of,
     json_response,
@@ -35,11 +36,13 @@ answer_errors_per_contract(app)
     responses=responses_with_errors(200, IntentOut, "The intent, succeeded.", (409,)),
 )
 def capture_intent(
-    intent_id: Annotated[str, Path(pattern=INTENT_ID_PATTERN)], body: CaptureIntentRequest | None = None
+    intent_id: Annotated[str, Path(pattern=INTENT_ID_PATTERN)],
+    body: CaptureIntentRequest | None = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ):
     caller = sessions.require_api_key(caller_of(app))
     amount = body.amount_to_capture if body is not None else None
-    answer = intents.capture_intent(default_store(), caller, intent_id, amount, utc_now())
+    answer = intents.capture_intent(default_store(), caller, intent_id, amount, utc_now(), idempotency_key)
     metrics.add_metric(name="IntentCaptured", unit=MetricUnit.Count, value=1)
     logger.info("intent captured", extra={"intent_id": intent_id})
     return json_response(200, intent_body(answer.intent, answer.status, answer.payment, None))

@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agent_sessions.dal import dynamo
 from agent_sessions.domain.records import Caller, utc_now
@@ -58,10 +60,14 @@ def confirm(invoke: Invoke, intent: dict[str, Any], session: dict[str, Any] | No
     return invoke("confirm_intent", with_body(event, json.dumps({**body, **overrides})))
 
 
-def call(invoke: Invoke, function: str, intent_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def call(
+    invoke: Invoke, function: str, intent_id: str, body: dict[str, Any] | None = None, key: str | None = None
+) -> dict[str, Any]:
     event = at_intent(load_event(function), intent_id)
     if body is not None or "body" in event:
         event = with_body(event, json.dumps(body or {}))
+    if key is not None:
+        event["headers"] = {**event["headers"], "idempotency-key": key}
     return invoke(function, event)
 
 
@@ -175,6 +181,42 @@ def test_manual_capture_spends_part_of_the_hold_and_releases_the_rest(invoke: In
     assert (state["spent"], state["held"]) == (40, 0)
     assert call(invoke, "capture_intent", intent["id"], {})["json"]["error"]["code"] == "INVALID_STATE"
     assert call(invoke, "get_intent", intent["id"])["json"]["status"] == "succeeded"
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    held_cents=st.integers(101, 5000),
+    part=st.one_of(st.none(), st.integers(1, 100)),
+    key=st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=255),
+    retries=st.integers(1, 3),
+)
+def test_a_retried_capture_is_answered_again_and_captures_nothing_more(
+    invoke: Invoke, held_cents: int, part: int | None, key: str, retries: int
+) -> None:
+    """The SDK retries a capture whose answer was lost with its Idempotency-Key: 200 and the intent
+    again; the key with another amount is 422; another key, or none, is still 409."""
+    session = open_session(invoke)
+    held = Decimal(held_cents) / 100
+    intent = create(invoke, capture_method="manual", amount=float(held))  # a JSON number, as sent
+    confirmed = confirm(invoke, intent, session)
+    assert confirmed["statusCode"] == 200, confirmed["body"]
+    assert confirmed["json"]["status"] == "processing"
+    captured_cents = held_cents if part is None else max(1, held_cents * part // 100)
+    body = {} if part is None else {"amount_to_capture": float(Decimal(captured_cents) / 100)}
+    first = call(invoke, "capture_intent", intent["id"], body, key=key)
+    assert first["statusCode"] == 200, first["body"]
+    for _ in range(retries):
+        again = call(invoke, "capture_intent", intent["id"], body, key=key)
+        assert (again["statusCode"], again["json"]) == (200, first["json"])
+    if captured_cents > 1:
+        other_amount = {"amount_to_capture": float(Decimal(captured_cents - 1) / 100)}
+        reused = call(invoke, "capture_intent", intent["id"], other_amount, key=key)
+        assert (reused["statusCode"], reused["json"]["error"]["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
+    for other_key in (None, key[:-1] if len(key) > 1 else key + "x"):
+        refused = call(invoke, "capture_intent", intent["id"], body, key=other_key)
+        assert (refused["statusCode"], refused["json"]["error"]["code"]) == (409, "INVALID_STATE")
+    state = day(invoke, session)
+    assert (Decimal(str(state["spent"])), state["held"]) == (Decimal(captured_cents) / 100, 0)
 
 
 def test_cancel_releases_a_hold_or_an_unpaid_intent_and_again_changes_nothing(invoke: Invoke) -> None:

@@ -22,10 +22,11 @@ from agent_sessions.domain.credentials import (
     payment_id_for,
     secret_matches_hash,
 )
-from agent_sessions.domain.errors import InvalidState, NotFound, ValidationFailed
+from agent_sessions.domain.errors import IdempotencyKeyReused, InvalidState, NotFound, ValidationFailed
 from agent_sessions.domain.idempotency import (
     IdempotentCreation,
     checked_idempotency_key,
+    decision_key_digest,
     ensure_same_creation,
     request_fingerprint,
 )
@@ -159,21 +160,62 @@ def confirm_intent(
 
 
 def capture_intent(
-    store: IntentPaymentStore, caller: Caller, intent_id: str, amount_cents: int | None, now: datetime
+    store: IntentPaymentStore,
+    caller: Caller,
+    intent_id: str,
+    amount_cents: int | None,
+    now: datetime,
+    idempotency_key: str | None = None,
 ) -> IntentAnswer:
-    """Turn a manual intent's hold into spend: all of it, or `amount_cents` of it (the rest is released)."""
+    """Turn a manual intent's hold into spend: all of it, or `amount_cents` of it (the rest is released).
+
+    A retry with the Idempotency-Key of the capture that succeeded gets its answer again (see
+    payment_decisions: the payment keeps a digest of the key).
+    """
+    key = decision_key_digest(checked_idempotency_key(idempotency_key))
     intent = _own_intent(store, caller, intent_id)
-    payment = _held_payment(store, intent, now, "captured")
-    if amount_cents is not None and amount_cents > payment.amount_cents:
-        held = cents_to_dollars(payment.amount_cents)
-        raise ValidationFailed({"amount_to_capture": f"must be at most the held amount, {held}"})
-    if not store.decide_payment(payment, "authorized", now, amount_cents):
-        raise _not_in_state(store, intent, now, "captured")
+    payment = store.get_payment(intent.payment_id) if intent.payment_id else None
+    if key is not None and payment is not None and payment.decision_key == key:
+        return _captured_before(intent, payment, amount_cents, now)
+    payment = _held_payment(store, intent, payment, now, "captured")
+    _check_capturable(payment, amount_cents)
+    if not store.decide_payment(payment, "authorized", now, amount_cents, decision_key=key):
+        return _captured_meanwhile(store, intent, payment.id, key, amount_cents, now)
     captured = payment.with_changes(
-        stored_status="authorized", decided_at=now, amount_cents=amount_cents or payment.amount_cents
+        stored_status="authorized", decided_at=now, amount_cents=amount_cents or payment.amount_cents, decision_key=key
     )
     settled = intent.with_changes(stored_status="succeeded", settled_at=now)
     return IntentAnswer(settled, "succeeded", captured)
+
+
+def _check_capturable(payment: PaymentRecord, amount_cents: int | None) -> None:
+    if amount_cents is not None and amount_cents > payment.amount_cents:
+        held = cents_to_dollars(payment.amount_cents)
+        raise ValidationFailed({"amount_to_capture": f"must be at most the held amount, {held}"})
+
+
+def _captured_meanwhile(
+    store: IntentPaymentStore,
+    intent: IntentRecord,
+    payment_id: str,
+    key: str | None,
+    amount_cents: int | None,
+    now: datetime,
+) -> IntentAnswer:
+    """The capture lost a race: its own retry's answer if the retry won it, else 409."""
+    current = store.get_payment(payment_id)
+    if key is not None and current is not None and current.decision_key == key:
+        return _captured_before(store.get_intent(intent.id) or intent, current, amount_cents, now)
+    raise _not_in_state(store, intent, now, "captured")
+
+
+def _captured_before(
+    intent: IntentRecord, payment: PaymentRecord, amount_cents: int | None, now: datetime
+) -> IntentAnswer:
+    """The answer again to a retry of the capture that captured it; 422 if the retry asks for another amount."""
+    if payment.stored_status != "authorized" or (amount_cents is not None and amount_cents != payment.amount_cents):
+        raise IdempotencyKeyReused()
+    return IntentAnswer(intent, intent.status_at(now, payment), payment)
 
 
 def cancel_intent(store: IntentPaymentStore, caller: Caller, intent_id: str, now: datetime) -> IntentAnswer:
@@ -187,7 +229,7 @@ def cancel_intent(store: IntentPaymentStore, caller: Caller, intent_id: str, now
     current = _answer(store, intent, now)
     if current.status == "canceled":
         return current
-    payment = _held_payment(store, intent, now, "canceled")
+    payment = _held_payment(store, intent, current.payment, now, "canceled")
     if not store.decide_payment(payment, "rejected", now):
         raise _not_in_state(store, intent, now, "canceled")
     released = payment.with_changes(stored_status="rejected", decided_at=now)
@@ -247,9 +289,10 @@ def _already_confirmed(store: IntentPaymentStore, intent: IntentRecord, agent: C
     raise _not_in_state(store, intent, now, "confirmed")
 
 
-def _held_payment(store: IntentPaymentStore, intent: IntentRecord, now: datetime, wanted: str) -> PaymentRecord:
-    """The pending payment holding a confirmed intent's amount; 409 if there is none (any more)."""
-    payment = store.get_payment(intent.payment_id) if intent.payment_id else None
+def _held_payment(
+    store: IntentPaymentStore, intent: IntentRecord, payment: PaymentRecord | None, now: datetime, wanted: str
+) -> PaymentRecord:
+    """The pending payment (as read) holding a confirmed intent's amount; 409 if there is none (any more)."""
     if payment is None or intent.stored_status != "processing" or payment.status_at(now) != "pending_approval":
         raise _not_in_state(store, intent, now, wanted)
     return payment
