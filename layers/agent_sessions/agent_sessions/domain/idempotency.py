@@ -45,7 +45,7 @@ class IdempotentCreation:
 
 
 def decision_key_digest(key: str | None) -> str | None:
-    """What a decision (approve, reject) keeps of its Idempotency-Key: enough to know its retry."""
+    """What a decision (approve, reject, capture) keeps of its Idempotency-Key: enough to know its retry."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] if key is not None else None
 
 
