@@ -159,7 +159,7 @@ def stop_instances(instances: Iterable[FunctionInstance], seconds: float = 2) ->
     deadline; one still running then is killed by its PID.
 
     One at a time, each close-and-wait could take its whole wait on a busy machine, and the runtime
-    has dozens of instances: it once took more than 30 s to stop.
+    has dozens of instances (the quick bench once gave up waiting 30 s for the runtime to stop).
     """
     instances = list(instances)
     for instance in instances:
