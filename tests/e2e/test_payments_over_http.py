@@ -108,3 +108,24 @@ def test_two_hundred_concurrent_requests_authorize_exactly_one_hundred(local_ser
             local_service.api_keys[0],
         ).json()["payments"]
     )
+
+
+def test_a_decision_sent_again_with_its_key_is_answered_again_over_http(local_service: LocalService) -> None:
+    """What the SDK does when an approve's answer is lost: the same POST with the same Idempotency-Key
+    (in any case of its name). The retry is a 200 with the payment; a decision with another key is 409."""
+    key = local_service.api_keys[0]
+    session = open_session(local_service, limits={"max_per_day": 200, "require_approval_above": 10})
+    held = pay(local_service, session, 12.34)
+    assert held.status_code == 202
+    path = f"/api/v1/payments/{held.json()['id']}/approve"
+    first = local_service.call("POST", path, key, headers={"Idempotency-Key": "zfi_idem_1764123456789_a1b2c3"})
+    assert first.status_code == 200, first.text
+    again = local_service.call("POST", path, key, headers={"idempotency-key": "zfi_idem_1764123456789_a1b2c3"})
+    assert again.status_code == 200, again.text
+    assert (again.json()["id"], again.json()["status"]) == (first.json()["id"], "authorized")
+    other = local_service.call("POST", path, key, headers={"Idempotency-Key": "zfi_idem_1764123456790_d4e5f6"})
+    assert (other.status_code, other.json()["error"]["code"]) == (409, "INVALID_STATE")
+    rejected = local_service.call(
+        "POST", path.replace("approve", "reject"), key, headers={"Idempotency-Key": "zfi_idem_1764123456789_a1b2c3"}
+    )
+    assert (rejected.status_code, rejected.json()["error"]["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
