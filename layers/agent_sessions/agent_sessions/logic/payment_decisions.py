@@ -6,7 +6,6 @@ A payment id names its session, so the payment and its session are read together
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
 
 from agent_sessions.dal.ports import PaymentStore
 from agent_sessions.domain.credentials import session_id_of_payment
@@ -81,17 +80,21 @@ def _decide(
         return _answered_before(payment, session, decision, key, now)
     decided = payment.with_changes(stored_status=decision, decided_at=now, decision_key=key)
     if not store.decide_payment(payment, decision, now, expected_version=session.version, decision_key=key):
-        return _decided_unpinned(store, payment, decided, key, now)
+        return _decided_unpinned(store, payment, decided, decision, key, now)
     released_cents = payment.amount_cents - spent_by_decision(payment.amount_cents, decision)
     after = session_after_hold_ends(session, payment.id, payment.amount_cents, payment.window_keys, released_cents)
     return PaymentAnswer(decided, after)
 
 
 def _decided_unpinned(
-    store: PaymentStore, payment: PaymentRecord, decided: PaymentRecord, key: str | None, now: datetime
+    store: PaymentStore,
+    payment: PaymentRecord,
+    decided: PaymentRecord,
+    decision: Decision,
+    key: str | None,
+    now: datetime,
 ) -> PaymentAnswer:
     """Decide without a pin (the session moved on since it was read); the session after, read back."""
-    decision = cast(Decision, decided.stored_status)
     if not store.decide_payment(payment, decision, now, decision_key=key):
         current, session = payment_and_session(store, payment.id)
         if current is None or session is None:
