@@ -33,6 +33,7 @@ from agent_sessions.domain.idempotency import (
 from agent_sessions.domain.intents import IntentRecord, IntentStatus, intent_expiry, status_after_confirm
 from agent_sessions.domain.money import cents_to_dollars
 from agent_sessions.domain.records import Caller, PaymentRecord, SessionTerms
+from agent_sessions.logic.payment_decisions import decided_with
 from agent_sessions.logic.payments import IntentNotAwaitingPayment, checked_against, commit_until_decided
 from agent_sessions.logic.platform_payments import session_for_token
 from agent_sessions.wire.models import ConfirmIntentRequest, CreateIntentRequest
@@ -175,7 +176,7 @@ def capture_intent(
     key = decision_key_digest(checked_idempotency_key(idempotency_key))
     intent = _own_intent(store, caller, intent_id)
     payment = store.get_payment(intent.payment_id) if intent.payment_id else None
-    if key is not None and payment is not None and payment.decision_key == key:
+    if decided_with(payment, key):
         return _captured_before(intent, payment, amount_cents, now)
     payment = _held_payment(store, intent, payment, now, "captured")
     _check_capturable(payment, amount_cents)
@@ -204,7 +205,7 @@ def _captured_meanwhile(
 ) -> IntentAnswer:
     """The capture lost a race: its own retry's answer if the retry won it, else 409."""
     current = store.get_payment(payment_id)
-    if key is not None and current is not None and current.decision_key == key:
+    if decided_with(current, key):
         return _captured_before(store.get_intent(intent.id) or intent, current, amount_cents, now)
     raise _not_in_state(store, intent, now, "captured")
 

@@ -6,6 +6,7 @@ A payment id names its session, so the payment and its session are read together
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeGuard
 
 from agent_sessions.dal.ports import PaymentStore
 from agent_sessions.domain.credentials import session_id_of_payment
@@ -110,11 +111,16 @@ def _answered_before(
     payment: PaymentRecord, session: SessionRecord, decision: Decision, key: str | None, now: datetime
 ) -> PaymentAnswer:
     """A decided payment: the answer again to a retry of the decision that decided it, else a refusal."""
-    if key is not None and payment.decision_key == key:
+    if decided_with(payment, key):
         if payment.stored_status != decision:
             raise IdempotencyKeyReused()
         return PaymentAnswer(payment, session)
     raise _not_pending(payment.status_at(now, session.ended_at))
+
+
+def decided_with(payment: PaymentRecord | None, key: str | None) -> TypeGuard[PaymentRecord]:
+    """Whether `payment` was decided by a request sent with this key (its digest; None when none was sent)."""
+    return key is not None and payment is not None and payment.decision_key == key
 
 
 def _callers_payment(store: PaymentStore, caller: Caller, payment_id: str) -> tuple[PaymentRecord, SessionRecord]:
