@@ -178,6 +178,7 @@ class FunctionPool:
         self._slots = threading.BoundedSemaphore(max_instances)
         self._all: list[FunctionInstance] = []
         self._lock = threading.Lock()
+        self._stopped = False
 
     @contextmanager
     def instance(self) -> Iterator[FunctionInstance]:
@@ -186,16 +187,30 @@ class FunctionPool:
             try:
                 instance = self._idle.get_nowait()
             except queue.Empty:
-                instance = FunctionInstance(self._spec)
-                with self._lock:
-                    self._all.append(instance)
+                instance = self._new_instance()
             try:
                 yield instance
             finally:
                 if instance.alive:
                     self._idle.put(instance)
-                else:
+                elif not self._stopped:
                     _log.warning("instance of %s ended; the next request starts a new one", self._spec.logical_id)
+
+    def _new_instance(self) -> FunctionInstance:
+        """A new instance of the pool's own; none once the pool is stopped (InstanceFailed).
+
+        A worker's step or a queue batch can still be running when the runtime stops its pools. An
+        instance started for it then would be no pool's to stop, and the interpreter's exit waits
+        for every child process still running: the runtime would never end.
+        """
+        if not self._stopped:
+            instance = FunctionInstance(self._spec)
+            with self._lock:
+                if not self._stopped:
+                    self._all.append(instance)
+                    return instance
+            stop_instances([instance])  # the pool was stopped while this one started
+        raise InstanceFailed(f"{self._spec.logical_id}: the runtime is stopping")
 
     def warm(self) -> None:
         """Start one instance ahead of the first request (as provisioned concurrency does)."""
@@ -212,7 +227,10 @@ class FunctionPool:
         stop_instances(self.take_all())
 
     def take_all(self) -> list[FunctionInstance]:
-        """Every instance, no longer the pool's (to stop them with other pools', see stop_instances)."""
+        """Every instance, no longer the pool's (to stop them with other pools', see stop_instances);
+        the pool starts no instance after this."""
         with self._lock:
+            self._stopped = True
             instances, self._all = self._all, []
+            self._idle = queue.LifoQueue()  # none of them is handed out again
         return instances

@@ -1,12 +1,14 @@
 """The local runtime's function instances: processes that the runtime alone ends."""
 
+import multiprocessing
 import os
 import signal
 import time
 
 import pytest
 
-from agent_sessions_local.instances import FunctionInstance, stop_instances
+from agent_sessions_local import instances as instances_module
+from agent_sessions_local.instances import FunctionInstance, FunctionPool, InstanceFailed, stop_instances
 from agent_sessions_local.template import functions, load_template
 
 
@@ -52,6 +54,39 @@ def test_instances_are_stopped_together_against_one_deadline() -> None:
     assert [number for kind, number, _ in steps if kind == "kill"] == [len(everyone) - 1]  # the stuck one alone
     assert not any(instance.alive for instance in everyone)
     assert [instance._process.exitcode for instance in instances] == [0, 0]  # ended by their pipe, not killed
+
+
+def test_a_stopped_pool_starts_no_instance() -> None:
+    """A worker's step or a queue batch still running when the runtime stops must not start an
+    instance no pool would stop: the interpreter's exit waits for every running child process, and
+    the runtime once hung there until the quick bench gave up on it."""
+    pool = FunctionPool(functions(load_template())["GetSessionFunction"])
+    pool.warm()
+    pool.stop()
+    before = set(multiprocessing.active_children())
+    with pytest.raises(InstanceFailed, match="stopping"):
+        pool.invoke({})
+    assert set(multiprocessing.active_children()) <= before
+    assert not [child for child in multiprocessing.active_children() if child.name.startswith("fn-")]
+
+
+def test_an_instance_started_while_its_pool_stops_is_stopped_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stop can come between the pool's check and the new instance joining it."""
+    pool = FunctionPool(functions(load_template())["GetSessionFunction"])
+    started: list[FunctionInstance] = []
+
+    def started_as_the_pool_stops(spec: object) -> FunctionInstance:
+        instance = FunctionInstance(spec)  # type: ignore[arg-type]
+        started.append(instance)
+        pool.stop()
+        return instance
+
+    monkeypatch.setattr(instances_module, "FunctionInstance", started_as_the_pool_stops)
+    with pytest.raises(InstanceFailed, match="stopping"):
+        pool.invoke({})
+    assert len(started) == 1
+    assert not started[0].alive
+    assert pool.take_all() == []
 
 
 def _record_steps(instance: FunctionInstance, number: int, steps: list[tuple[str, int, float | None]]) -> None:
