@@ -74,6 +74,7 @@ def run_local(args: argparse.Namespace) -> int:
 
     from agent_sessions_local import data_dir
     from agent_sessions_local.gateway import serve
+    from agent_sessions_local.instances import kill_leftover_instances
     from agent_sessions_local.template import load_template
     from agent_sessions_local.workers import make_workers
 
@@ -117,6 +118,7 @@ def run_local(args: argparse.Namespace) -> int:
         server.server_close()
         gateway.stop()
         embedded.stop()
+        kill_leftover_instances()
     return 0
 
 

@@ -169,6 +169,20 @@ def stop_instances(instances: Iterable[FunctionInstance], seconds: float = 2) ->
         instance.kill()
 
 
+def kill_leftover_instances() -> int:
+    """Kill any instance process still running once every pool is stopped; how many there were.
+
+    There should be none. One left would hold the runtime's exit forever: the interpreter waits for
+    every child process at exit, and an instance ignores the SIGTERM it is sent then.
+    """
+    leftovers = [child for child in multiprocessing.active_children() if child.name.startswith("fn-")]
+    for child in leftovers:
+        _log.warning("instance %s (pid %s) outlived its pool; killed", child.name, child.pid)
+        child.kill()
+        child.join(timeout=2)
+    return len(leftovers)
+
+
 class FunctionPool:
     """The instances of one function: an idle one serves the next event, else a new one starts."""
 

@@ -8,7 +8,13 @@ import time
 import pytest
 
 from agent_sessions_local import instances as instances_module
-from agent_sessions_local.instances import FunctionInstance, FunctionPool, InstanceFailed, stop_instances
+from agent_sessions_local.instances import (
+    FunctionInstance,
+    FunctionPool,
+    InstanceFailed,
+    kill_leftover_instances,
+    stop_instances,
+)
 from agent_sessions_local.template import functions, load_template
 
 
@@ -87,6 +93,15 @@ def test_an_instance_started_while_its_pool_stops_is_stopped_too(monkeypatch: py
     assert len(started) == 1
     assert not started[0].alive
     assert pool.take_all() == []
+
+
+def test_an_instance_no_pool_stopped_is_killed_at_the_end() -> None:
+    """The last guard of the runtime's exit: an instance process still running is killed, not waited on."""
+    leftover = FunctionInstance(functions(load_template())["GetSessionFunction"])
+    assert kill_leftover_instances() == 1
+    assert not leftover.alive
+    assert leftover._process.exitcode == -signal.SIGKILL
+    assert kill_leftover_instances() == 0
 
 
 def _record_steps(instance: FunctionInstance, number: int, steps: list[tuple[str, int, float | None]]) -> None:
