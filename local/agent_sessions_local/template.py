@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +37,14 @@ _CfnLoader.add_multi_constructor("!", _construct_intrinsic)
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    """The template as plain data."""
+    """The template as plain data (a copy of its own: the caller may change it)."""
+    written = path.stat()
+    return copy.deepcopy(_parsed_template(path, written.st_mtime_ns, written.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_template(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    """The file parsed once per version of it (parsing takes about 90 ms; a copy about 1 ms)."""
     with path.open(encoding="utf-8") as handle:
         template: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
     return template
