@@ -16,6 +16,7 @@ from agent_sessions.dal import dynamo
 from agent_sessions.domain.records import utc_now
 from agent_sessions.infra import event_bus, settings
 from agent_sessions.logic import sessions as service
+from agent_sessions_local import moto_serialization
 from agent_sessions_local.commands import ensure_table
 from agent_sessions_local.handlers import load_event as load_event  # re-exported for the tests
 from agent_sessions_local.handlers import load_handler_module
@@ -42,6 +43,7 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+moto_serialization.install()  # the in-process moto answers as the embedded one does (and as fast)
 
 
 # The modules whose tests take longest (tens of seconds of one worker each, on a 2-core machine),

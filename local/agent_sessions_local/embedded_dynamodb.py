@@ -23,6 +23,7 @@ from moto import backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from agent_sessions_local import moto_serialization
 from agent_sessions_local.child_processes import end_by_closing_stdin
 from agent_sessions_local.journal import Journal, JournaledApplication
 
@@ -226,6 +227,7 @@ def start_embedded_dynamodb(port: int = 0) -> EmbeddedDynamoDB:
     _lighter_transaction_backups()
     _bounded_streams(STREAM_RECORDS_KEPT)
     _untracked_dynamodb_models()
+    moto_serialization.install()
     journal = Journal()
     application = JournaledApplication(_Dispatcher(create_backend_app), journal)
     server = make_server("127.0.0.1", port, application, threaded=False, request_handler=_QuietMotoRequestHandler)
