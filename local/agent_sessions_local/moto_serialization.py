@@ -11,10 +11,8 @@ copied as it is; anything else (binary values, a shape moto may add) takes moto'
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
-
-_SCALARS = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
-_SETS = {"SS", "NS"}
 
 
 def install() -> None:
@@ -39,22 +37,43 @@ def install() -> None:
 
 
 def attribute_value_on_the_wire(value: Any) -> dict[str, Any] | None:
-    """The attribute value as DynamoDB's JSON carries it; None when moto's serializer must do it."""
+    """The attribute value as DynamoDB's JSON carries it; None when moto's serializer must do it
+    (B and BS hold bytes the serializer encodes; anything unexpected is left to moto too)."""
     if not isinstance(value, dict) or len(value) != 1:
         return None
     ((kind, inner),) = value.items()
-    if kind in _SCALARS:
-        return {kind: inner} if isinstance(inner, _SCALARS[kind]) else None
-    if kind in _SETS:
-        return {kind: list(inner)} if isinstance(inner, list) and all(isinstance(v, str) for v in inner) else None
-    if kind == "M" and isinstance(inner, dict):
-        members = {}
-        for name, member in inner.items():
-            members[name] = attribute_value_on_the_wire(member)
-            if members[name] is None:
-                return None
-        return {"M": members}
-    if kind == "L" and isinstance(inner, list):
-        items = [attribute_value_on_the_wire(item) for item in inner]
-        return None if any(item is None for item in items) else {"L": items}
-    return None  # B, BS (bytes the serializer encodes) or anything unexpected
+    convert = _CONVERTERS.get(kind)
+    return None if convert is None else convert(kind, inner)
+
+
+def _scalar(kind: str, inner: Any) -> dict[str, Any] | None:
+    return {kind: inner} if isinstance(inner, _SCALAR_TYPES[kind]) else None
+
+
+def _set(kind: str, inner: Any) -> dict[str, Any] | None:
+    strings = isinstance(inner, list) and all(isinstance(member, str) for member in inner)
+    return {kind: list(inner)} if strings else None
+
+
+def _map(kind: str, inner: Any) -> dict[str, Any] | None:
+    if not isinstance(inner, dict):
+        return None
+    members = {name: attribute_value_on_the_wire(member) for name, member in inner.items()}
+    return None if any(member is None for member in members.values()) else {kind: members}
+
+
+def _list(kind: str, inner: Any) -> dict[str, Any] | None:
+    if not isinstance(inner, list):
+        return None
+    items = [attribute_value_on_the_wire(item) for item in inner]
+    return None if any(item is None for item in items) else {kind: items}
+
+
+_SCALAR_TYPES: dict[str, type] = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
+_CONVERTERS: dict[str, Callable[[str, Any], dict[str, Any] | None]] = {
+    **dict.fromkeys(_SCALAR_TYPES, _scalar),
+    "SS": _set,
+    "NS": _set,
+    "M": _map,
+    "L": _list,
+}
