@@ -172,12 +172,14 @@ def stop_instances(instances: Iterable[FunctionInstance], seconds: float = 2) ->
 def kill_leftover_instances() -> int:
     """Kill any instance process still running once every pool is stopped; how many there were.
 
-    There should be none. One left would hold the runtime's exit forever: the interpreter waits for
-    every child process at exit, and an instance ignores the SIGTERM it is sent then.
+    One can be left: a queue batch's thread, which the stop does not wait for, may still be starting
+    an instance for its pool (it ends that instance itself once started, but perhaps after this).
+    One left would hold the runtime's exit forever: the interpreter waits for every child process at
+    exit, and an instance ignores the SIGTERM it is sent then.
     """
     leftovers = [child for child in multiprocessing.active_children() if child.name.startswith("fn-")]
     for child in leftovers:
-        _log.warning("instance %s (pid %s) outlived its pool; killed", child.name, child.pid)
+        _log.info("instance %s (pid %s) was still running at the stop; killed", child.name, child.pid)
         child.kill()
         child.join(timeout=2)
     return len(leftovers)
