@@ -141,10 +141,10 @@ def straddling_clock(boundary: datetime, calls_before: int) -> Callable[[], date
     return clock
 
 
-def rounds() -> Iterator[tuple[int, random.Random]]:
+def rounds(count: int = ROUNDS) -> Iterator[tuple[int, random.Random]]:
     """Each round's seed (named in its failure messages) and the generator it seeds."""
     first = random.SystemRandom().randrange(2**32)
-    return ((first + number, random.Random(first + number)) for number in range(ROUNDS))
+    return ((first + number, random.Random(first + number)) for number in range(count))
 
 
 def drawn_dollars(draw: random.Random, low_cents: int, high_cents: int) -> Decimal:

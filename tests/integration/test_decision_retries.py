@@ -20,11 +20,8 @@ _HELD = st.integers(5001, 9999).map(lambda cents: Decimal(cents) / 100)
 _OTHER = {"approve": "reject", "reject": "approve"}
 
 
-def _decide(invoke: Invoke, verb: str, payment_id: str, key: str | None) -> dict[str, Any]:
-    return decide(invoke, verb, payment_id, idempotency_key=key)
-
-
-def _without_remaining(payment: dict[str, Any]) -> dict[str, Any]:
+def without_remaining(payment: dict[str, Any]) -> dict[str, Any]:
+    """A payment's answer without its remaining amounts (the session's now, which a retry answers anew)."""
     return {name: value for name, value in payment.items() if not name.startswith("remaining_")}
 
 
@@ -44,23 +41,25 @@ def test_a_retried_decision_is_answered_again_and_decides_nothing_more(
     assert pending["statusCode"] == 202, pending["body"]
     payment_id = pending["json"]["id"]
 
-    first = _decide(invoke, verb, payment_id, key)
+    first = decide(invoke, verb, payment_id, idempotency_key=key)
     assert first["statusCode"] == 200, first["body"]
     for amount in between:  # the session moves on between the first request and its retries
         assert pay(invoke, session, float(amount))["statusCode"] == 201
     spent = (held if verb == "approve" else Decimal(0)) + sum(between, Decimal(0))
     for _ in range(retries):
-        again = _decide(invoke, verb, payment_id, key)
+        again = decide(invoke, verb, payment_id, idempotency_key=key)
         assert again["statusCode"] == 200, again["body"]
-        assert _without_remaining(again["json"]) == _without_remaining(first["json"])
+        assert without_remaining(again["json"]) == without_remaining(first["json"])
         assert Decimal(str(again["json"]["remaining_today"])) == 1000 - spent  # the remaining amounts now
 
-    reused = _decide(invoke, _OTHER[verb], payment_id, key)  # the key of one decision, sent with the other
+    reused = decide(
+        invoke, _OTHER[verb], payment_id, idempotency_key=key
+    )  # the key of one decision, sent with the other
     assert (reused["statusCode"], reused["json"]["error"]["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
     another_key = key[:-1] if len(key) > 1 else key + "x"
     for other_key in (None, another_key):
         for other_verb in ("approve", "reject"):
-            refused = _decide(invoke, other_verb, payment_id, other_key)
+            refused = decide(invoke, other_verb, payment_id, idempotency_key=other_key)
             assert (refused["statusCode"], refused["json"]["error"]["code"]) == (409, "INVALID_STATE")
             assert refused["json"]["error"]["details"]["status"] == first["json"]["status"]
 
@@ -73,8 +72,8 @@ def test_a_key_that_did_not_decide_the_payment_is_refused_as_before(invoke: Invo
     """A request that lost the race (409) and retried with its key is refused again, not answered 200."""
     session = open_session(invoke, limits={"max_per_day": 1000, "require_approval_above": 50})
     payment_id = pay(invoke, session, 75.25)["json"]["id"]
-    assert _decide(invoke, "reject", payment_id, "the-winner")["statusCode"] == 200
+    assert decide(invoke, "reject", payment_id, idempotency_key="the-winner")["statusCode"] == 200
     for _ in range(2):
-        lost = _decide(invoke, "approve", payment_id, "the-loser")
+        lost = decide(invoke, "approve", payment_id, idempotency_key="the-loser")
         assert (lost["statusCode"], lost["json"]["error"]["details"]["status"]) == (409, "rejected")
     assert get_session(invoke, session["id"])["windows"]["day"]["spent"] == 0  # rejected: nothing spent
