@@ -81,9 +81,11 @@ def stubbed_overhead(samples: int) -> dict[str, Any]:
             {"amount": 1, "merchant_id": "merchant_amazon"}
         )
         client = dynamo.default_store()._client
+        assert handler(event, context)["statusCode"] == 201  # the instance now knows the session
         with captured_transactions(client) as sent:
-            assert handler(event, context)["statusCode"] == 201  # the instance now knows the session: pinned
-        template = sent[-1]
+            assert handler(event, context)["statusCode"] == 201
+        template = sent[-1]  # pinned to the session's version, as every timed payment's is
+        assert ":version" in template["TransactItems"][0]["Update"]["ExpressionAttributeValues"]
         session = dynamo.default_store().get_session(created.session.id)
         assert session is not None
 

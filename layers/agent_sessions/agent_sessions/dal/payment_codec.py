@@ -106,7 +106,7 @@ def payment_record(item: Mapping[str, Any]) -> PaymentRecord:
         metadata=json.loads(values["metadata"], parse_float=Decimal) if values.get("metadata") else {},
         stored_status=cast(PaymentStatus, values["status"]),
         created_at=parse_timestamp(values["created_at"]),
-        request_fingerprint=values["fingerprint"],
+        request_fingerprint=values.get("fingerprint"),
         window_keys=tuple(values.get("windows") or ()),
         approval_expires_at=parse_or_none(values.get("approval_expires_at")),
         decided_at=parse_or_none(values.get("decided_at")),

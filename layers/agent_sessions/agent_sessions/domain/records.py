@@ -360,8 +360,8 @@ class PaymentRecord:
     metadata: dict[str, Any]
     stored_status: PaymentStatus
     created_at: datetime
-    # Fingerprint of the request that created it: a replayed Idempotency-Key must match it.
-    request_fingerprint: str
+    # With an Idempotency-Key, that request's fingerprint (a replay must match); None without one.
+    request_fingerprint: str | None
     # The window counters (`d3`, `w0`, `m0`) this payment's amount went into.
     window_keys: tuple[str, ...] = ()
     approval_expires_at: datetime | None = None

@@ -11,11 +11,15 @@ segment, where it is visible.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.correlation_paths import API_GATEWAY_HTTP
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.shared.constants import LAMBDA_INITIALIZATION_TYPE, LOGGER_LOG_EVENT_ENV
+from aws_lambda_powertools.shared.functions import strtobool
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -96,29 +100,55 @@ class DeferredTracer:
 tracer = DeferredTracer(service=SERVICE_NAME)
 
 
-def correlated(handler: Handler) -> Handler:
-    """The handler with API Gateway's request id (`requestContext.requestId`) as the logs' correlation id.
+def observed_http_handler(handler: Handler) -> Handler:
+    """What every HTTP handler wears, outermost first: the logger's Lambda context and correlation id,
+    metrics flushed after each invocation, and the Tracer's handler subsegment (never with the
+    response, which can carry a token or a secret).
 
-    What `inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)` does, read
-    straight from the event instead of through a JMESPath query on every invocation.
+    The logger's keys are the ones Powertools' `inject_lambda_context(correlation_id_path=
+    API_GATEWAY_HTTP)` appends (cold_start, the Lambda context's four function_* keys, and API
+    Gateway's request id as correlation_id), appended in one call and read straight from the event
+    instead of through a JMESPath query: Powertools' path costs a payment about a twentieth of its
+    CPU. Powertools' decorator is used as it is when its other work is asked for: logging each
+    event (POWERTOOLS_LOGGER_LOG_EVENT) or a debug sampling rate (POWERTOOLS_LOGGER_SAMPLE_RATE).
     """
+    flushed = metrics_flushed(tracer.capture_lambda_handler(handler, capture_response=False))
+    if logger.sampling_rate or strtobool(os.getenv(LOGGER_LOG_EVENT_ENV, "false")):
+        decorated: Handler = logger.inject_lambda_context(flushed, correlation_id_path=API_GATEWAY_HTTP)
+        return decorated
 
     @functools.wraps(handler)
     def invoke(event: Any, context: Any) -> Any:
         request_context = event.get("requestContext") if isinstance(event, dict) else None
-        logger.set_correlation_id(request_context.get("requestId") if isinstance(request_context, dict) else None)
-        return handler(event, context)
+        logger.append_keys(
+            cold_start=cold_start.take(),
+            function_name=context.function_name,
+            function_memory_size=context.memory_limit_in_mb,
+            function_arn=context.invoked_function_arn,
+            function_request_id=context.aws_request_id,
+            correlation_id=request_context.get("requestId") if isinstance(request_context, dict) else None,
+        )
+        return flushed(event, context)
 
     return invoke
 
 
-def observed_http_handler(handler: Handler) -> Handler:
-    """What every HTTP handler wears, outermost first: the logger's Lambda context and correlation id,
-    metrics flushed after each invocation, and the Tracer's handler subsegment (never with the
-    response, which can carry a token or a secret)."""
-    traced = tracer.capture_lambda_handler(handler, capture_response=False)
-    decorated: Handler = logger.inject_lambda_context(correlated(metrics_flushed(traced)))
-    return decorated
+class ColdStart:
+    """Whether an invocation is this process's first, as Powertools' logger says it: never under
+    provisioned concurrency, whose instances are initialised before any request comes."""
+
+    def __init__(self) -> None:
+        self._first = True
+
+    def take(self) -> bool:
+        """True for the first invocation only (and never under provisioned concurrency)."""
+        if not self._first:
+            return False
+        self._first = False
+        return os.getenv(LAMBDA_INITIALIZATION_TYPE) != "provisioned-concurrency"
+
+
+cold_start = ColdStart()
 
 
 def metrics_flushed(handler: Handler) -> Handler:

@@ -35,7 +35,7 @@ def check_payment(
         metadata=request.metadata or {},
         stored_status="authorized",
         created_at=now,
-        request_fingerprint="",
+        request_fingerprint=None,
     )
     payment, checks = checked_against(attempt, session.terms, now)
     refusal = refusal_for(session, payment, now)

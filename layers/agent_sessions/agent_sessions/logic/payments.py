@@ -118,7 +118,7 @@ def build_payment(
         metadata=request.metadata or {},
         stored_status="authorized",
         created_at=now,
-        request_fingerprint=_fingerprint(request),
+        request_fingerprint=_fingerprint(request) if idempotency_key else None,
         agent_id=terms.agent_id or None,
     )
     return checked_against(payment, terms, now)
