@@ -79,3 +79,33 @@ def test_a_disabled_invocation_drops_each_metric_where_it_is_added(monkeypatch: 
         handler({}, None)
     assert "PaymentRead" in seen[-1]
     assert json.loads(printed.getvalue())["PaymentRead"] == [1.0]
+
+
+_SWITCH_VALUES = st.sampled_from([None, "true", "false", "True", "1", "0", "y", "no", "", "maybe"])
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(_SWITCH_VALUES, _SWITCH_VALUES), min_size=1, max_size=6))
+def test_metrics_disabled_says_what_powertools_says_as_the_variables_change(
+    settings_in_turn: list[tuple[str | None, str | None]],
+) -> None:
+    """The switch read per invocation agrees with Powertools' rule for every value of its two
+    variables, and follows them when they change (an invalid value raises as Powertools raises)."""
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+    with pytest.MonkeyPatch.context() as patch:
+        for dev, disabled in settings_in_turn:
+            for name, value in (("POWERTOOLS_DEV", dev), ("POWERTOOLS_METRICS_DISABLED", disabled)):
+                if value is None:
+                    patch.delenv(name, raising=False)
+                else:
+                    patch.setenv(name, value)
+            try:
+                expected: bool | type[Exception] = is_metrics_disabled()
+            except ValueError:
+                expected = ValueError
+            if expected is ValueError:
+                with pytest.raises(ValueError, match="invalid truth value"):
+                    observability.metrics_disabled()
+            else:
+                assert observability.metrics_disabled() is expected

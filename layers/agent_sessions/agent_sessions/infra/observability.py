@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.correlation_paths import API_GATEWAY_HTTP
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
-from aws_lambda_powertools.shared.constants import LAMBDA_INITIALIZATION_TYPE, LOGGER_LOG_EVENT_ENV
+from aws_lambda_powertools.shared.constants import (
+    LAMBDA_INITIALIZATION_TYPE,
+    LOGGER_LOG_EVENT_ENV,
+    METRICS_DISABLED_ENV,
+    POWERTOOLS_DEV_ENV,
+)
 from aws_lambda_powertools.shared.functions import strtobool
 
 if TYPE_CHECKING:
@@ -164,7 +169,7 @@ def metrics_flushed(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     def invoke(event: Any, context: Any) -> Any:
-        if not is_metrics_disabled():
+        if not metrics_disabled():
             return logged(event, context)
         metrics.dropping = True
         try:
@@ -174,3 +179,15 @@ def metrics_flushed(handler: Handler) -> Handler:
             metrics.clear_metrics()  # what else was added (a dimension, metadata)
 
     return invoke
+
+
+def metrics_disabled() -> bool:
+    """Powertools' `is_metrics_disabled()`, worked out once per value of the two variables it reads
+    (read again on every invocation, so a change to them still counts)."""
+    return _metrics_disabled_with(os.environ.get(POWERTOOLS_DEV_ENV), os.environ.get(METRICS_DISABLED_ENV))
+
+
+@functools.lru_cache(maxsize=16)
+def _metrics_disabled_with(dev: str | None, disabled: str | None) -> bool:
+    """is_metrics_disabled() while the environment holds these values (the cache's key)."""
+    return is_metrics_disabled()
