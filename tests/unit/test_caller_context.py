@@ -1,8 +1,9 @@
 """The caller an event's authorizer context describes, read once per context and never stale.
 
-resolve_json and then the route both ask who is calling; the second ask of the same, unchanged
-context is answered from the first. A context changed in place (a test, a wrapper reusing an
-event) must be read again.
+resolve_json and then the route both ask who is calling, and a warm instance's next request
+usually carries an equal context; an ask of a context equal to the last one read is answered from
+it. A context changed in place (a test, a wrapper reusing an event) or any other context must be
+read again.
 """
 
 from typing import Any
@@ -20,6 +21,22 @@ _CONTEXTS = st.one_of(
             "credential": st.just("session_token"),
             "account_id": st.sampled_from(["acct_a", "acct_b"]),
             "session_id": st.sampled_from(["sess_one", "sess_two"]),
+        }
+    ),
+    st.fixed_dictionaries(  # with the terms an authorizer passes, differing in one limit or the revision
+        {
+            "credential": st.just("session_token"),
+            "account_id": st.just("acct_a"),
+            "session_id": st.just("sess_one"),
+            "created_at": st.just("2026-11-24T10:00:00Z"),
+            "expires_at": st.just("2026-11-25T10:00:00Z"),
+            "terms_rev": st.sampled_from(["0", "1"]),
+            "agent_id": st.just("agent"),
+            "limit_max_per_transaction": st.sampled_from(["5000", "5001"]),
+            "limit_max_per_day": st.just("20000"),
+            "limit_max_per_week": st.just("100000"),
+            "limit_max_per_month": st.just("300000"),
+            "limit_require_approval_above": st.just("2500"),
         }
     ),
     st.just({}),
@@ -43,3 +60,10 @@ def test_the_caller_is_always_the_one_the_context_describes_now(steps: list[tupl
         expected = caller_from_context(dict(context))
         assert _caller_in(event) == expected
         assert _caller_in(event) == expected  # asked again, as the route does
+
+
+@given(_CONTEXTS)
+def test_an_equal_context_in_a_new_event_is_answered_from_the_last_read(context: dict[str, Any]) -> None:
+    first = _caller_in(_event(dict(context)))
+    assert _caller_in(_event(dict(context))) is first
+    assert first == caller_from_context(dict(context))

@@ -360,19 +360,21 @@ def _caller_in(event: dict[str, Any]) -> Caller | None:
     return _caller_described_by((request_context.get("authorizer") or {}).get("lambda") or {})
 
 
-# The authorizer context last read, a copy of it as read, and its caller: resolve_json and then the
-# route read the same context of the same event.
-_last_caller: tuple[dict[str, Any], dict[str, Any], Caller | None] = ({}, {}, None)
+# A copy of the authorizer context last read, and its caller: resolve_json and then the route read
+# the same context of an event, and a warm instance's next request usually carries an equal one
+# (the same session token's, or the same API key's).
+_last_caller: tuple[dict[str, Any], Caller | None] = ({}, None)
 
 
 def _caller_described_by(context: dict[str, Any]) -> Caller | None:
-    """caller_from_context, once per context: the same dict, still as it was, answers at once."""
+    """caller_from_context, once per context: a context equal to the last one read answers at once
+    (a Caller is frozen and a function of its context alone)."""
     global _last_caller
-    last_context, as_read, last_caller = _last_caller
-    if context is last_context and context == as_read:
+    as_read, last_caller = _last_caller
+    if context == as_read:
         return last_caller
     caller = caller_from_context(context)
-    _last_caller = (context, dict(context), caller)
+    _last_caller = (dict(context), caller)
     return caller
 
 
