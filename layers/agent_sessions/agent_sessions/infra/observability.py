@@ -113,9 +113,9 @@ def observed_http_handler(handler: Handler) -> Handler:
     The logger's keys are the ones Powertools' `inject_lambda_context(correlation_id_path=
     API_GATEWAY_HTTP)` appends (cold_start, the Lambda context's four function_* keys, and API
     Gateway's request id as correlation_id), appended in one call and read straight from the event
-    instead of through a JMESPath query: Powertools' path costs a payment about a twentieth of its
-    CPU. Powertools' decorator is used as it is when its other work is asked for: logging each
-    event (POWERTOOLS_LOGGER_LOG_EVENT) or a debug sampling rate (POWERTOOLS_LOGGER_SAMPLE_RATE).
+    instead of through a JMESPath query (about 3 µs warm, against Powertools' 11). Powertools'
+    decorator is used as it is when its other work is asked for: logging each event
+    (POWERTOOLS_LOGGER_LOG_EVENT) or a debug sampling rate (POWERTOOLS_LOGGER_SAMPLE_RATE).
     """
     flushed = metrics_flushed(tracer.capture_lambda_handler(handler, capture_response=False))
     if logger.sampling_rate or strtobool(os.getenv(LOGGER_LOG_EVENT_ENV, "false")):
