@@ -44,6 +44,9 @@ def test_the_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     assert set(figures["cold_start"]["ratio_by_handler"]) == {"authorizer", "create_payment", "publish_events"}
     assert all(ratio > 0 for ratio in figures["cold_start"]["ratio_by_handler"].values())
     assert all(len(top) == 5 for top in figures["cold_start"]["largest_imports_ms"].values())
+    printed = {line.split()[2]: line for line in done.stdout.splitlines() if line.startswith("  imports of ")}
+    assert set(printed) == {"authorizer", "create_payment", "publish_events"}  # each timed handler's five
+    assert all(line.count(" ms") == 5 for line in printed.values())
     assert figures["stubbed_overhead"]["ratio"] > 0
     assert figures["stubbed_overhead"]["handler_cpu_ms"] > 0
     deployed = figures["stubbed_overhead_as_deployed"]
