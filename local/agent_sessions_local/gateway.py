@@ -13,6 +13,7 @@ import base64
 import json
 import logging
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -109,21 +110,22 @@ class LocalGateway:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = _GatewayRequest(environ)
         started = time.monotonic()
+        shown = f"{_loggable(request.method)} {_loggable(request.path)}"
         try:
             response = self.handle(request)
         except BodyRefusedUnread as refusal:
-            _log.info("%s %s: the body was refused unread (%s)", request.method, request.path, refusal)
+            _log.info("%s: the body was refused unread (%s)", shown, refusal)
             response = Response(refusal.answer, status=422, content_type="application/json")
             response.headers["Connection"] = "close"  # the unread body must not be taken for the next request
         except UnreadableBody as failure:
-            _log.info("%s %s: the body could not be read (%s)", request.method, request.path, failure)
+            _log.info("%s: the body could not be read (%s)", shown, failure)
             response = Response(_UNREADABLE_BODY, status=422, content_type="application/json")
             response.headers["Connection"] = "close"  # the stream's framing is lost: nothing after it can be read
         except InstanceFailed as failure:
-            _log.error("%s %s failed: %s", request.method, request.path, failure)
+            _log.error("%s failed: %s", shown, failure)
             response = Response(_INTERNAL_ERROR_BODY, status=500, content_type="application/json")
         elapsed_ms = (time.monotonic() - started) * 1000
-        _log.info("%s %s %d %.0f ms", request.method, request.path, response.status_code, elapsed_ms)
+        _log.info("%s %d %.0f ms", shown, response.status_code, elapsed_ms)
         return response(environ, start_response)
 
     def warm(self) -> None:
@@ -174,6 +176,15 @@ def _http_api_event(request: Request, route: RouteSpec, path_parameters: dict[st
     }
     event.update({name: value for name, value in optional.items() if value})
     return event
+
+
+def _loggable(text: str) -> str:
+    """A method or path as the log shows it: percent-encoded past printable ASCII, as a client sends it.
+
+    The path arrives decoded, so a `%0A`, `%1B` or U+2028 in it would otherwise start a forged log
+    line or send escape sequences to the terminal that shows the log.
+    """
+    return urllib.parse.quote(text, safe="/:@!$&'()*+,;=[]")
 
 
 class _GatewayRequest(Request):

@@ -2,14 +2,17 @@
 
 A chunk size that is not hex, a body shorter than its Content-Length, a client that stops sending:
 each is answered with the contract's VALIDATION_ERROR naming the body, never werkzeug's HTML 500 or
-a hang, and the connection is closed, since nothing after a broken frame can be read.
+a hang, and the connection is closed, since nothing after a broken frame can be read. Whatever the
+path or method, the gateway's log line for it stays one line of printable ASCII.
 """
 
 import io
 import json
+import logging
 import socket
 import string
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,14 +43,19 @@ def gateway_port() -> Iterator[int]:
         patch.undo()
 
 
-def exchange(port: int, raw: bytes) -> tuple[str, dict[str, str], Any]:
-    """Send `raw`, read until the server closes: the status line, the headers and the JSON body."""
+def exchange_any(port: int, raw: bytes) -> bytes:
+    """Send `raw` and read everything until the server closes (a hang fails by the timeout)."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
         connection.sendall(raw)
         received = b""
-        while chunk := connection.recv(65536):  # the server must close: a hang fails by the timeout
+        while chunk := connection.recv(65536):
             received += chunk
-    head, _, body = received.partition(b"\r\n\r\n")
+    return received
+
+
+def exchange(port: int, raw: bytes) -> tuple[str, dict[str, str], Any]:
+    """Send `raw`, read until the server closes: the status line, the headers and the JSON body."""
+    head, _, body = exchange_any(port, raw).partition(b"\r\n\r\n")
     status, *header_lines = head.decode("latin-1").split("\r\n")
     headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
     return status, headers, json.loads(body)
@@ -183,3 +191,32 @@ def test_a_request_the_http_parser_refuses_is_the_contracts_422_not_an_html_page
     assert headers["connection"] == "close"
     assert body["error"]["code"] == "VALIDATION_ERROR"
     assert set(body["error"]["details"]["fields"]) <= {"path", "headers", "request"}
+
+
+_PATH_TEXT = st.text(
+    st.one_of(
+        st.characters(codec="utf-8", exclude_categories=("Cs",)),
+        st.sampled_from(["\n", "\r", "\x1b", "[", "\x00", "\u2028", "\u0085", "%", " ", "\t", "\x7f"]),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(path=_PATH_TEXT, method=st.sampled_from(["GET", "POST", "PATCH", "GE\x1bT", "X\x7fY", "DELETE"]))
+def test_the_log_line_of_any_path_is_one_line_of_printable_ascii_naming_it(
+    gateway_port: int, path: str, method: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A path arrives decoded: `%0A`, `%1B` or U+2028 in it must not start a forged line in the
+    local runtime's log or reach the terminal that shows it; the line names the path percent-encoded."""
+    sent = "/api/v1/ai/sessions/" + urllib.parse.quote(path, safe="")
+    caplog.clear()
+    request = f"{method} {sent} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    with caplog.at_level(logging.INFO, logger="agent_sessions_local.gateway"):
+        exchange_any(gateway_port, request.encode("latin-1"))
+    lines = [record.getMessage() for record in caplog.records if record.name == "agent_sessions_local.gateway"]
+    assert lines
+    for line in lines:
+        assert all(" " <= character <= "~" for character in line), repr(line)
+    assert any(urllib.parse.unquote(line.split(" ")[1]) == urllib.parse.unquote(sent) for line in lines), lines
