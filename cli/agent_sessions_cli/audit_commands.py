@@ -9,6 +9,7 @@ from typing import Any
 
 from agent_sessions_cli.client import ApiError, Connection, parse_json_lines
 from agent_sessions_cli.commands import needs
+from agent_sessions_cli.output import shown
 
 
 def _lines_from_api(args: argparse.Namespace, api: Connection) -> list[Any]:
@@ -71,5 +72,5 @@ def show_verdict(answer: dict[str, Any]) -> None:
         passed = answer["checks"][check]
         print(f"{'ok    ' if passed else 'BROKEN'}  {check:<11} {meaning}")
     for problem in answer["problems"]:
-        print(f"  - {problem}")
+        print(f"  - {shown(problem)}")
     print(f"\n{answer['entries']} entries: " + ("verified." if answer["ok"] else "NOT verified."))

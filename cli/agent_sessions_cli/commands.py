@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from agent_sessions_cli.client import NOT_THE_API, ApiError, Connection, encode_json, write_config
-from agent_sessions_cli.output import dollars, fields, relative, spinner, table
+from agent_sessions_cli.output import dollars, fields, relative, shown, spinner, table
 from agent_sessions_cli.prompts import confirmed, fill_required
 
 Command = Callable[[argparse.Namespace, Connection], Any]
@@ -343,15 +343,14 @@ def show_error(error: ApiError, as_json: bool) -> None:
     if as_json:
         print(encode_json({"error": {"code": error.code, "message": error.message, "details": error.details}}))
         return
-    print(f"error: {error.code}: {error.message}", file=sys.stderr)
+    print(f"error: {shown(error.code)}: {shown(error.message)}", file=sys.stderr)
     for name, value in error.details.items():
         if name == "fields" and isinstance(value, dict):
-            for field_name, problem in value.items():
-                print(f"  {field_name}: {problem}", file=sys.stderr)
+            for field_name, problem in value.items():  # a field's name can be one the request sent
+                print(f"  {shown(field_name)}: {shown(problem)}", file=sys.stderr)
         else:
             money = error.code == "LIMIT_EXCEEDED" and name in {"limit_amount", "remaining", "attempted"}
-            shown = dollars(value) if money else value
-            print(f"  {name}: {shown}", file=sys.stderr)
+            print(f"  {shown(name)}: {dollars(value) if money else shown(value)}", file=sys.stderr)
 
 
 def run_client(

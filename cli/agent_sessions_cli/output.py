@@ -42,14 +42,37 @@ def _duration(size: int) -> str:
     return f"{size // 86400} d"
 
 
+def shown(value: Any) -> str:
+    """`value` as text safe to print to a terminal: each character Unicode does not call printable
+    (controls such as ESC and newlines, bidirectional overrides, zero-width and line separators)
+    written as its escape (`\\x1b`, `\\u202e`), as repr() writes it.
+
+    Agent ids, wallets, merchant ids and descriptions are any non-blank text a platform or an agent
+    sent; printed raw, an ESC in one would drive the terminal, a newline forge an output line.
+    """
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(character if character.isprintable() else _escaped(character) for character in text)
+
+
+def _escaped(character: str) -> str:
+    return character.encode("unicode_escape").decode("ascii")
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO | None = None) -> None:
-    """Columns padded to their widest cell; amounts (cells starting with `$`) aligned right."""
-    stream = out or sys.stdout
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-    right = [all(str(row[i]).startswith("$") for row in rows) and bool(rows) for i in range(len(headers))]
+    """Columns padded to their widest cell; amounts (cells starting with `$`) aligned right. Every
+    cell is shown() first, so no value can break a row or drive the terminal."""
+    shown_rows = [[shown(cell) for cell in row] for row in rows]
+    _print_aligned([shown(cell) for cell in headers], shown_rows, out or sys.stdout)
+
+
+def _print_aligned(headers: list[str], rows: list[list[str]], stream: TextIO) -> None:
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+    right = [all(row[i].startswith("$") for row in rows) and bool(rows) for i in range(len(headers))]
 
     def line(cells: Sequence[str]) -> str:
-        padded = [str(c).rjust(w) if r else str(c).ljust(w) for c, w, r in zip(cells, widths, right, strict=True)]
+        padded = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)]
         return "  ".join(padded).rstrip()
 
     print(line(headers), file=stream)
@@ -58,11 +81,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO | N
 
 
 def fields(pairs: Sequence[tuple[str, Any]], out: TextIO | None = None) -> None:
-    """`name:  value` lines, names padded to align the values."""
+    """`name:  value` lines, names padded to align the values (each value shown())."""
     stream = out or sys.stdout
     width = max(len(name) for name, _ in pairs) + 1
     for name, value in pairs:
-        print(f"{(name + ':').ljust(width)}  {'-' if value is None else value}", file=stream)
+        print(f"{(name + ':').ljust(width)}  {'-' if value is None else shown(value)}", file=stream)
 
 
 @contextmanager

@@ -1,4 +1,5 @@
 import argparse
+import contextlib
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -7,9 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent_sessions_cli.client import encode_json
+from agent_sessions_cli.client import ApiError, encode_json
+from agent_sessions_cli.commands import show_error
 from agent_sessions_cli.limit_commands import count
-from agent_sessions_cli.output import dollars, relative, table
+from agent_sessions_cli.output import dollars, fields, relative, shown, table
 
 NOW = datetime(2026, 11, 25, 10, 0, 0, tzinfo=UTC)
 
@@ -45,3 +47,52 @@ def test_a_count_flag_takes_ascii_digits_only(text: str) -> None:
     else:
         with pytest.raises(argparse.ArgumentTypeError):
             count(text)
+
+
+_HOSTILE_TEXT = st.text(
+    st.one_of(
+        st.characters(codec="utf-8", exclude_categories=("Cs",)),
+        st.sampled_from(["\x1b", "\n", "\r", "\x07", "\x9b", "\u202e", "\u2066", "\u2028", "\u200b", "\ufeff"]),
+    ),
+    min_size=1,
+    max_size=20,
+)
+
+
+def _one_printable_line_each(printed: str, lines: int) -> None:
+    assert printed.endswith("\n")
+    shown_lines = printed[:-1].split("\n")
+    assert len(shown_lines) == lines
+    for line in shown_lines:
+        assert line.isprintable(), repr(line)
+
+
+@given(st.lists(st.tuples(_HOSTILE_TEXT, _HOSTILE_TEXT), min_size=1, max_size=4))
+def test_no_value_can_break_a_row_or_drive_the_terminal(rows: list[tuple[str, str]]) -> None:
+    """Agent ids, wallets, merchants and descriptions are any non-blank text: an ESC, a newline or
+    a bidirectional override in one is printed as its escape, and printable text as it is."""
+    out = io.StringIO()
+    table(["AGENT", "MERCHANT"], [list(row) for row in rows], out)
+    _one_printable_line_each(out.getvalue(), len(rows) + 1)
+    out = io.StringIO()
+    fields([(f"name{number}", value) for number, (value, _) in enumerate(rows)], out)
+    _one_printable_line_each(out.getvalue(), len(rows))
+    for value, _ in rows:
+        assert shown(value).isprintable()
+        if value.isprintable():
+            assert shown(value) == value
+
+
+def test_an_unprintable_character_is_shown_as_its_escape() -> None:
+    assert shown("agent\x1b[31m\u202eevil\nline") == "agent\\x1b[31m\\u202eevil\\nline"
+    assert shown(Decimal("1.50")) == "1.50"
+
+
+@given(field_name=_HOSTILE_TEXT, message=_HOSTILE_TEXT)
+def test_an_error_naming_a_hostile_field_prints_one_line_per_field(field_name: str, message: str) -> None:
+    """A 422 names the unknown fields a request sent, so a field's name is whatever was sent."""
+    error = ApiError(422, "VALIDATION_ERROR", message, {"fields": {field_name: "Extra inputs are not permitted"}})
+    printed = io.StringIO()
+    with contextlib.redirect_stderr(printed):
+        show_error(error, as_json=False)
+    _one_printable_line_each(printed.getvalue(), 2)
