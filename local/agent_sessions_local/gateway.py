@@ -110,22 +110,22 @@ class LocalGateway:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = _GatewayRequest(environ)
         started = time.monotonic()
-        shown = f"{_loggable(request.method)} {_loggable(request.path)}"
+        described = f"{_loggable(request.method)} {_loggable(request.path)}"
         try:
             response = self.handle(request)
         except BodyRefusedUnread as refusal:
-            _log.info("%s: the body was refused unread (%s)", shown, refusal)
+            _log.info("%s: the body was refused unread (%s)", described, refusal)
             response = Response(refusal.answer, status=422, content_type="application/json")
             response.headers["Connection"] = "close"  # the unread body must not be taken for the next request
         except UnreadableBody as failure:
-            _log.info("%s: the body could not be read (%s)", shown, failure)
+            _log.info("%s: the body could not be read (%s)", described, failure)
             response = Response(_UNREADABLE_BODY, status=422, content_type="application/json")
             response.headers["Connection"] = "close"  # the stream's framing is lost: nothing after it can be read
         except InstanceFailed as failure:
-            _log.error("%s failed: %s", shown, failure)
+            _log.error("%s failed: %s", described, failure)
             response = Response(_INTERNAL_ERROR_BODY, status=500, content_type="application/json")
         elapsed_ms = (time.monotonic() - started) * 1000
-        _log.info("%s %d %.0f ms", shown, response.status_code, elapsed_ms)
+        _log.info("%s %d %.0f ms", described, response.status_code, elapsed_ms)
         return response(environ, start_response)
 
     def warm(self) -> None:
