@@ -27,6 +27,11 @@ def show_export(lines: list[Any]) -> None:
         print(json.dumps(line, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
 
 
+# What checking a file of another shape than an export raises (a field missing or of another type,
+# an amount past what Decimal holds, nesting past what Python recurses through).
+_NOT_AN_EXPORT = (KeyError, TypeError, AttributeError, IndexError, ValueError, ArithmeticError, RecursionError)
+
+
 def verify_audit(args: argparse.Namespace, api: Connection) -> Any:
     """Recompute the chain, check its start against the attestation, replay the limits."""
     try:
@@ -35,14 +40,19 @@ def verify_audit(args: argparse.Namespace, api: Connection) -> Any:
         raise ApiError(
             0, "NEEDS_CORE", "verifying needs the agent-sessions-core package (make run installs it)"
         ) from None
-    if args.file:
+    if not args.file:
+        lines = _lines_from_api(args, api)
+        verdict, counters = verify_export(lines)  # an answer of another shape: NOT_THE_API (run_client)
+    else:
         try:
             lines = parse_json_lines(Path(args.file).read_bytes())
-        except (OSError, ValueError) as failure:
-            raise ApiError(0, "INVALID_INPUT", f"cannot read {args.file}: {failure}") from None
-    else:
-        lines = _lines_from_api(args, api)
-    verdict, counters = verify_export(lines)
+        except (OSError, ValueError, RecursionError) as failure:
+            reason = "nested too deeply" if isinstance(failure, RecursionError) else str(failure)
+            raise ApiError(0, "INVALID_INPUT", f"cannot read {args.file}: {reason}") from None
+        try:
+            verdict, counters = verify_export(lines)
+        except _NOT_AN_EXPORT as failure:
+            raise ApiError(0, "INVALID_INPUT", f"{args.file} is not an audit export: {failure!r}") from None
     return {
         "ok": verdict.ok,
         "entries": sum(1 for line in lines if "seq" in line),

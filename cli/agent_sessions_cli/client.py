@@ -147,8 +147,15 @@ def _answer(response: Any) -> Any:
 
 
 def parse_json_lines(raw: bytes) -> list[Any]:
-    """JSON Lines (an audit export): one value per non-empty line."""
-    return [json.loads(line, parse_float=Decimal) for line in raw.splitlines() if line.strip()]
+    """JSON Lines (an audit export): one value per non-empty line. NaN and Infinity, which are not
+    JSON, are refused (a ValueError) as the API refuses them."""
+    return [
+        json.loads(line, parse_float=Decimal, parse_constant=_not_json) for line in raw.splitlines() if line.strip()
+    ]
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _parse(raw: bytes) -> Any:
