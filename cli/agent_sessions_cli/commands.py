@@ -6,6 +6,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -19,15 +20,22 @@ from agent_sessions_cli.prompts import confirmed, fill_required
 Command = Callable[[argparse.Namespace, Connection], Any]
 
 
+# A number as JSON writes one, in ASCII digits (`29.99`, `5`, `1e2`; also `.5` and `5.`).
+_AMOUNT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def amount(text: str) -> Decimal:
-    """An argparse type: a dollar amount, exact (`29.99`)."""
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an amount in dollars") from None
-    if not value.is_finite():
+    """An argparse type: a dollar amount, exact (`29.99`).
+
+    Only ASCII digits: Decimal() also reads twelve written in Arabic-Indic or fullwidth digits as 12,
+    `1_000` as 1000 and padded text, and money must never be read from anything but a plain number.
+    """
+    if not _AMOUNT.fullmatch(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not an amount in dollars")
-    return value
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # an exponent past what Decimal holds
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount in dollars") from None
 
 
 def json_object(text: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 import argparse
 import contextlib
 import io
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent_sessions_cli.client import ApiError, encode_json
-from agent_sessions_cli.commands import show_error
+from agent_sessions_cli.commands import amount, show_error
 from agent_sessions_cli.limit_commands import count
 from agent_sessions_cli.output import dollars, fields, relative, shown, table
 
@@ -47,6 +48,24 @@ def test_a_count_flag_takes_ascii_digits_only(text: str) -> None:
     else:
         with pytest.raises(argparse.ArgumentTypeError):
             count(text)
+
+
+@given(
+    text=st.text(max_size=8)
+    | st.sampled_from(["\u0661\u0662", "\uff11\uff12", "1_000", " 12", "12\n", "+5", "NaN", "-Infinity", "0x10", "1e5"])
+)
+def test_an_amount_flag_takes_a_number_in_ascii_digits_only(text: str) -> None:
+    """Decimal() reads Arabic-Indic or fullwidth digits, `1_000` and padded text as numbers; money must not."""
+    if text.isascii() and re.fullmatch(r"-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text):
+        assert amount(text) == Decimal(text)
+    else:
+        with pytest.raises(argparse.ArgumentTypeError, match="is not an amount in dollars"):
+            amount(text)
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=2))
+def test_every_amount_written_as_python_writes_it_is_read_exactly(value: Decimal) -> None:
+    assert amount(str(value)) == value
 
 
 _HOSTILE_TEXT = st.text(
