@@ -67,3 +67,12 @@ def test_an_equal_context_in_a_new_event_is_answered_from_the_last_read(context:
     first = _caller_in(_event(dict(context)))
     assert _caller_in(_event(dict(context))) is first
     assert first == caller_from_context(dict(context))
+
+
+@given(st.sampled_from([True, 1, 1.0, "1", "True"]), st.sampled_from([True, 1, 1.0, "1", "True"]))
+def test_values_that_compare_equal_across_types_are_read_apart(first: Any, second: Any) -> None:
+    """API Gateway passes strings, numbers and booleans; `True == 1 == 1.0`, but each reads as other text."""
+    context = {"credential": "api_key", "account_id": "acct_a", "key_id": "ak_1", "rate_limit_per_hour": "100"}
+    _caller_in(_event({**context, "scopes": first}))
+    expected = caller_from_context({**context, "scopes": second})
+    assert _caller_in(_event({**context, "scopes": second})) == expected

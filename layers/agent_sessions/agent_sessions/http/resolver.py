@@ -368,13 +368,18 @@ _last_caller: tuple[dict[str, Any], Caller | None] = ({}, None)
 
 def _caller_described_by(context: dict[str, Any]) -> Caller | None:
     """caller_from_context, once per context: a context equal to the last one read answers at once
-    (a Caller is frozen and a function of its context alone)."""
+    (a Caller is frozen and a function of its context alone).
+
+    Only a context of strings (all the authorizer writes) is kept: no other value equals a string,
+    so a context equal to it is the same text, where `True == 1` would let another one match.
+    """
     global _last_caller
     as_read, last_caller = _last_caller
     if context == as_read:
         return last_caller
     caller = caller_from_context(context)
-    _last_caller = (dict(context), caller)
+    if all(type(value) is str for value in context.values()):
+        _last_caller = (dict(context), caller)
     return caller
 
 
