@@ -1,8 +1,13 @@
+import base64
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agent_sessions.domain.credentials import (
     hash_secret,
     is_session_id,
+    lowercase_base32,
     new_api_key,
     new_session_id,
     new_session_token,
@@ -59,3 +64,15 @@ def test_secrets_are_stored_as_sha256_and_compared_by_hash() -> None:
     assert len(stored) == 64
     assert secret_matches_hash(key, stored)
     assert not secret_matches_hash(key + "x", stored)
+
+
+@given(st.integers(0, 6).flatmap(lambda groups: st.binary(min_size=5 * groups, max_size=5 * groups)))
+def test_ids_are_base32_exactly_as_base64_writes_it(raw: bytes) -> None:
+    """Ids derived from an Idempotency-Key must stay the ids they were: the same text for the same bytes."""
+    assert lowercase_base32(raw) == base64.b32encode(raw).decode("ascii").lower()
+
+
+@given(st.binary(max_size=40).filter(lambda raw: len(raw) % 5))
+def test_base32_of_a_length_that_needs_padding_is_refused(raw: bytes) -> None:
+    with pytest.raises(ValueError, match="multiple of 5 bytes"):
+        lowercase_base32(raw)

@@ -39,7 +39,22 @@ INTENT_ID_SHAPE = r"pi_[a-z2-7]{24}"
 
 
 def _id_suffix(raw: bytes) -> str:
-    return base64.b32encode(raw[:15]).decode("ascii").lower()
+    return lowercase_base32(raw[:15])
+
+
+# Every pair of base32 digits, by the ten bits they stand for ("aa" for 0, ... "77" for 1023).
+_BASE32_PAIRS = [
+    first + second for first in "abcdefghijklmnopqrstuvwxyz234567" for second in "abcdefghijklmnopqrstuvwxyz234567"
+]
+
+
+def lowercase_base32(raw: bytes) -> str:
+    """`base64.b32encode(raw).decode().lower()` for a multiple of 5 bytes (no padding then), in half
+    its time: ten bits at a time instead of base64's pure-Python loop (every payment id is made here)."""
+    if len(raw) % 5:
+        raise ValueError("base32 without padding needs a multiple of 5 bytes")
+    number = int.from_bytes(raw, "big")
+    return "".join([_BASE32_PAIRS[(number >> shift) & 1023] for shift in range(len(raw) * 8 - 10, -1, -10)])
 
 
 def _random_id_suffix() -> str:
@@ -84,7 +99,7 @@ def session_id_of_payment(payment_id: str) -> str | None:
 
 
 def _payment_part(raw: bytes) -> str:
-    return base64.b32encode(raw[:_PAYMENT_PART_BYTES]).decode("ascii").lower()
+    return lowercase_base32(raw[:_PAYMENT_PART_BYTES])
 
 
 def _session_part(session_id: str) -> str:

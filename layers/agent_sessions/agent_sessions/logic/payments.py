@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from agent_sessions.dal.ports import (
     CommitOutcome,
@@ -107,6 +108,7 @@ def build_payment(
     assert session_id is not None  # require_session_token guarantees it
     checked_idempotency_key(idempotency_key)
     terms = caller.terms or _read_terms(store, session_id)
+    shape, checks = _shaped_by(terms, request.amount, False, now)
     payment = PaymentRecord(
         id=payment_id_for(session_id, idempotency_key),
         session_id=session_id,
@@ -116,12 +118,12 @@ def build_payment(
         merchant_id=request.merchant_id,
         description=request.description,
         metadata=request.metadata or {},
-        stored_status="authorized",
         created_at=now,
         request_fingerprint=_fingerprint(request) if idempotency_key else None,
         agent_id=terms.agent_id or None,
+        **shape,
     )
-    return checked_against(payment, terms, now)
+    return payment, checks
 
 
 def checked_against(payment: PaymentRecord, terms: SessionTerms, now: datetime) -> tuple[PaymentRecord, PaymentChecks]:
@@ -129,14 +131,23 @@ def checked_against(payment: PaymentRecord, terms: SessionTerms, now: datetime) 
 
     A manual payment intent's payment is always held: its capture is the approval.
     """
-    approval = needs_approval(terms, payment.amount_cents) or payment.held_for_capture
-    checks = payment_checks(terms, payment.amount_cents, now)
-    shaped = payment.with_changes(
-        stored_status="pending_approval" if approval else "authorized",
-        window_keys=tuple(check.counter_key for check in checks.windows),
-        approval_expires_at=approval_deadline(terms, now) if approval else None,
-    )
-    return shaped, checks
+    shape, checks = _shaped_by(terms, payment.amount_cents, payment.held_for_capture, now)
+    return payment.with_changes(**shape), checks
+
+
+def _shaped_by(
+    terms: SessionTerms, amount_cents: int, held_for_capture: bool, now: datetime
+) -> tuple[dict[str, Any], PaymentChecks]:
+    """What `terms` make of a payment of `amount_cents` (its status, window counters and approval
+    deadline, as PaymentRecord fields), and what its write must check."""
+    approval = needs_approval(terms, amount_cents) or held_for_capture
+    checks = payment_checks(terms, amount_cents, now)
+    shape = {
+        "stored_status": "pending_approval" if approval else "authorized",
+        "window_keys": tuple(check.counter_key for check in checks.windows),
+        "approval_expires_at": approval_deadline(terms, now) if approval else None,
+    }
+    return shape, checks
 
 
 def _fingerprint(request: CreatePaymentRequest) -> str:
