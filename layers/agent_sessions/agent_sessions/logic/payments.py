@@ -108,7 +108,7 @@ def build_payment(
     assert session_id is not None  # require_session_token guarantees it
     checked_idempotency_key(idempotency_key)
     terms = caller.terms or _read_terms(store, session_id)
-    shape, checks = _shaped_by(terms, request.amount, False, now)
+    shape, checks = _shaped_by(terms, request.amount, now)
     payment = PaymentRecord(
         id=payment_id_for(session_id, idempotency_key),
         session_id=session_id,
@@ -131,15 +131,16 @@ def checked_against(payment: PaymentRecord, terms: SessionTerms, now: datetime) 
 
     A manual payment intent's payment is always held: its capture is the approval.
     """
-    shape, checks = _shaped_by(terms, payment.amount_cents, payment.held_for_capture, now)
+    shape, checks = _shaped_by(terms, payment.amount_cents, now, held_for_capture=payment.held_for_capture)
     return payment.with_changes(**shape), checks
 
 
 def _shaped_by(
-    terms: SessionTerms, amount_cents: int, held_for_capture: bool, now: datetime
+    terms: SessionTerms, amount_cents: int, now: datetime, *, held_for_capture: bool = False
 ) -> tuple[dict[str, Any], PaymentChecks]:
     """What `terms` make of a payment of `amount_cents` (its status, window counters and approval
-    deadline, as PaymentRecord fields), and what its write must check."""
+    deadline, as PaymentRecord fields), and what its write must check. A manual intent's payment
+    (`held_for_capture`) is held whatever its amount."""
     approval = needs_approval(terms, amount_cents) or held_for_capture
     checks = payment_checks(terms, amount_cents, now)
     shape = {
