@@ -177,20 +177,31 @@ MARKUP = st.sampled_from(
     merchant=MARKUP,
     description=MARKUP,
     plain=st.text(st.characters(codec="utf-8", exclude_characters="<>\"'&"), max_size=6),
+    hidden=st.sampled_from(["\u202e", "\x1b", "\u2066", "\u200f", "\u2028", "\x00", "\u0085"]),
 )
 def test_what_an_agent_or_a_platform_writes_is_never_markup_on_any_page(
-    invoke: Invoke, events_key: str, agent: str, name: str, wallet: str, merchant: str, description: str, plain: str
+    invoke: Invoke,
+    events_key: str,
+    agent: str,
+    name: str,
+    wallet: str,
+    merchant: str,
+    description: str,
+    plain: str,
+    hidden: str,
 ) -> None:
     """Every field a credential can write and a page shows (agent, name, wallet, merchants, a
-    payment's merchant and description, a decline's message quoting them) comes out as text."""
+    payment's merchant and description, a decline's message quoting them) comes out as text, and a
+    character that is not printable (a bidirectional override, ESC, NUL) as its escape."""
     session = open_session(
         invoke,
-        agent_id=agent + plain,
+        agent_id=agent + hidden + plain,
         agent_name=name + plain,
-        user_wallet=wallet + plain,
+        user_wallet=wallet + hidden + plain,
         allowed_merchants=[merchant + plain, "merchant_amazon"],
         limits={"max_per_transaction": 50, "max_per_day": 100, "require_approval_above": 20},
     )
+    description += hidden
     assert pay(invoke, session, 30, merchant_id=merchant + plain, description=description)["statusCode"] == 202
     assert pay(invoke, session, 1, merchant_id="not-" + merchant, description=description)["statusCode"] == 403
     paths = ("/console/sessions", f"/console/sessions/{session['id']}", f"/console/sessions/{session['id']}/revoke",
@@ -200,6 +211,7 @@ def test_what_an_agent_or_a_platform_writes_is_never_markup_on_any_page(
         assert page["statusCode"] == 200, (path, page["body"][:300])
         for marker in {agent, name, wallet, merchant, description}:
             assert marker not in page["body"], (path, marker)  # escaped, it holds none of < > " '
+        assert hidden not in page["body"], path
 
 
 # Forms, Origins and bodies a hostile page or client can send: never a 500 (each of these was one),

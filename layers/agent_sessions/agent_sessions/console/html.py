@@ -18,8 +18,18 @@ ASSET_VERSION = "2"  # bump when console.css or console.js change (they are cach
 
 
 def text(value: object) -> str:
-    """Any value as escaped HTML text (`-` for nothing)."""
-    return "-" if value is None else escape(str(value), quote=True)
+    """Any value as escaped HTML text (`-` for nothing).
+
+    Each character Unicode does not call printable is shown as its escape (`\\u202e`, `\\x1b`), as
+    the CLI shows it: agent ids, wallets, merchants and descriptions are any non-blank text, and a
+    bidirectional override in one would reverse what the operator reads after it (an amount, an id).
+    """
+    if value is None:
+        return "-"
+    shown = str(value)
+    if not shown.isprintable():
+        shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in shown)
+    return escape(shown, quote=True)
 
 
 def money(cents: int) -> str:
