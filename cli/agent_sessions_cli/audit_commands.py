@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_sessions_cli.client import ApiError, Connection, parse_json_lines
-from agent_sessions_cli.commands import needs
+from agent_sessions_cli.commands import ANOTHER_SHAPE, needs
 from agent_sessions_cli.output import shown
 
 
@@ -27,9 +27,9 @@ def show_export(lines: list[Any]) -> None:
         print(json.dumps(line, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
 
 
-# What checking a file of another shape than an export raises (a field missing or of another type,
-# an amount past what Decimal holds, nesting past what Python recurses through).
-_NOT_AN_EXPORT = (KeyError, TypeError, AttributeError, IndexError, ValueError, ArithmeticError, RecursionError)
+# What checking a file of another shape than an export raises: JSON of another shape, an amount
+# past what Decimal holds, nesting past what Python recurses through.
+_NOT_AN_EXPORT = (*ANOTHER_SHAPE, ArithmeticError, RecursionError)
 
 
 def verify_audit(args: argparse.Namespace, api: Connection) -> Any:

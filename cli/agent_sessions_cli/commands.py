@@ -19,6 +19,9 @@ from agent_sessions_cli.prompts import confirmed, fill_required
 
 Command = Callable[[argparse.Namespace, Connection], Any]
 
+# What reading JSON of another shape than expected raises: a field missing or of another type.
+ANOTHER_SHAPE = (KeyError, TypeError, AttributeError, IndexError, ValueError)
+
 
 # A number as JSON writes one, in ASCII digits (`29.99`, `5`, `1e2`; also `.5` and `5.`).
 _AMOUNT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -377,7 +380,7 @@ def run_client(
     except ApiError as error:
         show_error(error, args.json)
         return 1
-    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as unexpected:
+    except ANOTHER_SHAPE as unexpected:
         if os.environ.get("AGENT_SESSIONS_DEBUG") == "1":
             raise
         # JSON of another shape than this API's: a field missing or of another type
