@@ -27,20 +27,40 @@ def another_instance(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
-def test_a_change_at_the_version_this_instance_wrote_is_one_request(invoke: Invoke) -> None:
+def test_a_change_is_one_request_whether_or_not_this_instance_knows_the_session(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
     session = open_session(invoke)  # max_per_day 200
     with dynamodb_requests() as calls:
         first = patch(invoke, session["id"], {"limits": {"max_per_day": 150}}, '"0"')
     assert first["statusCode"] == 200, first["body"]
-    assert calls == ["GetItem", "UpdateItem"]  # the instance has not seen the session: read, then write
+    assert calls == ["UpdateItem"]  # not seen here: written blind, every check in its condition
     assert pay(invoke, session, "12.34")["statusCode"] == 201  # counters move; the terms' version does not
     with dynamodb_requests() as calls:
         second = patch(invoke, session["id"], {"rate_limits": {"payments": {"per_minute": 9}}}, '"1"')
     assert second["statusCode"] == 200, second["body"]
-    assert calls == ["UpdateItem"]
+    assert calls == ["UpdateItem"]  # known at that version: computed from it
     assert second["json"]["remaining_today"] == Decimal("137.66")  # the session as written, payment included
     assert second["json"]["limits"]["max_per_day"] == 150
     assert second["json"] == get_session(invoke, session["id"])
+    with another_instance(monkeypatch):
+        with dynamodb_requests() as calls:
+            third = patch(
+                invoke, session["id"], {"expires_at": _hours_after(session, 30), "limits": {"max_per_week": 900}}, "2"
+            )
+        assert (third["statusCode"], calls) == (200, ["UpdateItem"]), third["body"]
+        with dynamodb_requests() as calls:
+            same = patch(invoke, session["id"], {"limits": {"max_per_week": 900}}, "3")
+        assert (same["statusCode"], same["json"]["version"], calls) == (200, third["json"]["version"], ["UpdateItem"])
+        with dynamodb_requests() as calls:
+            merchants = patch(invoke, session["id"], {"allowed_merchants": ["merchant_amazon"]}, "3")
+        assert (merchants["statusCode"], calls) == (200, ["GetItem", "UpdateItem"])  # a merchant list: read first
+    assert third["json"]["expires_at"] == _hours_after(session, 30)
+    assert merchants["json"] == get_session(invoke, session["id"])
+
+
+def _hours_after(session: dict[str, Any], hours: int) -> str:
+    return f"{datetime.fromisoformat(session['created_at']) + timedelta(hours=hours):%Y-%m-%dT%H:%M:%SZ}"
 
 
 def test_what_another_instance_changed_is_never_overwritten(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,21 +149,43 @@ def _seen(response: dict[str, Any], session: dict[str, Any]) -> Any:
     return response["statusCode"], {name: answer[name] for name in kept}, lifetime
 
 
+@contextmanager
+def read_first(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Requests made inside are handled by an instance that knows no session and never writes blind."""
+    with another_instance(monkeypatch), monkeypatch.context() as scoped:
+        scoped.setattr(session_updates, "named_changes", lambda request, now: None)
+        yield
+
+
+def _instance(position: int, kind: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """World 0's own changes come from the instance that knows it; world 1's are written blind when
+    they can be; world 2's are always read first. A change made "elsewhere" is unknown in 0 too."""
+    if position == 2:
+        return read_first(monkeypatch)
+    return another_instance(monkeypatch) if position == 1 or kind == "elsewhere" else nullcontext()
+
+
+def _attested(invoke: Invoke, session_id: str) -> Any:
+    return invoke("get_attestation", with_session_id(load_event("get_attestation"), session_id))["json"]
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=steps, merchants=st.sampled_from([None, ["merchant_amazon", "merchant_walmart"]]))
-def test_drawn_changes_answer_alike_known_or_read_first(
+def test_drawn_changes_answer_alike_known_blind_or_read_first(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch, steps: list[tuple[str, dict[str, Any], int]], merchants: Any
 ) -> None:
-    """Two sessions made alike get the same drawn requests: one from an instance that knows it (it
-    made the last change), one always read first. Every answer matches, including after a change
-    made by another instance, a revocation, stale and future versions and payments in between."""
-    worlds = [open_session(invoke, allowed_merchants=merchants) for _ in range(2)]
-    versions = [0, 0]
+    """Three sessions made alike get the same drawn requests: one from an instance that knows it (it
+    made the last change), one whose changes are written blind when they can be, one always read
+    first. Every answer matches, including after a change made by another instance, a revocation,
+    stale and future versions and payments in between; and each still attests the parameters it
+    was created with."""
+    worlds = [open_session(invoke, allowed_merchants=merchants) for _ in range(3)]
+    created = [_attested(invoke, session["id"]) for session in worlds]
+    versions = [0, 0, 0]
     for kind, change, number in steps:
         seen = []
         for position, session in enumerate(worlds):
-            unknown = position == 1 or kind == "elsewhere"
-            with another_instance(monkeypatch) if unknown else nullcontext():
+            with _instance(position, kind, monkeypatch):
                 if kind in ("patch", "elsewhere"):
                     response = patch(
                         invoke, session["id"], json.loads(_body(change, session)), str(versions[position] + number)
@@ -155,8 +197,7 @@ def test_drawn_changes_answer_alike_known_or_read_first(
             if response["statusCode"] == 200 and "version" in response["json"]:
                 versions[position] = response["json"]["version"]
             seen.append(_seen(response, session))
-        assert seen[0] == seen[1], (kind, change, number)
-    final = [get_session(invoke, session["id"]) for session in worlds]
-    assert _seen({"statusCode": 200, "json": final[0]}, worlds[0]) == _seen(
-        {"statusCode": 200, "json": final[1]}, worlds[1]
-    )
+        assert seen[0] == seen[1] == seen[2], (kind, change, number)
+    final = [_seen({"statusCode": 200, "json": get_session(invoke, s["id"])}, s) for s in worlds]
+    assert final[0] == final[1] == final[2]
+    assert [_attested(invoke, session["id"]) for session in worlds] == created

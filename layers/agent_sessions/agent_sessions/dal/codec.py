@@ -47,7 +47,13 @@ from agent_sessions.domain.records import (
     format_timestamp,
     parse_timestamp,
 )
-from agent_sessions.domain.windows import VelocityName
+from agent_sessions.domain.term_changes import (
+    CREATED_EXPIRY,
+    CREATED_LIMIT_PREFIX,
+    CREATED_RATE_PREFIX,
+    parameters_at_creation,
+)
+from agent_sessions.domain.windows import VELOCITY_NAMES, VelocityName
 
 OWNER_INDEX = "by_owner"
 ACCOUNT_INDEX = "by_account"
@@ -161,8 +167,9 @@ def session_item(session: SessionRecord) -> dict[str, Any]:
             "warn_at": session.warn_at_percent,
             "warned": dict(session.warned),
             "resumed": dict(session.resumed),
-            "velocity": dict(session.velocity) or None,
-            "payment_counts": dict(session.payment_counts),
+            "velocity": velocity_attribute(session.velocity),
+            # Counted only under a velocity limit (a change that sets one adds the map).
+            "payment_counts": dict(session.payment_counts) if session.velocity or session.payment_counts else None,
             "terms_rev": session.terms_rev or None,
             "attested": session.attested_parameters,
             "attestation_signature": session.attestation_signature,
@@ -187,8 +194,36 @@ def _session_due(session: SessionRecord) -> dict[str, str]:
     return {}
 
 
+def velocity_attribute(velocity: Mapping[VelocityName, int]) -> list[int | None]:
+    """The velocity limits in VELOCITY_NAMES' order, None (NULL) for one the session does not have.
+
+    A list, as small as it can be (17 bytes with none), with every position present: a change
+    written blind can then set any of them and keep what it was at creation (a path that is
+    absent can be neither set nor copied).
+    """
+    return [velocity.get(name) for name in VELOCITY_NAMES]
+
+
+def _velocity(value: Any) -> dict[VelocityName, int]:
+    """The stored velocity limits: a list (velocity_attribute), or a map by name as first stored."""
+    pairs = zip(VELOCITY_NAMES, value, strict=False) if isinstance(value, list) else (value or {}).items()
+    return {name: int(count) for name, count in pairs if count is not None}
+
+
 def session_record(item: Mapping[str, Any]) -> SessionRecord:
     values = from_item(item)
+    record = _session_record(values)
+    kept = {name: value for name, value in values.items() if name.startswith(_CREATION_PREFIXES)}
+    if kept and record.attested_parameters is None:
+        return record.with_changes(attested_parameters=parameters_at_creation(record.attested_with_consent(), kept))
+    return record
+
+
+# What changes written blind kept of the terms at creation (see domain.term_changes).
+_CREATION_PREFIXES = (CREATED_LIMIT_PREFIX, CREATED_RATE_PREFIX, CREATED_EXPIRY)
+
+
+def _session_record(values: Mapping[str, Any]) -> SessionRecord:
     limits = cast(dict[LimitName, int], {name: int(values["limits"][name]) for name in LIMIT_NAMES})
     return SessionRecord(
         id=values["id"],
@@ -238,7 +273,7 @@ def _session_counters(values: Mapping[str, Any]) -> dict[str, Any]:
 def _session_terms(values: Mapping[str, Any]) -> dict[str, Any]:
     """The terms beyond the amounts: velocity, their revision, what was attested, the warning threshold."""
     return {
-        "velocity": cast(dict[VelocityName, int], _counts(values.get("velocity"))),
+        "velocity": _velocity(values.get("velocity")),
         "terms_rev": int(values.get("terms_rev") or 0),
         "attested_parameters": _attested(values.get("attested")),
         "warn_at_percent": int(values.get("warn_at", DEFAULT_WARN_AT_PERCENT)),

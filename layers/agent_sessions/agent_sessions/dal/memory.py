@@ -39,10 +39,12 @@ from agent_sessions.dal.ports import (
     PaymentCommitted,
     SessionFilter,
     SessionRefused,
+    TermsNotWritten,
 )
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import PaymentChecks, session_after_hold_ends, spent_by_decision
 from agent_sessions.domain.records import Decision, Hold, PaymentRecord, SessionRecord
+from agent_sessions.domain.term_changes import NamedTermChanges
 from agent_sessions.domain.windows import WINDOW_KINDS, window_position
 
 DUE_PAGE_SIZE = 100
@@ -165,6 +167,25 @@ class MemoryStore(
                 attested_parameters=session.attested_parameters or changed.attestation_parameters(),
                 version=session.version + 1,
             )
+            self._sessions[session.id] = updated
+            return updated
+
+    def change_terms_unread(
+        self, account_id: str, session_id: str, changes: NamedTermChanges, expected_rev: int, now: datetime
+    ) -> SessionRecord | TermsNotWritten:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if (
+                session is None
+                or session.account_id != account_id
+                or session.stored_status != "active"
+                or epoch(session.expires_at) <= epoch(now)
+                or session.consent_signature is not None
+                or session.terms_rev != expected_rev
+                or not changes.applies_to(session)
+            ):
+                return TermsNotWritten(session)
+            updated = changes.applied_to(session)
             self._sessions[session.id] = updated
             return updated
 

@@ -17,6 +17,7 @@ from agent_sessions.domain.intents import IntentRecord, IntentStatus
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import PaymentChecks
 from agent_sessions.domain.records import Decision, Hold, PaymentRecord, SessionRecord
+from agent_sessions.domain.term_changes import NamedTermChanges
 from agent_sessions.domain.webhook_records import WebhookRecord
 
 DUE_SHARDS = 16
@@ -56,6 +57,13 @@ class IntentNotPayable:
 
 
 CommitOutcome = PaymentCommitted | PaymentAlreadyExists | SessionRefused | IntentNotPayable
+
+
+@dataclass(frozen=True)
+class TermsNotWritten:
+    """A change written blind was refused; `session` is how it stood (None: not said, so read it)."""
+
+    session: SessionRecord | None
 
 
 @dataclass(frozen=True)
@@ -170,6 +178,15 @@ class SessionTermsChanger(SessionReader, Protocol):
         """Write `changed`'s limits, velocity, merchants and expiry if its terms are still `expected_rev`.
 
         The session after the write; None when it is not live, not the account's, or at another revision.
+        """
+
+    def change_terms_unread(
+        self, account_id: str, session_id: str, changes: NamedTermChanges, expected_rev: int, now: datetime
+    ) -> SessionRecord | TermsNotWritten:
+        """Write only the terms `changes` names, without the session read first, if it is the
+        account's, live, unconsented, at `expected_rev`, and the change fits it and changes something.
+
+        The session after the write; refused, how it stood (when the store says).
         """
 
 

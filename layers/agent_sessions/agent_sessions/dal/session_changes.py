@@ -5,9 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from agent_sessions.dal.codec import due_attributes, session_key, session_record, to_attribute
+from agent_sessions.dal.codec import due_attributes, session_key, session_record, to_attribute, velocity_attribute
+from agent_sessions.dal.ports import TermsNotWritten
 from agent_sessions.dal.table import TableAccess, session_write_marks, terms_rev_condition
 from agent_sessions.domain.records import SessionRecord, format_timestamp
+from agent_sessions.domain.term_changes import (
+    CREATED_EXPIRY,
+    CREATED_LIMIT_PREFIX,
+    CREATED_RATE_PREFIX,
+    NamedTermChanges,
+)
+from agent_sessions.domain.windows import VELOCITY_NAMES
+from agent_sessions.infra.observability import logger
 
 
 def assignments(written: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
@@ -85,6 +94,40 @@ class DynamoSessionChanges(TableAccess):
             return None
         return session_record(response["Attributes"])
 
+    def change_terms_unread(
+        self, account_id: str, session_id: str, changes: NamedTermChanges, expected_rev: int, now: datetime
+    ) -> SessionRecord | TermsNotWritten:
+        """The named terms written without reading the session first: one UpdateItem.
+
+        Its condition is every check a change needs that does not need the session read: the
+        account's, active, not past expiry, the terms at `expected_rev`, no owner's consent (a
+        consented session's loosening is checked against it), a new expiry within the longest
+        lifetime from creation, and a named term that differs. Each term it changes first keeps
+        what it was at creation (`created_*`, copied from the item itself before the new value is
+        set, as the first clauses). Refused, it returns the session as it was, as DynamoDB sends
+        it back with the refusal (None from an implementation that does not).
+        """
+        request = _named_terms_update(session_id, changes, expected_rev, now)
+        request["ExpressionAttributeValues"][":account"] = {"S": account_id}
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=session_key(session_id),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **request,
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as refused:
+            item = refused.response.get("Item")
+            return TermsNotWritten(session_record(item) if item else None)
+        except self._client.exceptions.ClientError as invalid:
+            if invalid.response.get("Error", {}).get("Code") != "ValidationException":
+                raise
+            # A path the item lacks (velocity stored as a map, as it first was): the long way.
+            logger.warning("terms not written blind: the table refused the update", extra={"session_id": session_id})
+            return TermsNotWritten(None)
+        return session_record(response["Attributes"])
+
 
 def _terms_update(changed: SessionRecord, expected_rev: int) -> dict[str, Any]:
     """The UpdateExpression (with its names and values) that writes a session's new terms, and only those."""
@@ -93,12 +136,11 @@ def _terms_update(changed: SessionRecord, expected_rev: int) -> dict[str, Any]:
     names, values, clauses = assignments(written)
     names.update({f"#drop{position}": name for position, name in enumerate(removed)})
     names["#status"] = "status"
-    values.update({**mark_values, ":attested": to_attribute(changed.attestation_parameters()), ":no_counts": {"M": {}}})
-    clauses += [
-        "attested = if_not_exists(attested, :attested)",
-        "payment_counts = if_not_exists(payment_counts, :no_counts)",
-        marks,
-    ]
+    values.update({**mark_values, ":attested": to_attribute(changed.attestation_parameters())})
+    clauses += ["attested = if_not_exists(attested, :attested)", marks]
+    if changed.velocity:  # payments are counted from now on
+        values[":no_counts"] = {"M": {}}
+        clauses.append("payment_counts = if_not_exists(payment_counts, :no_counts)")
     removals = [f"#drop{position}" for position in range(len(removed))]
     return {
         "UpdateExpression": "SET " + ", ".join(clauses) + (" REMOVE " + ", ".join(removals) if removals else ""),
@@ -115,9 +157,72 @@ def _new_terms(changed: SessionRecord, expected_rev: int) -> tuple[dict[str, Any
         "expires_epoch": int(changed.expires_at.timestamp()),
         "terms_rev": expected_rev + 1,
         "gsi2sk": due_attributes(f"SESS#{changed.id}", changed.expires_at)["gsi2sk"],
-        "velocity": dict(changed.velocity) or None,
+        "velocity": velocity_attribute(changed.velocity),
         "allowed_merchants": changed.allowed_merchants,
         "consent_signature": changed.consent_signature,
     }
     written = {name: value for name, value in terms.items() if value is not None}
     return written, [name for name in terms if name not in written]
+
+
+def _named_terms_update(session_id: str, changes: NamedTermChanges, expected_rev: int, now: datetime) -> dict[str, Any]:
+    """The UpdateExpression, condition, names and values of a change written blind (see change_terms_unread)."""
+    names: dict[str, str] = {"#status": "status"}
+    values: dict[str, Any] = {
+        ":active": {"S": "active"},
+        ":now": {"N": str(int(now.timestamp()))},
+        ":next_rev": {"N": str(expected_rev + 1)},
+    }
+    kept: list[str] = []
+    written: list[str] = []
+    differs: list[str] = []
+    needed: list[str] = []
+    for position, (name, cents) in enumerate(changes.limits_cents.items()):
+        names.update({f"#limit{position}": name, f"#kept_limit{position}": CREATED_LIMIT_PREFIX + name})
+        values[f":limit{position}"] = {"N": str(cents)}
+        kept.append(f"#kept_limit{position} = if_not_exists(#kept_limit{position}, limits.#limit{position})")
+        written.append(f"limits.#limit{position} = :limit{position}")
+        differs.append(f"limits.#limit{position} <> :limit{position}")
+    for position, (rate, count) in enumerate(changes.velocity.items()):
+        stored = f"velocity[{VELOCITY_NAMES.index(rate)}]"  # see codec.velocity_attribute
+        names[f"#kept_rate{position}"] = CREATED_RATE_PREFIX + rate
+        values[f":rate{position}"] = {"N": str(count)}
+        kept.append(f"#kept_rate{position} = if_not_exists(#kept_rate{position}, {stored})")
+        written.append(f"{stored} = :rate{position}")
+        differs.append(f"{stored} <> :rate{position}")
+        needed.append(f"attribute_exists({stored})")  # NULL when the session has none; absent if stored as a map
+    if changes.velocity:  # payments are counted from now on
+        values[":no_counts"] = {"M": {}}
+        written.append("payment_counts = if_not_exists(payment_counts, :no_counts)")
+    if changes.expires_at is not None and changes.earliest_creation is not None:  # both or neither
+        names["#kept_expiry"] = CREATED_EXPIRY
+        values.update(
+            {
+                ":expires_at": {"S": format_timestamp(changes.expires_at)},
+                ":expires_epoch": {"N": str(int(changes.expires_at.timestamp()))},
+                ":earliest_creation": {"S": format_timestamp(changes.earliest_creation)},
+                ":due": {"S": due_attributes(f"SESS#{session_id}", changes.expires_at)["gsi2sk"]},
+            }
+        )
+        kept.append("#kept_expiry = if_not_exists(#kept_expiry, expires_at)")
+        written += ["expires_at = :expires_at", "expires_epoch = :expires_epoch", "gsi2sk = :due"]
+        differs.append("expires_epoch <> :expires_epoch")
+        needed.append("created_at >= :earliest_creation")
+    marks, mark_values = session_write_marks()
+    values.update(mark_values)
+    clauses = [*kept, *written, "terms_rev = :next_rev"]
+    condition = [
+        "account_id = :account",
+        "#status = :active",
+        "expires_epoch > :now",
+        "attribute_not_exists(consent_signature)",
+        terms_rev_condition(expected_rev, values),
+        *needed,
+        "(" + " OR ".join(differs) + ")",
+    ]
+    return {
+        "UpdateExpression": "SET " + ", ".join([*clauses, marks]),
+        "ConditionExpression": " AND ".join(condition),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from agent_sessions.dal.ports import SessionTermsChanger
+from agent_sessions.dal.ports import SessionTermsChanger, TermsNotWritten
 from agent_sessions.domain.consent import consent_request, loosens
 from agent_sessions.domain.errors import (
     ConsentRequired,
@@ -15,7 +15,8 @@ from agent_sessions.domain.errors import (
     PreconditionRequired,
     ValidationFailed,
 )
-from agent_sessions.domain.records import Caller, SessionRecord, format_timestamp, parse_timestamp
+from agent_sessions.domain.records import LIMIT_NAMES, Caller, SessionRecord, format_timestamp, parse_timestamp
+from agent_sessions.domain.term_changes import NamedTermChanges
 from agent_sessions.logic.known_sessions import KnownSessions
 from agent_sessions.logic.session_terms import limits_with, velocity_with
 from agent_sessions.logic.sessions import require_api_key
@@ -52,7 +53,10 @@ def update_session(
     """Change a live session's terms: one conditional write on the version If-Match names.
 
     When this instance knows the session at that version (it read or changed it last), the write
-    is the only request; otherwise the session is read first.
+    is the only request. Otherwise a change of limits, velocity limits or the expiry is written
+    blind, its checks in the write's condition (one request); any other change, and one that
+    condition refuses, is computed from the session as it is (read, or sent back with the refusal)
+    and written conditioned on its version.
 
     Lowering a limit, removing a merchant or shortening the life binds every payment committed
     after the write (their conditions check the terms' revision); what is already authorized
@@ -61,10 +65,13 @@ def update_session(
     caller = require_api_key(caller)
     expected = parse_if_match(if_match)
     known = _known_at(session_id, caller.account_id, expected)
-    written = _written_from(store, known, request, expected, now) if known is not None else None
-    if written is not None:
-        return written
-    session = store.get_session(session_id)
+    if known is not None:
+        outcome = _written_from(store, known, request, expected, now) or TermsNotWritten(None)
+    else:
+        outcome = _written_unread(store, caller.account_id, session_id, request, expected, now)
+    if isinstance(outcome, SessionRecord):
+        return outcome
+    session = outcome.session or store.get_session(session_id)
     if session is None or session.account_id != caller.account_id:
         raise NotFound()
     _remember_if_live(session)
@@ -112,6 +119,51 @@ def _written_from(
     if written is not None:
         _remember_if_live(written)
     return written
+
+
+def _written_unread(
+    store: SessionTermsChanger,
+    account_id: str,
+    session_id: str,
+    request: UpdateSessionRequest,
+    expected: int,
+    now: datetime,
+) -> SessionRecord | TermsNotWritten:
+    """The change written without reading the session, when it can be (see named_changes)."""
+    changes = named_changes(request, now)
+    if changes is None:
+        return TermsNotWritten(None)
+    outcome = store.change_terms_unread(account_id, session_id, changes, expected, now)
+    if isinstance(outcome, SessionRecord):
+        _remember_if_live(outcome)
+    return outcome
+
+
+def named_changes(request: UpdateSessionRequest, now: datetime) -> NamedTermChanges | None:
+    """The terms a PATCH names, for a write that need not read the session; None when it must.
+
+    It must for a merchant list (removing one is checked against the session's), a consent
+    signature (it is checked against the new terms), an expiry that is not a future time, and a
+    request that names nothing (its answer is the session as it is, with no write).
+    """
+    if "allowed_merchants" in request.model_fields_set or request.consent_signature is not None:
+        return None
+    given = request.limits.model_dump() if request.limits is not None else {}
+    limits = {name: given[name] for name in LIMIT_NAMES if given.get(name) is not None}
+    velocity = velocity_with({}, request.limits, request.rate_limits)
+    if request.expires_at is None:
+        return NamedTermChanges(limits, velocity) if limits or velocity else None
+    expires_at = _future_time(request.expires_at, now)
+    return NamedTermChanges(limits, velocity, expires_at, expires_at - MAX_LIFETIME) if expires_at else None
+
+
+def _future_time(text: str, now: datetime) -> datetime | None:
+    """The time `text` names, if it is one and after `now`."""
+    try:
+        moment = parse_timestamp(text)
+    except ValueError:
+        return None
+    return moment if moment > now else None
 
 
 def _remember_if_live(session: SessionRecord) -> None:
