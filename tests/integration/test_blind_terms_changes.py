@@ -1,6 +1,6 @@
 """A PATCH written blind (one UpdateItem, no read first), on moto and on dynalite, against MemoryStore.
 
-The write copies each term it first changes from the item itself (`created_*`) before setting the
+The write copies each term it first changes from the item itself (`was_*`) before setting the
 new value, so the session still attests the parameters it was created with. dynalite is an
 independent DynamoDB implementation, and it sends nothing back with a refusal, so the long way
 after one is the read as well as the answer sent back (moto).
@@ -23,6 +23,7 @@ from agent_sessions.logic import session_updates
 from agent_sessions.logic import sessions as service
 from agent_sessions.logic.known_sessions import KnownSessions
 from agent_sessions.wire.models import CreateSessionRequest, UpdateSessionRequest
+from agent_sessions_local.item_size import item_bytes, write_units
 from tests.conftest import TABLE_NAME, dynamodb_requests
 
 OWNER = Caller(kind="api_key", account_id="acct_blindtermschangesacct00")
@@ -225,3 +226,33 @@ def test_a_session_whose_velocity_is_stored_by_name_is_changed_the_long_way(
         again = _changed(session_store, session.id, {"rate_limits": {"payments": {"per_minute": 3}}}, 1, now)
     assert (calls, again.velocity) == (["UpdateItem"], {"per_hour": 4, "per_minute": 3})  # stored as a list now
     assert again.attestation_parameters() == created
+
+
+@pytest.mark.parametrize("known", [False, True])
+def test_changed_terms_keep_the_session_item_under_one_kilobyte(
+    session_store: dynamo.DynamoStore, dynamodb: Any, monkeypatch: pytest.MonkeyPatch, known: bool
+) -> None:
+    """Every payment rewrites the session's item: what a change keeps of the creation is only the
+    terms it changed, so the events/ example session, after a typical change (a limit lowered, a
+    rate limit added, a shorter life), still costs 4 write units per payment (two items under 1 KB
+    in one transaction), where keeping all its parameters made it 6."""
+    if known:  # changes computed from the session read or known, not written blind
+        monkeypatch.setattr(session_updates, "named_changes", lambda request, now: None)
+    now = utc_now()
+    body = {
+        "agent_id": "shopping-assistant-v1",
+        "agent_name": "Shopping Assistant",
+        "user_wallet": "Hx7B...abc",
+        "limits": {"max_per_transaction": 50, "max_per_day": 200, "require_approval_above": 25},
+        "allowed_merchants": ["merchant_amazon", "merchant_walmart"],
+        "metadata": {"team": "checkout", "cost_center": "cc-4411"},
+    }
+    session = _created(session_store, now, body)
+    later = f"{session.created_at + timedelta(hours=20):%Y-%m-%dT%H:%M:%SZ}"
+    change = {"limits": {"max_per_day": 150}, "rate_limits": {"payments": {"per_minute": 5}}, "expires_at": later}
+    changed = _changed(session_store, session.id, change, 0, now)
+    assert changed.terms_rev == 1, changed
+    item = dynamodb.get_item(TableName=TABLE_NAME, Key={"pk": {"S": f"SESS#{session.id}"}})["Item"]
+    assert item_bytes(item) + 60 < 1024, item_bytes(item)  # room for a hold (about 60 bytes)
+    assert write_units(item_bytes(item) + 60, True) == 2
+    assert changed.attestation_parameters() == session.attestation_parameters()

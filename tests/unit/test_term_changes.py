@@ -8,10 +8,11 @@ from hypothesis import strategies as st
 
 from agent_sessions.domain.records import LIMIT_NAMES, SessionRecord
 from agent_sessions.domain.term_changes import (
-    CREATED_EXPIRY,
-    CREATED_LIMIT_PREFIX,
-    CREATED_RATE_PREFIX,
+    KEPT_EXPIRY,
+    KEPT_LIMITS,
+    KEPT_RATES,
     NamedTermChanges,
+    kept_at_creation,
     parameters_at_creation,
 )
 from agent_sessions.domain.windows import VELOCITY_NAMES
@@ -36,11 +37,11 @@ changes = st.builds(
 def _kept_by(change: NamedTermChanges, before: SessionRecord, kept: dict[str, Any]) -> None:
     """What the table's write keeps: each term it changes, as it was, unless kept before (if_not_exists)."""
     for name in change.limits_cents:
-        kept.setdefault(CREATED_LIMIT_PREFIX + name, before.limits_cents[name])
+        kept.setdefault(KEPT_LIMITS[name], before.limits_cents[name])
     for rate in change.velocity:
-        kept.setdefault(CREATED_RATE_PREFIX + rate, before.velocity.get(rate))
+        kept.setdefault(KEPT_RATES[rate], before.velocity.get(rate))
     if change.expires_at is not None:
-        kept.setdefault(CREATED_EXPIRY, before.current_parameters()["expires_at"])
+        kept.setdefault(KEPT_EXPIRY, before.current_parameters()["expires_at"])
 
 
 @given(initial_limits=limits, initial_rates=rates, steps=st.lists(changes, max_size=6))
@@ -60,6 +61,59 @@ def test_what_changes_keep_puts_back_the_parameters_the_session_was_created_with
         assert session.attestation_parameters() == created  # what the record keeps (MemoryStore)
         assert parameters_at_creation(session.current_parameters(), kept) == created  # what the item keeps
     assert list(parameters_at_creation(session.current_parameters(), kept)) == list(created)  # in their order
+
+
+merchant_lists = st.one_of(st.none(), st.lists(st.sampled_from(["m1", "m2", "m3"]), max_size=3, unique=True))
+signatures = st.one_of(st.none(), st.text(alphabet="0123456789abcdef", min_size=4, max_size=8))
+computed_changes = st.fixed_dictionaries(  # what a change computed from the session read may set
+    {},
+    optional={
+        "limits": limits,
+        "velocity": rates,
+        "allowed_merchants": merchant_lists,
+        "expires_at": expiries.filter(lambda moment: moment is not None),
+        "consent_signature": signatures,
+    },
+)
+
+
+def _computed(session: SessionRecord, change: dict[str, Any]) -> SessionRecord:
+    """The session after a change computed from it, as logic.session_updates makes one."""
+    return session.with_changes(
+        limits_cents={**session.limits_cents, **change.get("limits", {})},
+        velocity={**session.velocity, **change.get("velocity", {})},
+        allowed_merchants=change.get("allowed_merchants", session.allowed_merchants),
+        expires_at=change.get("expires_at", session.expires_at),
+        consent_signature=change.get("consent_signature", session.consent_signature),
+        attested_parameters=session.attestation_parameters(),
+    )
+
+
+@given(
+    merchants=merchant_lists,
+    consent=signatures,
+    steps=st.lists(st.one_of(changes, computed_changes), max_size=6),
+)
+def test_blind_and_computed_changes_together_keep_the_parameters_of_creation(
+    merchants: list[str] | None, consent: str | None, steps: list[Any]
+) -> None:
+    """The item keeps only `was_*` values (if_not_exists: the first write of each wins); the
+    parameters they put back are the creation's, whichever kind of change came first."""
+    session = make_session(allowed_merchants=merchants, consent_signature=consent)
+    created = session.attestation_parameters()
+    kept: dict[str, Any] = {}
+    for step in steps:
+        if isinstance(step, NamedTermChanges):
+            if not step.applies_to(session):
+                continue
+            _kept_by(step, session, kept)
+            session = step.applied_to(session)
+        else:
+            session = _computed(session, step)
+            for stored, value in kept_at_creation(session).items():
+                kept.setdefault(stored, value)
+        item_view = session.with_changes(attested_parameters=None)  # what the item holds besides was_*
+        assert parameters_at_creation(item_view.attested_with_consent(), kept) == created
 
 
 @given(change=changes)

@@ -48,9 +48,7 @@ from agent_sessions.domain.records import (
     parse_timestamp,
 )
 from agent_sessions.domain.term_changes import (
-    CREATED_EXPIRY,
-    CREATED_LIMIT_PREFIX,
-    CREATED_RATE_PREFIX,
+    KEPT_NAMES,
     parameters_at_creation,
 )
 from agent_sessions.domain.windows import VELOCITY_NAMES, VelocityName
@@ -213,14 +211,10 @@ def _velocity(value: Any) -> dict[VelocityName, int]:
 def session_record(item: Mapping[str, Any]) -> SessionRecord:
     values = from_item(item)
     record = _session_record(values)
-    kept = {name: value for name, value in values.items() if name.startswith(_CREATION_PREFIXES)}
+    kept = {name: values[name] for name in KEPT_NAMES if name in values}  # what changes kept of the creation
     if kept and record.attested_parameters is None:
         return record.with_changes(attested_parameters=parameters_at_creation(record.attested_with_consent(), kept))
     return record
-
-
-# What changes written blind kept of the terms at creation (see domain.term_changes).
-_CREATION_PREFIXES = (CREATED_LIMIT_PREFIX, CREATED_RATE_PREFIX, CREATED_EXPIRY)
 
 
 def _session_record(values: Mapping[str, Any]) -> SessionRecord:

@@ -10,10 +10,11 @@ from agent_sessions.dal.ports import TermsNotWritten
 from agent_sessions.dal.table import TableAccess, session_write_marks, terms_rev_condition
 from agent_sessions.domain.records import SessionRecord, format_timestamp
 from agent_sessions.domain.term_changes import (
-    CREATED_EXPIRY,
-    CREATED_LIMIT_PREFIX,
-    CREATED_RATE_PREFIX,
+    KEPT_EXPIRY,
+    KEPT_LIMITS,
+    KEPT_RATES,
     NamedTermChanges,
+    kept_at_creation,
 )
 from agent_sessions.domain.windows import VELOCITY_NAMES
 from agent_sessions.infra.observability import logger
@@ -103,7 +104,7 @@ class DynamoSessionChanges(TableAccess):
         account's, active, not past expiry, the terms at `expected_rev`, no owner's consent (a
         consented session's loosening is checked against it), a new expiry within the longest
         lifetime from creation, and a named term that differs. Each term it changes first keeps
-        what it was at creation (`created_*`, copied from the item itself before the new value is
+        what it was at creation (`was_*`, copied from the item itself before the new value is
         set, as the first clauses). Refused, it returns the session as it was, as DynamoDB sends
         it back with the refusal (None from an implementation that does not).
         """
@@ -136,8 +137,12 @@ def _terms_update(changed: SessionRecord, expected_rev: int) -> dict[str, Any]:
     names, values, clauses = assignments(written)
     names.update({f"#drop{position}": name for position, name in enumerate(removed)})
     names["#status"] = "status"
-    values.update({**mark_values, ":attested": to_attribute(changed.attestation_parameters())})
-    clauses += ["attested = if_not_exists(attested, :attested)", marks]
+    values.update(mark_values)
+    for position, (stored, value) in enumerate(kept_at_creation(changed).items()):  # the first change of each keeps it
+        names[f"#kept{position}"] = stored
+        values[f":kept{position}"] = to_attribute(value)
+        clauses.append(f"#kept{position} = if_not_exists(#kept{position}, :kept{position})")
+    clauses.append(marks)
     if changed.velocity:  # payments are counted from now on
         values[":no_counts"] = {"M": {}}
         clauses.append("payment_counts = if_not_exists(payment_counts, :no_counts)")
@@ -178,14 +183,14 @@ def _named_terms_update(session_id: str, changes: NamedTermChanges, expected_rev
     differs: list[str] = []
     needed: list[str] = []
     for position, (name, cents) in enumerate(changes.limits_cents.items()):
-        names.update({f"#limit{position}": name, f"#kept_limit{position}": CREATED_LIMIT_PREFIX + name})
+        names.update({f"#limit{position}": name, f"#kept_limit{position}": KEPT_LIMITS[name]})
         values[f":limit{position}"] = {"N": str(cents)}
         kept.append(f"#kept_limit{position} = if_not_exists(#kept_limit{position}, limits.#limit{position})")
         written.append(f"limits.#limit{position} = :limit{position}")
         differs.append(f"limits.#limit{position} <> :limit{position}")
     for position, (rate, count) in enumerate(changes.velocity.items()):
         stored = f"velocity[{VELOCITY_NAMES.index(rate)}]"  # see codec.velocity_attribute
-        names[f"#kept_rate{position}"] = CREATED_RATE_PREFIX + rate
+        names[f"#kept_rate{position}"] = KEPT_RATES[rate]
         values[f":rate{position}"] = {"N": str(count)}
         kept.append(f"#kept_rate{position} = if_not_exists(#kept_rate{position}, {stored})")
         written.append(f"{stored} = :rate{position}")
@@ -195,7 +200,7 @@ def _named_terms_update(session_id: str, changes: NamedTermChanges, expected_rev
         values[":no_counts"] = {"M": {}}
         written.append("payment_counts = if_not_exists(payment_counts, :no_counts)")
     if changes.expires_at is not None and changes.earliest_creation is not None:  # both or neither
-        names["#kept_expiry"] = CREATED_EXPIRY
+        names["#kept_expiry"] = KEPT_EXPIRY
         values.update(
             {
                 ":expires_at": {"S": format_timestamp(changes.expires_at)},

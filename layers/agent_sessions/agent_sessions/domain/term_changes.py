@@ -1,8 +1,10 @@
-"""A change of a session's terms named without reading the session: a PATCH written blind.
+"""Changes of a session's terms, and what the item keeps of the terms it was created with.
 
-Only the terms a request names change: amount limits, velocity limits and the expiry. What each
-one was at creation is kept by the write that first changes it (the attestation and the decision
-log's genesis are computed from the session as it was created), so nothing needs reading first.
+The attestation and the decision log's genesis are computed from the session as created (with
+its owner's first consent), so the write that first changes a term keeps beside it what the term
+was then (`was_*`): a change written blind (a PATCH of the limits, velocity limits or expiry
+that names them without reading the session first) copies it from the item itself; a change
+computed from the session read (or known) writes the value it knows.
 """
 
 from __future__ import annotations
@@ -14,10 +16,20 @@ from typing import Any
 from agent_sessions.domain.records import LimitName, SessionRecord
 from agent_sessions.domain.windows import VELOCITY_NAMES, VelocityName
 
-# What the item keeps of a term's value at creation, once a change written blind first changes it.
-CREATED_LIMIT_PREFIX = "created_limit_"
-CREATED_RATE_PREFIX = "created_rate_"
-CREATED_EXPIRY = "created_expires_at"
+# The names the item keeps a term's value at creation under, once a change first changes it.
+# Short: every payment rewrites the session's item, and a name's bytes count in its size.
+KEPT_LIMITS: dict[LimitName, str] = {
+    "max_per_transaction": "was_tx",
+    "max_per_day": "was_day",
+    "max_per_week": "was_week",
+    "max_per_month": "was_month",
+    "require_approval_above": "was_approval",
+}
+KEPT_RATES: dict[VelocityName, str] = {"per_minute": "was_n_min", "per_hour": "was_n_hour", "per_day": "was_n_day"}
+KEPT_EXPIRY = "was_expires"
+KEPT_MERCHANTS = "was_merchants"
+KEPT_CONSENT = "was_consent"
+KEPT_NAMES = (*KEPT_LIMITS.values(), *KEPT_RATES.values(), KEPT_EXPIRY, KEPT_MERCHANTS, KEPT_CONSENT)
 
 
 @dataclass(frozen=True)
@@ -60,27 +72,45 @@ class NamedTermChanges:
         )
 
 
+def kept_at_creation(changed: SessionRecord) -> dict[str, Any]:
+    """What `changed` (a session with new terms, its attested parameters those it was created with)
+    must keep of its creation: each term whose new value is not the one it was created with, by the
+    name the item keeps it under (None for a velocity limit, merchant list or consent it had not)."""
+    then, now = _terms_of(changed.attestation_parameters()), _terms_of(changed.attested_with_consent())
+    return {name: then[name] for name in KEPT_NAMES if then[name] != now[name]}
+
+
 def parameters_at_creation(current: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
     """A session's parameters as created: `current` (its parameters now, in their order) with each
-    term that a change written blind kept put back (`kept`: the item's `created_*` values; None for
-    a velocity limit the session did not have)."""
+    term a change kept put back (`kept`: the item's `was_*` values; None for a velocity limit,
+    merchant list or consent signature the session did not have)."""
+    terms = {**_terms_of(current), **kept}
     parameters = {name: value for name, value in current.items() if name not in _AFTER_EXPIRY}
-    parameters["limits"] = {
-        name: int(kept.get(CREATED_LIMIT_PREFIX + name, cents)) for name, cents in current["limits"].items()
-    }
-    if CREATED_EXPIRY in kept:
-        parameters["expires_at"] = str(kept[CREATED_EXPIRY])
-    velocity = _velocity_at_creation(current.get("velocity") or {}, kept)
+    parameters.update(
+        limits={name: int(terms[KEPT_LIMITS[name]]) for name in current["limits"]},
+        allowed_merchants=terms[KEPT_MERCHANTS],
+        expires_at=str(terms[KEPT_EXPIRY]),
+    )
+    velocity = {rate: int(terms[KEPT_RATES[rate]]) for rate in VELOCITY_NAMES if terms[KEPT_RATES[rate]] is not None}
     if velocity:
         parameters["velocity"] = velocity
-    parameters.update({name: current[name] for name in _AFTER_EXPIRY[1:] if name in current})
+    if "require_consent" in current:
+        parameters["require_consent"] = current["require_consent"]
+    if terms[KEPT_CONSENT] is not None:
+        parameters["consent_signature"] = terms[KEPT_CONSENT]
     return parameters
 
 
-def _velocity_at_creation(current: dict[str, int], kept: dict[str, Any]) -> dict[str, int]:
-    """The velocity limits as created, in their order: each one kept (None: none) or else as it is."""
-    velocity = {rate: kept.get(CREATED_RATE_PREFIX + rate, current.get(rate)) for rate in VELOCITY_NAMES}
-    return {rate: int(count) for rate, count in velocity.items() if count is not None}
+def _terms_of(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The terms of a session's parameters by the names the item keeps them under (None: it has none)."""
+    limits, velocity = parameters["limits"], parameters.get("velocity") or {}
+    return {
+        **{stored: limits.get(name) for name, stored in KEPT_LIMITS.items()},
+        **{stored: velocity.get(rate) for rate, stored in KEPT_RATES.items()},
+        KEPT_EXPIRY: parameters.get("expires_at"),
+        KEPT_MERCHANTS: parameters.get("allowed_merchants"),
+        KEPT_CONSENT: parameters.get("consent_signature"),
+    }
 
 
 # The parameters that follow the expiry, in their order (see SessionRecord.current_parameters).
