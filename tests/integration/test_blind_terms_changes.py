@@ -256,3 +256,41 @@ def test_changed_terms_keep_the_session_item_under_one_kilobyte(
     assert item_bytes(item) + 60 < 1024, item_bytes(item)  # room for a hold (about 60 bytes)
     assert write_units(item_bytes(item) + 60, True) == 2
     assert changed.attestation_parameters() == session.attestation_parameters()
+
+
+@pytest.mark.parametrize(
+    ("message", "long_way"),
+    [
+        ("The document path provided in the update expression is invalid for update", True),
+        ("The provided expression refers to an attribute that does not exist in the item", True),
+        ('Invalid UpdateExpression: Syntax error; token: "("', False),
+        ("Value provided in ExpressionAttributeNames unused in expressions: keys: {#kept0}", False),
+    ],
+)
+def test_only_a_missing_path_sends_a_blind_change_the_long_way(
+    session_store: dynamo.DynamoStore, monkeypatch: pytest.MonkeyPatch, message: str, long_way: bool
+) -> None:
+    """DynamoDB may refuse the blind write for a path the item lacks before it evaluates the
+    condition: that is answered the long way. Any other ValidationException is a defect of ours and
+    is raised, never passed off as a refusal (which would hide it behind a second request)."""
+    from botocore.exceptions import ClientError
+
+    now = utc_now()
+    session = _created(session_store, now, {})
+    client = session_store._client
+    sent = client.update_item
+    calls: list[dict[str, Any]] = []
+
+    def refused_first(**request: Any) -> Any:
+        calls.append(request)
+        if len(calls) == 1:
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": message}}, "UpdateItem")
+        return sent(**request)
+
+    monkeypatch.setattr(client, "update_item", refused_first)
+    if long_way:
+        changed = _changed(session_store, session.id, {"limits": {"max_per_day": 12}}, 0, now)
+        assert (changed.limits_cents["max_per_day"], len(calls)) == (12_00, 2)
+    else:
+        with pytest.raises(ClientError):
+            _changed(session_store, session.id, {"limits": {"max_per_day": 12}}, 0, now)

@@ -32,9 +32,10 @@ from agent_sessions.domain.errors import DomainError
 from agent_sessions.domain.records import Caller, PaymentRecord, SessionRecord, utc_now
 from agent_sessions.domain.windows import VELOCITY_NAMES, WINDOW_KINDS, WINDOW_LIMIT_NAME, velocity_position
 from agent_sessions.logic import intents as intent_service
-from agent_sessions.logic import payment_decisions
+from agent_sessions.logic import payment_decisions, session_updates
 from agent_sessions.logic import payments as payment_service
 from agent_sessions.logic import sessions as service
+from agent_sessions.logic.known_sessions import KnownSessions
 from agent_sessions.logic.payment_checks import check_payment
 from agent_sessions.logic.session_updates import update_session
 from agent_sessions.wire.models import (
@@ -101,6 +102,7 @@ class PaymentLedger(RuleBasedStateMachine):
         assert caller is not None
         self.agent = caller
         self.session_id = created.session.id
+        self.created_parameters = created.session.attestation_parameters()
 
     # ---- what happens -------------------------------------------------------------------
 
@@ -159,9 +161,20 @@ class PaymentLedger(RuleBasedStateMachine):
         day=st.sampled_from([40_00, 100_00, 150_00]),
         per_minute=st.sampled_from([1, 4, 20]),
         approval=st.sampled_from([10_00, 30_00]),
+        elsewhere=st.booleans(),
     )
-    def patch_limits(self, day: int, per_minute: int, approval: int) -> None:
-        """Lower or raise the day's limit, the payments per minute and the approval threshold."""
+    def patch_limits(self, day: int, per_minute: int, approval: int, elsewhere: bool) -> None:
+        """Lower or raise the day's limit, the payments per minute and the approval threshold,
+        from the instance that made the last change or from one that knows no session (written blind)."""
+        known = session_updates.known_terms
+        session_updates.known_terms = KnownSessions(capacity=0) if elsewhere else known
+        try:
+            self._patch_limits(day, per_minute, approval)
+        finally:
+            session_updates.known_terms = known
+        assert self.session().attestation_parameters() == self.created_parameters
+
+    def _patch_limits(self, day: int, per_minute: int, approval: int) -> None:
         request = UpdateSessionRequest.model_validate(
             {"limits": {"max_per_day": 1}, "rate_limits": {"payments": {"per_minute": per_minute}}}
         )

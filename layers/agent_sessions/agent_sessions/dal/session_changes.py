@@ -122,10 +122,11 @@ class DynamoSessionChanges(TableAccess):
             item = refused.response.get("Item")
             return TermsNotWritten(session_record(item) if item else None)
         except self._client.exceptions.ClientError as invalid:
-            if invalid.response.get("Error", {}).get("Code") != "ValidationException":
+            if not _lacks_a_path(invalid.response.get("Error", {})):
                 raise
-            # A path the item lacks (velocity stored as a map, as it first was): the long way.
-            logger.warning("terms not written blind: the table refused the update", extra={"session_id": session_id})
+            # Velocity stored as a map, as it first was: DynamoDB may find `velocity[0]` missing
+            # before it evaluates the condition. The long way stores it as a list.
+            logger.warning("terms not written blind: the item lacks a path", extra={"session_id": session_id})
             return TermsNotWritten(None)
         return session_record(response["Attributes"])
 
@@ -168,6 +169,16 @@ def _new_terms(changed: SessionRecord, expected_rev: int) -> tuple[dict[str, Any
     }
     written = {name: value for name, value in terms.items() if value is not None}
     return written, [name for name in terms if name not in written]
+
+
+def _lacks_a_path(error: dict[str, Any]) -> bool:
+    """Whether DynamoDB refused an update because a path it names is not in the item (nothing else:
+    an expression of ours it cannot read is a defect, and must not pass for a refusal)."""
+    message = str(error.get("Message", ""))
+    return error.get("Code") == "ValidationException" and (
+        "document path provided in the update expression is invalid" in message
+        or "expression refers to an attribute that does not exist" in message
+    )
 
 
 def _named_terms_update(session_id: str, changes: NamedTermChanges, expected_rev: int, now: datetime) -> dict[str, Any]:
