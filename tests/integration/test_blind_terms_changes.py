@@ -2,8 +2,8 @@
 
 The write copies each term it first changes from the item itself (`was_*`) before setting the
 new value, so the session still attests the parameters it was created with. dynalite is an
-independent DynamoDB implementation, and it sends nothing back with a refusal, so the long way
-after one is the read as well as the answer sent back (moto).
+independent DynamoDB implementation; it sends nothing back with a refusal, so there the long way
+after one reads the session, where on moto (as on DynamoDB) it starts from the session sent back.
 """
 
 from datetime import datetime, timedelta
