@@ -142,9 +142,10 @@ def _written_unread(
 def named_changes(request: UpdateSessionRequest, now: datetime) -> NamedTermChanges | None:
     """The terms a PATCH names, for a write that need not read the session; None when it must.
 
-    It must for a merchant list (removing one is checked against the session's), a consent
-    signature (it is checked against the new terms), an expiry that is not a future time, and a
-    request that names nothing (its answer is the session as it is, with no write).
+    It must for a merchant list (with none, the item has no attribute a write could copy, and
+    whether a list changes anything needs the old one), a consent signature (it is checked against
+    the new terms), an expiry that is not a future time, and a request that names nothing (its
+    answer is the session as it is, with no write).
     """
     if "allowed_merchants" in request.model_fields_set or request.consent_signature is not None:
         return None
