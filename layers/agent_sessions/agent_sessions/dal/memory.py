@@ -148,13 +148,7 @@ class MemoryStore(
     def change_terms(self, changed: SessionRecord, expected_rev: int, now: datetime) -> SessionRecord | None:
         with self._lock:
             session = self._sessions.get(changed.id)
-            if (
-                session is None
-                or session.account_id != changed.account_id
-                or session.stored_status != "active"
-                or epoch(session.expires_at) <= epoch(now)
-                or session.terms_rev != expected_rev
-            ):
+            if session is None or not _terms_changeable(session, changed.account_id, expected_rev, now):
                 return None
             updated = replace(
                 session,
@@ -177,11 +171,8 @@ class MemoryStore(
             session = self._sessions.get(session_id)
             if (
                 session is None
-                or session.account_id != account_id
-                or session.stored_status != "active"
-                or epoch(session.expires_at) <= epoch(now)
+                or not _terms_changeable(session, account_id, expected_rev, now)
                 or session.consent_signature is not None
-                or session.terms_rev != expected_rev
                 or not changes.applies_to(session)
             ):
                 return TermsNotWritten(session)
@@ -386,3 +377,13 @@ class MemoryStore(
             for (sid, key), due_at in self._resume_tasks.items()
         ]
         return [(key, item) for key, item, item_shard in entries if item_shard == shard]
+
+
+def _terms_changeable(session: SessionRecord, account_id: str, expected_rev: int, now: datetime) -> bool:
+    """What both writes of terms require: the account's session, active, not past expiry, at `expected_rev`."""
+    return (
+        session.account_id == account_id
+        and session.stored_status == "active"
+        and epoch(session.expires_at) > epoch(now)
+        and session.terms_rev == expected_rev
+    )

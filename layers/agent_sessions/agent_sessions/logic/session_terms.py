@@ -9,8 +9,14 @@ from agent_sessions.wire.models import LimitsIn, PaymentRatesIn, RateLimitsIn
 
 def limits_with(base: dict[LimitName, int], given: LimitsIn | None) -> dict[LimitName, int]:
     """`base` with each amount limit `given` names replaced (cents)."""
-    named = given.model_dump() if given else {}
-    return {name: base[name] if named.get(name) is None else named[name] for name in LIMIT_NAMES}
+    named = named_limits(given)
+    return {name: named.get(name, base[name]) for name in LIMIT_NAMES}
+
+
+def named_limits(given: LimitsIn | None) -> dict[LimitName, int]:
+    """The amount limits `given` names (cents); one sent as null names none."""
+    values = given.model_dump() if given else {}
+    return {name: values[name] for name in LIMIT_NAMES if values.get(name) is not None}
 
 
 def velocity_with(

@@ -15,10 +15,10 @@ from agent_sessions.domain.errors import (
     PreconditionRequired,
     ValidationFailed,
 )
-from agent_sessions.domain.records import LIMIT_NAMES, Caller, SessionRecord, format_timestamp, parse_timestamp
+from agent_sessions.domain.records import Caller, SessionRecord, format_timestamp, parse_timestamp
 from agent_sessions.domain.term_changes import NamedTermChanges
 from agent_sessions.logic.known_sessions import KnownSessions
-from agent_sessions.logic.session_terms import limits_with, velocity_with
+from agent_sessions.logic.session_terms import limits_with, named_limits, velocity_with
 from agent_sessions.logic.sessions import require_api_key
 from agent_sessions.wire.models import MAX_DURATION_HOURS, UpdateSessionRequest
 
@@ -149,8 +149,7 @@ def named_changes(request: UpdateSessionRequest, now: datetime) -> NamedTermChan
     """
     if "allowed_merchants" in request.model_fields_set or request.consent_signature is not None:
         return None
-    given = request.limits.model_dump() if request.limits is not None else {}
-    limits = {name: given[name] for name in LIMIT_NAMES if given.get(name) is not None}
+    limits = named_limits(request.limits)
     velocity = velocity_with({}, request.limits, request.rate_limits)
     if request.expires_at is None:
         return NamedTermChanges(limits, velocity) if limits or velocity else None
