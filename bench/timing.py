@@ -141,9 +141,10 @@ def requests_and_write_units() -> dict[str, Any]:
     from agent_sessions.dal import dynamo
     from agent_sessions.dal.ports import SessionFilter
     from agent_sessions.domain.records import Caller
-    from agent_sessions.logic import expiry, payment_decisions
+    from agent_sessions.logic import expiry, payment_decisions, settlement
     from agent_sessions.logic import payments as payment_service
     from agent_sessions.logic import sessions as service
+    from agent_sessions.logic.outbox import Change
     from agent_sessions.logic.payment_checks import check_payment
     from agent_sessions.logic.session_updates import update_session
     from agent_sessions.wire.models import CreatePaymentRequest, UpdateSessionRequest
@@ -185,16 +186,21 @@ def requests_and_write_units() -> dict[str, Any]:
         assert paid.http_status == 201
         large = CreatePaymentRequest.model_validate({"amount": 20})
         held = payment_service.create_payment(session_store, caller, large, None, now).answer.payment
-        measure(
+        approved = measure(  # one write to the session; the outbox settles it after (below)
             "approve",
             lambda: payment_decisions.approve_payment(session_store, owner, held.id, now),
+            lambda: [(session_pk, False)],
+        )
+        measure(
+            "settlement",  # in the outbox, from the decision's stream record: the payment's item and the session's
+            lambda: settlement.settle_decisions(session_store, [Change("c", None, approved.session, now)]),
             lambda: [(session_pk, True), (f"PAY#{held.id}", True)],
         )
         held = payment_service.create_payment(session_store, caller, large, None, now).answer.payment
         measure(
             "reject",
             lambda: payment_decisions.reject_payment(session_store, owner, held.id, now),
-            lambda: [(session_pk, True), (f"PAY#{held.id}", True)],
+            lambda: [(session_pk, False)],
         )
         measure(
             "check",

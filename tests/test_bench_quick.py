@@ -31,6 +31,7 @@ def test_the_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
         "revoke",
         "pay",
         "approve",
+        "settlement",
         "reject",
         "check",
         "patch",
@@ -38,6 +39,8 @@ def test_the_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
         "sweep_per_due_session",
     }
     assert operations["pay"] == {"requests": 1, "wru": 4}
+    assert operations["approve"] == operations["reject"] == {"requests": 1, "wru": 1}  # one write to the session
+    assert operations["settlement"] == {"requests": 1, "wru": 4}  # the outbox's transaction, after
     assert operations["check"] == {"requests": 1, "wru": 0}  # one read, nothing written
     assert operations["patch"] == {"requests": 1, "wru": 1}  # written blind: the named terms and what they were
     assert operations["patch_known"] == {"requests": 1, "wru": 1}  # the same instance's next change: the write

@@ -16,7 +16,7 @@ from agent_sessions.dal.images import record_from_image
 from agent_sessions.infra.event_bus import default_bus
 from agent_sessions.infra.observability import logger, metrics, metrics_flushed, tracer
 from agent_sessions.infra.settings import require_settings
-from agent_sessions.logic import analytics, decision_log, outbox, window_alerts
+from agent_sessions.logic import analytics, decision_log, outbox, settlement, window_alerts
 
 require_settings("event_bus_name")  # a missing or invalid variable stops the function at init
 
@@ -40,6 +40,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     records = event.get("Records", [])
     changes = [change_of(record) for record in records]
     try:
+        settlement.settle_decisions(default_store(), changes)  # decisions made by a write to the session alone
         payments = default_store().get_payments(outbox.payments_named(changes))
         decision_log.record(default_store(), changes, payments.get)  # each decision, chained, once
         analytics.tally(default_store(), changes, payments.get)  # the per-day counters, each decision once

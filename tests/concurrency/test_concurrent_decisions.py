@@ -1,9 +1,10 @@
 """Approvals and rejections of the same payments racing each other and new payments, through the handlers.
 
 Each held payment gets approved and rejected several times at once while small payments keep
-moving the session on (so decisions pinned to the version they read must fall back). Exactly one
-decision per payment may win, every other answer is a 409 naming the winner's status, and the
-session's counters must equal the sums over its payment records afterwards.
+moving the session on, and the outbox's settlements of decisions already made race them all.
+Exactly one decision per payment may win, every other answer is a 409 naming the winner's
+status, and the session's counters must equal the sums over its payment records as stored (a
+decision not yet settled still pending there) and again once the last ones are settled.
 """
 
 import json
@@ -18,6 +19,8 @@ import pytest
 from agent_sessions.dal.dynamo import default_store
 from agent_sessions.domain.records import utc_now
 from agent_sessions.logic import payments as payment_service
+from agent_sessions.logic import settlement
+from agent_sessions.logic.outbox import Change
 from agent_sessions.wire.models import CreatePaymentRequest
 from tests.concurrency.test_concurrent_payments import (
     ROUNDS,
@@ -35,6 +38,23 @@ pytestmark = pytest.mark.concurrency
 HELD = 8  # payments awaiting approval per round
 TRIES = 4  # approvals and as many rejections of each, all at once
 SMALL = 40  # one-dollar payments in the same burst
+
+
+SETTLE = "settle"  # the outbox settling decisions made by one write to the session
+SETTLEMENTS = 6
+
+
+def settle(session_id: str) -> dict[str, Any]:
+    """Settle what the session shows decided, as the outbox does with its stream record."""
+    session = default_store().get_session(session_id)
+    assert session is not None
+    settled = settlement.settle_decisions(default_store(), [Change(change_id="c", old=None, new=session, at=utc_now())])
+    return {"settled": settled}
+
+
+def run(call: tuple[str, str | None, dict[str, Any]], session_id: str) -> dict[str, Any]:
+    function, _, event = call
+    return settle(session_id) if function == SETTLE else pool(function).invoke(event)
 
 
 def test_each_held_payment_is_decided_once_and_the_counters_match_the_ledger(
@@ -59,12 +79,17 @@ def test_each_held_payment_is_decided_once_and_the_counters_match_the_ledger(
                 event = with_payment_id(load_event(f"{decision}_payment"), payment_id)
                 calls += [(function, payment_id, event)] * TRIES
         calls += [("CreatePaymentFunction", None, authorized_event(token, {"amount": 1}))] * SMALL
+        calls += [(SETTLE, None, {})] * SETTLEMENTS
         draw.shuffle(calls)
         with ThreadPoolExecutor(max_workers=40) as executor:
-            answers = list(executor.map(lambda call: pool(call[0]).invoke(call[2]), calls))
+            answers = list(executor.map(run, calls, [caller.session_id] * len(calls)))
+        assert_counters_match_ledger(client, caller.session_id)  # as stored: a decision not settled is pending
+        settle(caller.session_id)  # what the outbox does with the last decisions' stream records
 
         winners: dict[str, str] = {}
         for (function, payment_id, _), answer in zip(calls, answers, strict=True):
+            if function == SETTLE:
+                continue
             body = json.loads(answer["body"], parse_float=Decimal)
             if payment_id is None:
                 assert answer["statusCode"] in (201, 402), body
@@ -86,8 +111,8 @@ def test_each_held_payment_is_decided_once_and_the_counters_match_the_ledger(
         assert {payment_id: statuses[payment_id] for payment_id in held} == winners
         committed, held_cents = counters(client, caller.session_id)
         assert not any(held_cents.values())  # no hold survives its decision
-        small = sum(1 for (_, payment_id, _), answer in zip(calls, answers, strict=True)
-                    if payment_id is None and answer["statusCode"] == 201)  # fmt: skip
+        small = sum(1 for (function, payment_id, _), answer in zip(calls, answers, strict=True)
+                    if function == "CreatePaymentFunction" and answer["statusCode"] == 201)  # fmt: skip
         approved = sum(amount for payment_id, amount in held.items() if winners[payment_id] == "authorized")
         assert committed["d0"] == small * 100 + int(approved * 100) <= 100_00
         assert_counters_match_ledger(client, caller.session_id)

@@ -190,7 +190,8 @@ def test_a_payment_is_one_write_request_and_its_items_stay_under_one_kilobyte(
         assert requests_sent == ["TransactWriteItems"]
     assert response["json"]["remaining_today"] == 200 - 19.99 - 6
 
-    pending = pay(invoke, session, 30, key="needs-approval")  # a hold in every window, too
+    fields = {key: value for key, value in json.loads(load_event("create_payment")["body"]).items() if key != "amount"}
+    pending = pay(invoke, session, 30, key="needs-approval", **fields)  # held: a hold and its copy on the session
     assert pending["statusCode"] == 202
     session_item = dynamodb.get_item(TableName=TABLE_NAME, Key={"pk": {"S": f"SESS#{session['id']}"}})["Item"]
     payment_item = dynamodb.get_item(TableName=TABLE_NAME, Key={"pk": {"S": f"PAY#{pending['json']['id']}"}})["Item"]
@@ -199,17 +200,19 @@ def test_a_payment_is_one_write_request_and_its_items_stay_under_one_kilobyte(
     # Two items under 1 KB in one transaction: 4 write units per payment.
     assert write_units(item_bytes(session_item), True) + write_units(item_bytes(payment_item), True) == 4
 
-    # The id names its session: the payment and its session are read in one request, and the
-    # decision's transaction is pinned to the version read, so its remaining amounts are computed.
+    # The id names its session, and the hold kept what the answer needs: the decision is one
+    # UpdateItem of the session, whose new image has the exact remaining amounts.
     requests_sent.clear()
     approved = decide(invoke, "approve", pending["json"]["id"])
     assert approved["statusCode"] == 200
-    assert requests_sent == ["TransactGetItems", "TransactWriteItems"]
+    assert requests_sent == ["UpdateItem"]
+    session_item = dynamodb.get_item(TableName=TABLE_NAME, Key={"pk": {"S": f"SESS#{session['id']}"}})["Item"]
+    assert write_units(item_bytes(session_item), False) == 1  # the hold, decided, still under 1 KB
     requests_sent.clear()
     read = invoke("get_payment", with_payment_id(load_event("get_payment"), pending["json"]["id"]))
     assert read["statusCode"] == 200
     assert requests_sent == ["TransactGetItems"]
-    assert read["json"] == approved["json"]  # the same remaining amounts, read back
+    assert read["json"] == approved["json"]  # the same payment and remaining amounts, read back
 
 
 def test_a_platform_payment_is_one_read_of_the_token_and_one_pinned_write(

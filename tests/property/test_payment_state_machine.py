@@ -26,16 +26,19 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from moto import mock_aws
 
 from agent_sessions.dal import dynamo
+from agent_sessions.dal.codec import from_item
 from agent_sessions.dal.intents import intent_record
 from agent_sessions.dal.payment_codec import payment_record
 from agent_sessions.domain.errors import DomainError
+from agent_sessions.domain.held_decisions import with_decision_of
 from agent_sessions.domain.records import Caller, PaymentRecord, SessionRecord, utc_now
 from agent_sessions.domain.windows import VELOCITY_NAMES, WINDOW_KINDS, WINDOW_LIMIT_NAME, velocity_position
 from agent_sessions.logic import intents as intent_service
-from agent_sessions.logic import payment_decisions, session_updates
+from agent_sessions.logic import payment_decisions, session_updates, settlement
 from agent_sessions.logic import payments as payment_service
 from agent_sessions.logic import sessions as service
 from agent_sessions.logic.known_sessions import KnownSessions
+from agent_sessions.logic.outbox import Change
 from agent_sessions.logic.payment_checks import check_payment
 from agent_sessions.logic.session_updates import update_session
 from agent_sessions.wire.models import (
@@ -202,8 +205,9 @@ class PaymentLedger(RuleBasedStateMachine):
             answer = decide(self.store, OWNER, payment_id, self.now)
         except DomainError as refusal:
             refused_with = refusal.code
-        payment = self.store.get_payment(payment_id)
-        assert payment is not None
+        stored = self.store.get_payment(payment_id)
+        assert stored is not None
+        payment = with_decision_of(stored, self.session())  # its own item says so once the outbox settled it
         if refused_with is None:
             event("decided")
             assert answer.payment.stored_status == payment.stored_status == ("authorized" if approve else "rejected")
@@ -269,6 +273,14 @@ class PaymentLedger(RuleBasedStateMachine):
         event(f"intent {answer.status}")
 
     @rule()
+    def settle_decisions(self) -> None:
+        """What the outbox does with a decision made by one write to the session: settle it."""
+        session = self.session()
+        if session.decided_holds:
+            note("settled")
+        settlement.settle_decisions(self.store, [Change(change_id="c", old=None, new=session, at=self.now)])
+
+    @rule()
     def release_lapsed_holds(self) -> None:
         """What the expiry job does for holds past their deadline."""
         session = self.session()
@@ -291,23 +303,18 @@ class PaymentLedger(RuleBasedStateMachine):
         assert session is not None
         return session
 
-    def ledger(self) -> list[PaymentRecord]:
+    def ledger(self, session: SessionRecord) -> list[PaymentRecord]:
+        """Every payment as a reader sees it: with a decision its session holds that its item has not yet."""
         self.items = self.client.scan(TableName=TABLE_NAME, ConsistentRead=True)["Items"]  # intents read them too
-        return [payment_record(item) for item in self.items if item["type"]["S"] == "payment"]
+        self.stored_ledger = [payment_record(item) for item in self.items if item["type"]["S"] == "payment"]
+        return [with_decision_of(payment, session) for payment in self.stored_ledger]
 
     @invariant()
     def counters_match_the_ledger_and_no_window_exceeds_its_limit(self) -> None:
         session = self.session()
-        ledger = self.ledger()
-        committed: dict[str, int] = {}
-        held: dict[str, int] = {}
-        for payment in ledger:
-            if payment.stored_status not in ("authorized", "pending_approval"):
-                continue
-            for key in payment.window_keys:
-                committed[key] = committed.get(key, 0) + payment.amount_cents
-                if payment.stored_status == "pending_approval":
-                    held[key] = held.get(key, 0) + payment.amount_cents
+        ledger = self.ledger(session)
+        committed, held = counters_of(ledger)
+        self.stored_counters_match_the_stored_ledger()
         self.steps += 1
         made_at = {item["pk"]["S"].removeprefix("PAY#"): item["gsi1sk"]["S"] for item in self.items if "gsi1sk" in item}
         pending = [p.id for p in ledger if p.stored_status == "pending_approval"]
@@ -325,6 +332,16 @@ class PaymentLedger(RuleBasedStateMachine):
             assert window.held_cents >= 0
         self.counts_match_the_ledger(session, ledger)
         self.intents_agree_with_their_payments(ledger)
+
+    def stored_counters_match_the_stored_ledger(self) -> None:
+        """As stored, before the outbox settles a decision: its hold still counted, its payment still pending."""
+        (item,) = (item for item in self.items if item["type"]["S"] == "session")
+        stored = from_item(item)
+        committed, held = counters_of(self.stored_ledger)
+        assert {k: int(v) for k, v in stored.get("committed", {}).items() if v} == committed
+        assert {k: int(v) for k, v in stored.get("held", {}).items() if v} == held
+        pending = {payment.id for payment in self.stored_ledger if payment.stored_status == "pending_approval"}
+        assert set(stored.get("holds", {})) == pending
 
     def intents_agree_with_their_payments(self, ledger: list[PaymentRecord]) -> None:
         items = self.items  # the scan ledger() just made
@@ -359,6 +376,20 @@ class PaymentLedger(RuleBasedStateMachine):
             assert state.used <= highest[state.name]
 
 
+def counters_of(ledger: list[PaymentRecord]) -> tuple[dict[str, int], dict[str, int]]:
+    """What a ledger's payments commit and hold, per window counter."""
+    committed: dict[str, int] = {}
+    held: dict[str, int] = {}
+    for payment in ledger:
+        if payment.stored_status not in ("authorized", "pending_approval"):
+            continue
+        for key in payment.window_keys:
+            committed[key] = committed.get(key, 0) + payment.amount_cents
+            if payment.stored_status == "pending_approval":
+                held[key] = held.get(key, 0) + payment.amount_cents
+    return committed, held
+
+
 @pytest.fixture(autouse=True, scope="module")
 def moto_for_the_module() -> Iterator[None]:
     """One moto for every example; each example recreates the table."""
@@ -385,11 +416,15 @@ def test_the_machine_reaches_every_status() -> None:
     machine.pay(40_00, None)  # pending
     machine.counters_match_the_ledger_and_no_window_exceeds_its_limit()
     payment_decisions.reject_payment(machine.store, OWNER, machine.pending_ids[0], machine.now)  # rejected
+    machine.counters_match_the_ledger_and_no_window_exceeds_its_limit()  # decided, not yet settled
+    assert {payment.stored_status for payment in machine.stored_ledger} == {"authorized", "pending_approval"}
+    machine.settle_decisions()
     machine.pay(40_00, None)  # pending, then lapses
     machine.advance_clock(61)
     machine.release_lapsed_holds()
     machine.counters_match_the_ledger_and_no_window_exceeds_its_limit()
-    statuses = {payment.stored_status for payment in machine.ledger()}
+    statuses = {payment.stored_status for payment in machine.ledger(machine.session())}
+    assert statuses == {payment.stored_status for payment in machine.stored_ledger}
     assert statuses == {"authorized", "rejected", "expired"}
 
 
@@ -412,4 +447,5 @@ def test_the_machine_reaches_every_intent_outcome() -> None:
         for intent_id in (automatic, captured, canceled, lapsing)
     }
     assert list(shown.values()) == ["succeeded", "succeeded", "canceled", "canceled"]
-    assert sorted(p.amount_cents for p in machine.ledger() if p.stored_status == "authorized") == [4_00, 10_00]
+    ledger = machine.ledger(machine.session())
+    assert sorted(p.amount_cents for p in ledger if p.stored_status == "authorized") == [4_00, 10_00]

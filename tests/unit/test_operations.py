@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from agent_sessions.dal.decision_ports import HoldNotDecided
 from agent_sessions.dal.memory import MemoryStore
 from agent_sessions.domain.errors import (
     IdempotencyKeyReused,
@@ -20,7 +21,7 @@ from agent_sessions.domain.errors import (
     RateLimited,
     SessionRevoked,
 )
-from agent_sessions.domain.records import Caller
+from agent_sessions.domain.records import Caller, SessionRecord
 from agent_sessions.logic import expiry, payment_decisions, payments, sessions
 from agent_sessions.wire.models import CreatePaymentRequest, CreateSessionRequest
 from tests.unit.test_records import CREATED
@@ -100,11 +101,18 @@ def test_an_approved_hold_becomes_spend_and_a_rejected_one_comes_back(store: Mem
 
 
 class PaymentBetweenReadAndDecision(MemoryStore):
-    """A store on which another payment lands on the session just after a decision reads it."""
+    """A store on which another payment lands on the session just after a decision reads it.
+
+    Its holds cannot be decided by the session's write alone (as an intent's, or one kept before
+    holds kept copies), so decisions go the long way: read, then the pinned transaction.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.agent: Caller | None = None
+
+    def decide_on_session(self, *args: Any) -> SessionRecord | HoldNotDecided:
+        return HoldNotDecided(None)
 
     def get_payment_and_session(self, payment_id: str, session_id: str) -> tuple[Any, Any]:
         read = super().get_payment_and_session(payment_id, session_id)

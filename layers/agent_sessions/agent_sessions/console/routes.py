@@ -25,6 +25,7 @@ from agent_sessions.console.security import (
     sign_out_cookie,
 )
 from agent_sessions.dal.analytics_ports import AnalyticsStore
+from agent_sessions.dal.decision_ports import SessionDecider
 from agent_sessions.dal.ports import (
     AccountPaymentLister,
     AgentKeyStore,
@@ -37,6 +38,7 @@ from agent_sessions.dal.ports import (
 )
 from agent_sessions.domain.credentials import PAYMENT_ID_SHAPE, SESSION_ID_SHAPE
 from agent_sessions.domain.errors import DomainError, InvalidState, NotFound
+from agent_sessions.domain.held_decisions import with_decision_of
 from agent_sessions.domain.records import Caller
 from agent_sessions.domain.scopes import ROUTE_SCOPES
 from agent_sessions.infra.observability import logger
@@ -79,6 +81,7 @@ class ConsoleStore(
     CredentialStore,
     SessionStore,
     PaymentStore,
+    SessionDecider,
     DeclineLister,
     AccountPaymentLister,
     WebhookStore,
@@ -273,7 +276,10 @@ def _approvals(store: ConsoleStore, caller: Caller, context: PageContext, now: d
     for payment in page.items:
         session = known.get(payment.session_id) or store.get_session(payment.session_id)
         known[payment.session_id] = session
-        if session is not None and payment.status_at(now, session.ended_at) == "pending_approval":
+        if session is None:
+            continue
+        payment = with_decision_of(payment, session)  # decided, the outbox not having settled it yet
+        if payment.status_at(now, session.ended_at) == "pending_approval":
             pending.append((payment, session))
     pending.reverse()  # the listing is newest first by write time (ns): reversed, oldest first
     return _html(200, pages.approvals_page(pending, now, context))

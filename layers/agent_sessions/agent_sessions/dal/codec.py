@@ -17,7 +17,7 @@ ends them, so the expiry sweep reads only what is due.
 
 A session's counters are maps keyed by window index (`d3` is day 3): `committed` (spent plus
 held, what the limit conditions compare), `held` (the part awaiting approval) and `holds`
-(payment id -> amount and time taken, for each payment awaiting approval).
+(payment id -> amount and time taken, for each payment awaiting approval; see dal/hold_codec.py).
 """
 
 from __future__ import annotations
@@ -31,14 +31,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
 
+from agent_sessions.dal.hold_codec import hold_attribute, session_holds
 from agent_sessions.dal.ports import DUE_SHARDS, DueItem
-from agent_sessions.domain.credentials import INTENT_ID_SHAPE, PAYMENT_ID_SHAPE, SESSION_ID_SHAPE
+from agent_sessions.domain.credentials import (
+    INTENT_ID_SHAPE,
+    PAYMENT_ID_SHAPE,
+    SESSION_ID_SHAPE,
+    payment_id_in_session,
+)
 from agent_sessions.domain.errors import ValidationFailed
 from agent_sessions.domain.jsonio import encode_json
 from agent_sessions.domain.records import (
     DEFAULT_WARN_AT_PERCENT,
     LIMIT_NAMES,
-    Hold,
     LimitName,
     PaymentChange,
     PaymentChangeKind,
@@ -138,9 +143,8 @@ def newest_first_key(object_id: str) -> str:
 def session_item(session: SessionRecord) -> dict[str, Any]:
     return to_item(
         {
-            "pk": f"SESS#{session.id}",
+            "pk": f"SESS#{session.id}",  # the session's id is read from here (an `id` as first stored is read too)
             "type": "session",
-            "id": session.id,
             "account_id": session.account_id,
             "agent_id": session.agent_id,
             "agent_name": session.agent_name,
@@ -157,10 +161,7 @@ def session_item(session: SessionRecord) -> dict[str, Any]:
             "metadata": encode_json(session.metadata),
             "committed": dict(session.committed_cents),
             "held": dict(session.held_cents),
-            "holds": {
-                payment_id: {"a": hold.amount_cents, "t": int(hold.taken_at.timestamp())}
-                for payment_id, hold in session.holds.items()
-            },
+            "holds": {payment_id: hold_attribute(hold) for payment_id, hold in session.holds.items()},
             "version": session.version,
             "warn_at": session.warn_at_percent,
             "warned": dict(session.warned),
@@ -219,8 +220,9 @@ def session_record(item: Mapping[str, Any]) -> SessionRecord:
 
 def _session_record(values: Mapping[str, Any]) -> SessionRecord:
     limits = cast(dict[LimitName, int], {name: int(values["limits"][name]) for name in LIMIT_NAMES})
+    session_id = _id_of(values)
     return SessionRecord(
-        id=values["id"],
+        id=session_id,
         account_id=values["account_id"],
         agent_id=values["agent_id"],
         agent_name=values.get("agent_name"),
@@ -239,8 +241,13 @@ def _session_record(values: Mapping[str, Any]) -> SessionRecord:
         attestation_signature=values.get("attestation_signature"),
         request_fingerprint=values.get("fingerprint"),
         changed_at_ns=int(values["changed_ns"]) if "changed_ns" in values else None,
-        last_payment_change=_payment_change(values.get("last_payment")),
+        last_payment_change=_payment_change(values.get("last_payment"), session_id),
     )
+
+
+def _id_of(values: Mapping[str, Any]) -> str:
+    """An item's id: its `id`, or (a session's, which is not stored twice) what follows the `pk`'s prefix."""
+    return str(values.get("id") or values["pk"].split("#", 1)[1])
 
 
 def _counts(value: Any) -> dict[str, int]:
@@ -251,12 +258,7 @@ def _counts(value: Any) -> dict[str, int]:
 def _session_counters(values: Mapping[str, Any]) -> dict[str, Any]:
     """What a session's writes count: committed, held and holds, payments per window, warnings and resumptions."""
     return {
-        "committed_cents": _counts(values.get("committed")),
-        "held_cents": _counts(values.get("held")),
-        "holds": {
-            payment_id: Hold(amount_cents=int(hold["a"]), taken_at=datetime.fromtimestamp(int(hold["t"]), UTC))
-            for payment_id, hold in values.get("holds", {}).items()
-        },
+        **session_holds(values, parse_timestamp(values["created_at"])),
         "payment_counts": _counts(values.get("payment_counts")),
         "warned": _counts(values.get("warned")),
         "resumed": _counts(values.get("resumed")),
@@ -282,9 +284,16 @@ def _attested(value: Any) -> dict[str, Any] | None:
     return dict(value) if isinstance(value, dict) and value else None
 
 
-def _payment_change(value: Mapping[str, Any] | None) -> PaymentChange | None:
+def _payment_change(value: str | Mapping[str, Any] | None, session_id: str) -> PaymentChange | None:
+    """The last payment change a session's write recorded: `"<change> <short id>"`, or as first
+    stored, `{"id", "change"}`."""
     if not value:
         return None
+    if isinstance(value, str):
+        change, short = value.split(" ", 1)
+        return PaymentChange(
+            payment_id=payment_id_in_session(short, session_id), change=cast(PaymentChangeKind, change)
+        )
     return PaymentChange(payment_id=str(value["id"]), change=cast(PaymentChangeKind, value["change"]))
 
 
@@ -336,7 +345,7 @@ def due_item(item: Mapping[str, Any]) -> DueItem:
     values = from_item(item)
     return DueItem(
         kind=values.get("type", ""),
-        id=values.get("id", ""),
+        id=_id_of(values),
         due_at=datetime.fromtimestamp(int(values["gsi2sk"].split("#", 1)[0]), UTC),
         session_id=values.get("session_id"),
         amount_cents=int(values.get("amount", 0)),

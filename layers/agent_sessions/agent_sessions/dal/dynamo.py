@@ -13,6 +13,7 @@ from agent_sessions.dal.intents import DynamoIntents
 from agent_sessions.dal.keys import DynamoApiKeys
 from agent_sessions.dal.payments import DynamoPayments
 from agent_sessions.dal.session_changes import DynamoSessionChanges
+from agent_sessions.dal.session_decisions import DynamoSessionDecisions
 from agent_sessions.dal.sessions import DynamoSessions
 from agent_sessions.dal.webhooks import DynamoWebhooks
 
@@ -24,6 +25,7 @@ class DynamoStore(
     DynamoSessions,
     DynamoSessionChanges,
     DynamoPayments,
+    DynamoSessionDecisions,
     DynamoDue,
     DynamoWindowAlerts,
     DynamoWebhooks,

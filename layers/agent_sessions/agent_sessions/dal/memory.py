@@ -25,6 +25,7 @@ from agent_sessions.dal.memory_conditions import (
     session_due_at,
     to_second,
 )
+from agent_sessions.dal.memory_decisions import MemorySessionDecisions
 from agent_sessions.dal.memory_intents import MemoryIntents
 from agent_sessions.dal.memory_keys import MemoryAgentKeys
 from agent_sessions.dal.memory_listing import MemoryAccountPayments, newest_first_page
@@ -55,7 +56,13 @@ class AlreadyExists(Exception):
 
 
 class MemoryStore(
-    MemoryDecisionLog, MemoryAnalytics, MemoryAccountPayments, MemoryAgentKeys, MemoryIntents, MemoryWebhooks
+    MemoryDecisionLog,
+    MemoryAnalytics,
+    MemoryAccountPayments,
+    MemoryAgentKeys,
+    MemoryIntents,
+    MemoryWebhooks,
+    MemorySessionDecisions,
 ):
     """Every store Protocol in memory (the decision log, analytics, listings and agent keys from mixins)."""
 

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 from agent_sessions.dal.codec import due_attributes
 from agent_sessions.dal.ports import DueItem, SessionFilter
+from agent_sessions.domain.held_decisions import hold_of
 from agent_sessions.domain.payment_rules import PaymentChecks, WindowCheck
-from agent_sessions.domain.records import MAX_PENDING_APPROVALS, Hold, PaymentRecord, SessionRecord
+from agent_sessions.domain.records import MAX_PENDING_APPROVALS, PaymentRecord, SessionRecord
 from agent_sessions.domain.windows import WINDOW_LIMIT_NAME
 
 
@@ -90,7 +91,11 @@ def debited(session: SessionRecord, payment: PaymentRecord, checks: PaymentCheck
         if held:
             held_cents[check.counter_key] = held_cents.get(check.counter_key, 0) + amount
     if held:
-        holds[payment.id] = Hold(amount_cents=amount, taken_at=to_second(payment.created_at))
+        assert payment.approval_expires_at is not None
+        as_stored = payment.with_changes(  # the table keeps both to the second
+            created_at=to_second(payment.created_at), approval_expires_at=to_second(payment.approval_expires_at)
+        )
+        holds[payment.id] = hold_of(as_stored)
     return replace(
         session,
         committed_cents=committed,

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from agent_sessions.dal.codec import to_attribute
+from agent_sessions.dal.hold_codec import hold_attribute
 from agent_sessions.dal.table import session_write_marks, terms_rev_condition
+from agent_sessions.domain.held_decisions import hold_of
 from agent_sessions.domain.payment_rules import PaymentChecks, WindowCheck
 from agent_sessions.domain.records import MAX_PENDING_APPROVALS, PaymentRecord
 from agent_sessions.domain.windows import WINDOW_KINDS, WINDOW_LIMIT_NAME, WindowKind
@@ -114,9 +117,7 @@ def _debit_windows(debit: UpdateExpression, checks: tuple[WindowCheck, ...], hel
 def _take_hold(debit: UpdateExpression, payment: PaymentRecord) -> None:
     """A payment awaiting approval records its hold, if the session has room for one more."""
     debit.names["#payment"] = payment.id
-    debit.values[":hold"] = {
-        "M": {"a": {"N": str(payment.amount_cents)}, "t": {"N": str(int(payment.created_at.timestamp()))}}
-    }
+    debit.values[":hold"] = to_attribute(hold_attribute(hold_of(payment)))
     debit.values[":max_pending"] = {"N": str(MAX_PENDING_APPROVALS)}
     debit.updates.append("holds.#payment = :hold")
     debit.conditions.append("size(holds) < :max_pending")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from agent_sessions.dal.decision_ports import DecisionSettler
 from agent_sessions.domain.agent_keys import AgentKeyRecord
 from agent_sessions.domain.intents import IntentRecord, IntentStatus
 from agent_sessions.domain.pages import Page
@@ -190,8 +191,8 @@ class SessionTermsChanger(SessionReader, Protocol):
         """
 
 
-class HoldReleaser(Protocol):
-    """Releasing a hold that has lapsed (its deadline passed or its session ended)."""
+class HoldReleaser(DecisionSettler, Protocol):
+    """Releasing a hold that has lapsed (its deadline passed or its session ended), or settling a decided one."""
 
     def release_lapsed_hold(self, session: SessionRecord, payment_id: str, hold: Hold) -> bool:
         """Mark a lapsed pending payment expired and release its hold, atomically; False if already done."""

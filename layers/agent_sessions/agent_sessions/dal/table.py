@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from agent_sessions.dal.codec import OWNER_INDEX, session_key
 from agent_sessions.dal.payment_codec import payment_key
 from agent_sessions.dal.ports import TransactionContended
+from agent_sessions.domain.credentials import short_payment_id
 from agent_sessions.domain.records import format_timestamp
 
 if TYPE_CHECKING:
@@ -41,8 +42,8 @@ def session_write_marks(payment_id: str | None = None, payment_change: str | Non
         ":changed_ns": {"N": str(time.time_ns())},
     }
     if payment_id is not None and payment_change is not None:
-        clauses.append("last_payment = :last_payment")
-        values[":last_payment"] = {"M": {"id": {"S": payment_id}, "change": {"S": payment_change}}}
+        clauses.append("last_payment = :last_payment")  # "<change> <payment id, short>" (codec._payment_change)
+        values[":last_payment"] = {"S": f"{payment_change} {short_payment_id(payment_id)}"}
     return ", ".join(clauses), values
 
 
@@ -176,7 +177,7 @@ class TableAccess:
             updates.append(f"held.{counter} = held.{counter} - :amount")
             if released_cents:
                 updates.append(f"committed.{counter} = committed.{counter} - :released")
-        condition = "attribute_exists(holds.#payment)"
+        condition = "attribute_exists(holds.#payment) AND attribute_not_exists(holds.#payment.d)"  # undecided
         if extra_condition:
             condition += f" AND {extra_condition}"
         return {

@@ -98,6 +98,19 @@ def session_id_of_payment(payment_id: str) -> str | None:
     return SESSION_ID_PREFIX + suffix[:_ID_SUFFIX_CHARS]
 
 
+def short_payment_id(payment_id: str) -> str:
+    """What a session needs to keep to name one of its payments: the 16 characters of its own, when
+    the id names its session (an older id whole)."""
+    return payment_id[-_PAYMENT_PART_CHARS:] if session_id_of_payment(payment_id) is not None else payment_id
+
+
+def payment_id_in_session(short: str, session_id: str) -> str:
+    """The inverse of short_payment_id, given the session that keeps it."""
+    if short.startswith(PAYMENT_ID_PREFIX):
+        return short
+    return PAYMENT_ID_PREFIX + session_id.removeprefix(SESSION_ID_PREFIX) + short
+
+
 def _payment_part(raw: bytes) -> str:
     return lowercase_base32(raw[:_PAYMENT_PART_BYTES])
 

@@ -21,12 +21,12 @@ from agent_sessions.domain.errors import (
     SessionRevoked,
     VelocityLimited,
 )
+from agent_sessions.domain.held_decisions import hold_of
 from agent_sessions.domain.money import cents_to_dollars
 from agent_sessions.domain.records import (
     HOLD_LIFETIME,
     MAX_PENDING_APPROVALS,
     Decision,
-    Hold,
     PaymentRecord,
     SessionRecord,
     SessionTerms,
@@ -277,7 +277,7 @@ def session_after_payment(session: SessionRecord, payment: PaymentRecord, checks
         if payment.approval_expires_at is not None:
             held[key] = held.get(key, 0) + payment.amount_cents
     if payment.approval_expires_at is not None:
-        holds[payment.id] = Hold(amount_cents=payment.amount_cents, taken_at=payment.created_at)
+        holds[payment.id] = hold_of(payment)
     return session.with_changes(
         committed_cents=committed, held_cents=held, holds=holds, payment_counts=counts, version=session.version + 1
     )

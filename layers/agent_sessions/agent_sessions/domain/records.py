@@ -6,6 +6,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from agent_sessions.domain.holds import DecidedHold as DecidedHold
+from agent_sessions.domain.holds import Decision as Decision
+from agent_sessions.domain.holds import Hold as Hold
 from agent_sessions.domain.record_copies import copy_with
 from agent_sessions.domain.windows import (
     VELOCITY_NAMES,
@@ -43,8 +46,6 @@ MAX_PENDING_APPROVALS = 50
 
 # `declined` never reaches the wire as a Payment: it is the ledger's record of a refused attempt.
 PaymentStatus = Literal["authorized", "pending_approval", "rejected", "expired", "declined"]
-# What deciding a payment awaiting approval makes it: approved (its hold becomes spend) or rejected.
-Decision = Literal["authorized", "rejected"]
 
 
 def utc_now() -> datetime:
@@ -109,14 +110,6 @@ class VelocityState:
     def remaining(self) -> int:
         """limit - used, never below 0."""
         return max(0, self.limit - self.used)
-
-
-@dataclass(frozen=True)
-class Hold:
-    """The amount a payment awaiting approval holds in the windows current when it was taken."""
-
-    amount_cents: int
-    taken_at: datetime
 
 
 @dataclass(frozen=True)
@@ -198,6 +191,10 @@ class SessionRecord:
     # the session's meaning, so not compared): when, in ns, and which payment it changed, if any.
     changed_at_ns: int | None = field(default=None, compare=False)
     last_payment_change: PaymentChange | None = field(default=None, compare=False)
+    # Holds decided by a write to this session that the outbox has not settled yet, by payment id.
+    # The counters and `holds` above already show them settled, so no reader needs to know; these
+    # answer the decision, its retry and a read of the payment until its own item says so.
+    decided_holds: dict[str, DecidedHold] = field(default_factory=dict, compare=False)
 
     def attestation_parameters(self) -> dict[str, Any]:
         """What a session's identity signed at creation: its parameters then (limits may change since)."""

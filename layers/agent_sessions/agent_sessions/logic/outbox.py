@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from agent_sessions.domain.events import EVENT_NAMES
+from agent_sessions.domain.held_decisions import with_decision_of
 from agent_sessions.domain.intents import IntentRecord
 from agent_sessions.domain.money import cents_to_dollars
 from agent_sessions.domain.records import (
@@ -219,6 +220,7 @@ def _payment_events(
     payment = payment_of(mark.payment_id)
     if payment is None:  # never, the payment being written with its session: say what is known
         return [(name, (change_id, name), {"id": mark.payment_id, "session_id": new.id})]
+    payment = with_decision_of(payment, new)  # a decision its own item may not have yet
     decided = mark.change in ("approved", "rejected", "expired")
     as_then = payment.with_changes(stored_status=status, decided_at=payment.decided_at if decided else None)
     return [(name, (change_id, name), payment_body(as_then, new, at))]

@@ -28,6 +28,7 @@ from agent_sessions.domain.errors import (
     RateLimited,
     Unauthenticated,
 )
+from agent_sessions.domain.held_decisions import with_decision_of
 from agent_sessions.domain.idempotency import checked_idempotency_key, request_fingerprint
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import (
@@ -237,6 +238,8 @@ def _after_refusal(
         return _decline(store, payment, refusal)
     for payment_id, hold in session.lapsed_holds(now).items():
         store.release_lapsed_hold(session, payment_id, hold)
+    for payment_id in session.decided_holds:  # decided, not yet settled: the counters still hold them
+        store.settle_decided_hold(session, payment_id)
     return None
 
 
@@ -294,7 +297,10 @@ def list_payments(
     session = store.get_session(session_id)
     if session is None or session.account_id != caller.account_id:
         raise NotFound()
-    return session, store.list_payments(session_id, limit, cursor)
+    page = store.list_payments(session_id, limit, cursor)
+    if session.decided_holds:  # decisions the outbox has not settled yet: the session says so
+        page = Page([with_decision_of(payment, session) for payment in page.items], page.next_cursor)
+    return session, page
 
 
 def session_ledger(
