@@ -129,3 +129,37 @@ def test_a_decision_sent_again_with_its_key_is_answered_again_over_http(local_se
         "POST", path.replace("approve", "reject"), key, headers={"Idempotency-Key": "zfi_idem_1764123456789_a1b2c3"}
     )
     assert (rejected.status_code, rejected.json()["error"]["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
+
+
+def test_decisions_are_shown_at_once_and_settled_by_the_runtimes_outbox(local_service: LocalService) -> None:
+    """Approve and reject are one write to the session; the runtime's outbox (its stream pump) then
+    settles each on the payment's own item. Before it has, the session's list, GET of the payment
+    and the next payment already see the decision; after, the account-wide list does too."""
+    key = local_service.api_keys[0]
+    session = open_session(local_service, limits={"max_per_day": 100, "require_approval_above": 30})
+    approve = pay(local_service, session, 40.25, description="GPU hours", metadata={"order": "A-7"}).json()
+    reject = pay(local_service, session, 55.5).json()
+    assert approve["status"] == reject["status"] == "pending_approval"
+    approved = local_service.call("POST", f"/api/v1/payments/{approve['id']}/approve", key).json()
+    rejected = local_service.call("POST", f"/api/v1/payments/{reject['id']}/reject", key).json()
+    assert (approved["status"], approved["metadata"]) == ("authorized", {"order": "A-7"})
+    assert rejected["status"] == "rejected"
+    assert rejected["remaining_today"] == 59.75  # 100 - 40.25, exactly
+    for decided in (approved, rejected):
+        read = local_service.call("GET", f"/api/v1/payments/{decided['id']}", key).json()
+        assert read["status"] == decided["status"]
+    listed = local_service.call("GET", f"/api/v1/ai/sessions/{session['id']}/payments", key).json()["payments"]
+    assert {payment["id"]: payment["status"] for payment in listed} == {
+        approve["id"]: "authorized",
+        reject["id"]: "rejected",
+    }
+    assert pay(local_service, session, 29.75).status_code == 201  # the rejected 55.50's room is free already
+
+    deadline = time.monotonic() + 30
+    while True:
+        everything = local_service.call("GET", "/api/v1/payments?limit=100", key).json()["payments"]
+        statuses = {payment["id"]: payment["status"] for payment in everything}
+        if (statuses.get(approve["id"]), statuses.get(reject["id"])) == ("authorized", "rejected"):
+            break
+        assert time.monotonic() < deadline, statuses
+        time.sleep(0.2)
