@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from agent_sessions.dal import dynamo
 from agent_sessions.dal.decision_ports import HoldNotDecided
 from agent_sessions.domain.errors import IdempotencyKeyReused, InvalidState, NotFound
-from agent_sessions.domain.records import MAX_PENDING_APPROVALS, Caller, SessionRecord, utc_now
+from agent_sessions.domain.records import MAX_PENDING_APPROVALS, Caller, SessionRecord, format_timestamp, utc_now
 from agent_sessions.logic import expiry, payment_decisions, settlement
 from agent_sessions.logic import payments as payment_service
 from agent_sessions.logic import sessions as service
@@ -309,3 +309,39 @@ def test_the_write_is_one_dynamodb_accepts(moto_or_dynalite: Any) -> None:
         assert payment_id in again.session.decided_holds
     else:
         assert again.session is None
+
+
+def test_the_outbox_settles_each_decision_once_and_announces_it_with_its_time(
+    invoke: Any, dynamodb: Any, session_store: dynamo.DynamoStore, bus_queue: Any
+) -> None:
+    from tests.integration.test_window_alerts import Pipeline
+
+    pipeline = Pipeline(invoke, dynamodb, session_store, bus_queue)
+    now = utc_now()
+    session, agent = _session(session_store, now)
+    approve = _pay(session_store, agent, Decimal("61.10"), now, description="GPU hours").payment.id
+    reject = _pay(session_store, agent, Decimal("72.20"), now).payment.id
+    answers = {
+        approve: _decide(session_store, "approve", approve, now, key="k-a"),
+        reject: _decide(session_store, "reject", reject, now),
+    }
+    pipeline.pump()
+    pipeline.redeliver_everything()
+    for payment_id, answer in answers.items():
+        body = payment_body(answer.payment, answer.session, now)
+        name = "agent.payment.approved" if payment_id == approve else "agent.payment.rejected"
+        events = [event for event in pipeline.named(name) if event["data"]["id"] == payment_id]
+        assert len({event["id"] for event in events}) == 1  # redelivered with the same id: receivers drop it
+        announced = events[0]["data"]
+        shown = ("status", "decided_at", "description")
+        assert {k: announced[k] for k in shown} == {k: body[k] for k in shown}
+        assert Decimal(str(announced["amount"])) == body["amount"]
+        stored = session_store.get_payment(payment_id)
+        assert stored is not None
+        assert stored.decided_at is not None
+        assert (stored.stored_status, format_timestamp(stored.decided_at)) == (body["status"], body["decided_at"])
+    stored_session = session_store.get_session(session.id)
+    assert stored_session is not None
+    assert (stored_session.holds, stored_session.decided_holds) == ({}, {})
+    assert stored_session.committed_cents == {key: 61_10 for key in answers[approve].payment.window_keys}
+    assert stored_session.held_cents == {key: 0 for key in answers[approve].payment.window_keys}
