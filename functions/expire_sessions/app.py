@@ -23,10 +23,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="SessionsExpired", unit=MetricUnit.Count, value=result.sessions_expired)
     metrics.add_metric(name="HoldsLapsed", unit=MetricUnit.Count, value=result.holds_lapsed)
     metrics.add_metric(name="SessionsResumed", unit=MetricUnit.Count, value=result.sessions_resumed)
+    metrics.add_metric(name="DecisionsSettled", unit=MetricUnit.Count, value=result.decisions_settled)
     logger.info("sweep done", extra={"schedule_time": event.get("time"), **asdict(result)})
     return {
         "items_due": result.items_due,
         "sessions_expired": result.sessions_expired,
         "holds_lapsed": result.holds_lapsed,
         "sessions_resumed": result.sessions_resumed,
+        "decisions_settled": result.decisions_settled,
     }

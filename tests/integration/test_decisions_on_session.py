@@ -179,11 +179,15 @@ def test_the_sweep_never_lapses_a_decided_hold(session_store: dynamo.DynamoStore
     payment_id = _pay(session_store, agent, Decimal("70.70"), now).payment.id
     decided = _decide(session_store, "approve", payment_id, now + timedelta(minutes=1))
     later = now + timedelta(hours=2)
-    expiry.sweep(session_store, later)  # its deadline has passed; the payment item still says pending
+    assert _read(session_store, payment_id, later)["status"] == "authorized"  # not settled: the session says so
+    # Its deadline has passed and its item still says pending: the sweep cannot lapse it, and
+    # settles it instead (as if the outbox had failed for good).
+    result = expiry.sweep(session_store, later)
+    assert (result.holds_lapsed, result.decisions_settled) == (0, 1)
+    assert _settle(session_store, decided.session) == 0  # the outbox, late: nothing left to do
+    assert expiry.sweep(session_store, later).items_due == 0  # off the due index
     assert _read(session_store, payment_id, later)["status"] == "authorized"
-    assert _settle(session_store, decided.session) == 1
-    expiry.sweep(session_store, later)
-    assert _read(session_store, payment_id, later)["status"] == "authorized"
+    assert session_store.get_payment(payment_id).stored_status == "authorized"  # type: ignore[union-attr]
     stored = session_store.get_session(session.id)
     assert stored is not None
     assert stored.window("day", now).spent_cents == 70_70

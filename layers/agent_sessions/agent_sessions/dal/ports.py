@@ -281,7 +281,7 @@ class WindowAlertStore(SessionReader, Protocol):
         """Remove that task."""
 
 
-class DueStore(WindowAlertStore, Protocol):
+class DueStore(WindowAlertStore, DecisionSettler, Protocol):
     """The sweep: what has fallen due (sessions, holds, resumptions), and the writes that end it."""
 
     def due_items(self, shard: int, now: datetime, cursor: dict[str, Any] | None) -> DuePage:

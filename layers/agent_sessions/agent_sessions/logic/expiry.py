@@ -24,11 +24,12 @@ class SweepResult:
     sessions_expired: int
     holds_lapsed: int
     sessions_resumed: int = 0
+    decisions_settled: int = 0  # decided by a write to the session and not settled by the outbox
 
 
 def sweep(store: DueStore, now: datetime) -> SweepResult:
     """Expire every session, lapse every hold and resume every paused session that is due at `now`."""
-    done = {"items_due": 0, "sessions_expired": 0, "holds_lapsed": 0, "sessions_resumed": 0}
+    done = {"items_due": 0, "sessions_expired": 0, "holds_lapsed": 0, "sessions_resumed": 0, "decisions_settled": 0}
     for shard in range(DUE_SHARDS):
         cursor = None
         while True:
@@ -49,7 +50,17 @@ def _run(store: DueStore, item: DueItem, now: datetime) -> str | None:
     if item.kind == "session":
         return "sessions_expired" if store.expire_session(item.id, now) else None
     if item.kind == "payment":
-        return "holds_lapsed" if store.lapse_due_payment(item) else None
+        if store.lapse_due_payment(item):
+            return "holds_lapsed"
+        return "decisions_settled" if _settle_decided(store, item) else None
     if item.kind == "resume":
         return "sessions_resumed" if resume_when_due(store, item, now) else None
     return None
+
+
+def _settle_decided(store: DueStore, item: DueItem) -> bool:
+    """A payment past its deadline that would not lapse because its session's write decided it, the
+    outbox never having settled that (its stream failing for good): settled here, which also takes
+    it off the due index. One read, only for a payment that did not lapse."""
+    session = store.get_session(item.session_id) if item.session_id else None
+    return session is not None and item.id in session.decided_holds and store.settle_decided_hold(session, item.id)
