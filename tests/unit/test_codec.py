@@ -75,3 +75,37 @@ def test_what_the_table_cannot_store_is_a_type_error(value: Any) -> None:
         to_attribute(value)
     with pytest.raises(TypeError):
         to_attribute({"nested": [value]})
+
+
+def test_a_session_item_names_its_session_once_and_its_last_payment_by_its_own_part() -> None:
+    """Written: no `id` beside `pk`, and `last_payment` as "<change> <the payment's 16 characters>".
+    Read: those, and items as first stored (an `id`, a `{"id", "change"}` map) alike."""
+    from agent_sessions.dal.codec import session_item, session_record
+    from agent_sessions.dal.table import session_write_marks
+    from agent_sessions.domain.credentials import new_payment_id
+    from agent_sessions.domain.records import PaymentChange
+    from tests.unit.test_records import make_session
+
+    session = make_session(id="sess_" + "k" * 24)
+    item = session_item(session)
+    assert "id" not in item
+    payment_id = new_payment_id(session.id)
+    _, values = session_write_marks(payment_id, "approved")
+    assert values[":last_payment"] == {"S": f"approved {payment_id[-16:]}"}
+    as_written = session_record({**item, "last_payment": values[":last_payment"]})
+    as_first_stored = session_record(
+        {
+            **item,
+            "id": {"S": session.id},
+            "last_payment": {"M": {"id": {"S": payment_id}, "change": {"S": "approved"}}},
+        }
+    )
+    assert as_written.id == as_first_stored.id == session.id
+    assert (
+        as_written.last_payment_change == as_first_stored.last_payment_change == PaymentChange(payment_id, "approved")
+    )
+    older = "pay_" + "m" * 24  # an id from before ids named their session is kept whole
+    _, values = session_write_marks(older, "rejected")
+    assert session_record({**item, "last_payment": values[":last_payment"]}).last_payment_change == PaymentChange(
+        older, "rejected"
+    )
