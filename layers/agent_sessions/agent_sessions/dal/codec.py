@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from agent_sessions.dal.hold_codec import hold_attribute, session_holds
+from agent_sessions.dal.hold_codec import hold_attribute, session_holds, stored_counts
 from agent_sessions.dal.ports import DUE_SHARDS, DueItem
 from agent_sessions.domain.credentials import (
     INTENT_ID_SHAPE,
@@ -250,18 +250,13 @@ def _id_of(values: Mapping[str, Any]) -> str:
     return str(values.get("id") or values["pk"].split("#", 1)[1])
 
 
-def _counts(value: Any) -> dict[str, int]:
-    """A stored map of counters (`{"d3": 1250}`), as ints; absent is empty."""
-    return {str(key): int(count) for key, count in (value or {}).items()}
-
-
 def _session_counters(values: Mapping[str, Any]) -> dict[str, Any]:
     """What a session's writes count: committed, held and holds, payments per window, warnings and resumptions."""
     return {
         **session_holds(values, parse_timestamp(values["created_at"])),
-        "payment_counts": _counts(values.get("payment_counts")),
-        "warned": _counts(values.get("warned")),
-        "resumed": _counts(values.get("resumed")),
+        "payment_counts": stored_counts(values.get("payment_counts")),
+        "warned": stored_counts(values.get("warned")),
+        "resumed": stored_counts(values.get("resumed")),
         "version": int(values.get("version", 0)),
     }
 

@@ -55,7 +55,7 @@ def session_holds(values: Mapping[str, Any], created_at: datetime) -> dict[str, 
             decided_at=datetime.fromtimestamp(int(decision["at"]), UTC),
             decision_key=decision.get("k"),
         )
-    committed, held = _counts(values.get("committed")), _counts(values.get("held"))
+    committed, held = stored_counts(values.get("committed")), stored_counts(values.get("held"))
     committed, held = settled_counters(created_at, committed, held, decided)
     return {"committed_cents": committed, "held_cents": held, "holds": holds, "decided_holds": decided}
 
@@ -71,6 +71,6 @@ def _hold(stored: Mapping[str, Any]) -> Hold:
     )
 
 
-def _counts(value: Any) -> dict[str, int]:
+def stored_counts(value: Any) -> dict[str, int]:
     """A stored map of counters (`{"d3": 1250}`), as ints; absent is empty."""
     return {str(key): int(count) for key, count in (value or {}).items()}
