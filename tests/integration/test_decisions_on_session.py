@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from agent_sessions.dal import dynamo
 from agent_sessions.dal.decision_ports import HoldNotDecided
 from agent_sessions.domain.errors import IdempotencyKeyReused, InvalidState, NotFound
+from agent_sessions.domain.held_decisions import COPY_BUDGET_BYTES
+from agent_sessions.domain.jsonio import encode_json
 from agent_sessions.domain.records import MAX_PENDING_APPROVALS, Caller, SessionRecord, format_timestamp, utc_now
 from agent_sessions.logic import expiry, payment_decisions, settlement
 from agent_sessions.logic import payments as payment_service
@@ -94,6 +96,8 @@ def test_a_decision_is_one_update_and_answers_what_a_read_shows_after_settlement
     if too_large:  # more than the session's item keeps: the answer reads the payment's own item too
         description = "x" * 300
     fields = {"description": description, "metadata": metadata, "merchant_id": "merchant_amazon"}
+    copy = encode_json([description, "merchant_amazon", metadata or None])  # as the hold keeps it (ASCII)
+    too_large = len(copy) > COPY_BUDGET_BYTES  # drawn text escapes to 6 or 12 bytes a character
     pending = _pay(session_store, agent, held, now, **fields)
     assert pending.payment.stored_status == "pending_approval"
 
