@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from agent_sessions.domain.held_decisions import copy_from_text, copy_text, settled_counters
-from agent_sessions.domain.records import DecidedHold, Decision, Hold
+from agent_sessions.domain.holds import DecidedHold, Decision, Hold
 
 
 def hold_attribute(hold: Hold) -> dict[str, Any]:

@@ -31,7 +31,7 @@ COPY_BUDGET_BYTES = 256
 def hold_of(payment: PaymentRecord) -> Hold:
     """The hold a payment awaiting approval takes on its session.
 
-    A manual intent's or any intent's payment is decided with its intent (three items), so only
+    An intent's payment (a manual capture's too) is decided with its intent (three items), so only
     a plain payment's hold can be decided by its session alone.
     """
     decidable = payment.intent_id is None
