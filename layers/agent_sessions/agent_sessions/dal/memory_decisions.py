@@ -14,8 +14,9 @@ from datetime import datetime
 from agent_sessions.dal.decision_ports import HoldNotDecided
 from agent_sessions.dal.memory_conditions import decidable, epoch, to_second
 from agent_sessions.domain.held_decisions import hold_window_keys
+from agent_sessions.domain.holds import DecidedHold, Decision, Hold
 from agent_sessions.domain.payment_rules import session_after_hold_ends
-from agent_sessions.domain.records import HOLD_LIFETIME, DecidedHold, Decision, Hold, PaymentRecord, SessionRecord
+from agent_sessions.domain.records import HOLD_LIFETIME, PaymentRecord, SessionRecord
 
 
 class MemorySessionDecisions:
