@@ -56,7 +56,8 @@ def session_holds(values: Mapping[str, Any], created_at: datetime) -> dict[str, 
             decision_key=decision.get("k"),
         )
     committed, held = stored_counts(values.get("committed")), stored_counts(values.get("held"))
-    committed, held = settled_counters(created_at, committed, held, decided)
+    if decided:  # every session read: the counters are fresh dicts already, copied again only when settling
+        committed, held = settled_counters(created_at, committed, held, decided)
     return {"committed_cents": committed, "held_cents": held, "holds": holds, "decided_holds": decided}
 
 
