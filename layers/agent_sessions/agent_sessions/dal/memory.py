@@ -42,11 +42,11 @@ from agent_sessions.dal.ports import (
     SessionRefused,
     TermsNotWritten,
 )
+from agent_sessions.domain.held_decisions import hold_window_keys
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import PaymentChecks, session_after_hold_ends, spent_by_decision
 from agent_sessions.domain.records import Decision, Hold, PaymentRecord, SessionRecord
 from agent_sessions.domain.term_changes import NamedTermChanges
-from agent_sessions.domain.windows import WINDOW_KINDS, window_position
 
 DUE_PAGE_SIZE = 100
 
@@ -281,9 +281,7 @@ class MemoryStore(
             return True
 
     def release_lapsed_hold(self, session: SessionRecord, payment_id: str, hold: Hold) -> bool:
-        window_keys = tuple(
-            window_position(kind, session.created_at, hold.taken_at).counter_key for kind in WINDOW_KINDS
-        )
+        window_keys = hold_window_keys(session.created_at, hold)
         return self._lapse(session.id, payment_id, hold.amount_cents, window_keys, session.hold_lapses_at(hold))
 
     # ---- the expiry sweep ----------------------------------------------------------------------

@@ -32,6 +32,7 @@ from agent_sessions.dal.ports import (
     SessionRefused,
 )
 from agent_sessions.dal.table import NOT_DUE, TableAccess
+from agent_sessions.domain.held_decisions import hold_window_keys
 from agent_sessions.domain.pages import Page
 from agent_sessions.domain.payment_rules import PaymentChecks, spent_by_decision
 from agent_sessions.domain.records import (
@@ -41,7 +42,6 @@ from agent_sessions.domain.records import (
     SessionRecord,
     format_timestamp,
 )
-from agent_sessions.domain.windows import WINDOW_KINDS, window_position
 
 
 class DynamoPayments(TableAccess):
@@ -258,9 +258,7 @@ class DynamoPayments(TableAccess):
 
     def release_lapsed_hold(self, session: SessionRecord, payment_id: str, hold: Hold) -> bool:
         """Mark a lapsed pending payment expired and release its hold, atomically; False if already done."""
-        window_keys = tuple(
-            window_position(kind, session.created_at, hold.taken_at).counter_key for kind in WINDOW_KINDS
-        )
+        window_keys = hold_window_keys(session.created_at, hold)
         return self.lapse_hold(session.id, payment_id, hold.amount_cents, window_keys, session.hold_lapses_at(hold))
 
 

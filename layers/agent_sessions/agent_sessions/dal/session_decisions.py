@@ -84,28 +84,13 @@ class DynamoSessionDecisions(TableAccess):
                 "ExpressionAttributeValues": values,
             }
         }
-        return self.transact([payment_update, _settlement(self._table, session, payment_id)]) is None
-
-
-def _settlement(table: str, session: SessionRecord, payment_id: str) -> dict[str, Any]:
-    """The session's side: held down by the hold's amount (and committed too, when rejected), the hold gone."""
-    decided = session.decided_holds[payment_id]
-    marks, mark_values = session_write_marks()
-    names = {"#payment": payment_id}
-    values = {**mark_values, ":amount": {"N": str(decided.hold.amount_cents)}}
-    updates = [marks]
-    for position, key in enumerate(hold_window_keys(session.created_at, decided.hold)):
-        names[f"#w{position}"] = key
-        updates.append(f"held.#w{position} = held.#w{position} - :amount")
-        if decided.decision == "rejected":
-            updates.append(f"committed.#w{position} = committed.#w{position} - :amount")
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": session_key(session.id),
-            "UpdateExpression": "SET " + ", ".join(updates) + " REMOVE holds.#payment",
-            "ConditionExpression": "attribute_exists(holds.#payment.d)",
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
-    }
+        session_update = self.hold_release(
+            session.id,
+            payment_id,
+            decided.hold.amount_cents,
+            hold_window_keys(session.created_at, decided.hold),
+            released_cents=decided.hold.amount_cents if decided.decision == "rejected" else 0,
+            payment_change=None,
+            settling=True,
+        )
+        return self.transact([payment_update, session_update]) is None

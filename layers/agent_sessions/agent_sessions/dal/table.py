@@ -154,14 +154,17 @@ class TableAccess:
         amount_cents: int,
         window_keys: tuple[str, ...],
         released_cents: int,
-        payment_change: str,
+        payment_change: str | None,
         extra_condition: str | None = None,
         extra_values: dict[str, Any] | None = None,
+        settling: bool = False,
     ) -> dict[str, Any]:
         """The session side of ending a hold: held goes down by its amount, committed by `released_cents`.
 
         Approving releases nothing (the hold becomes spend), rejecting or lapsing releases it all, and
-        capturing part of a manual intent's hold releases the rest.
+        capturing part of a manual intent's hold releases the rest. The hold must be undecided, or,
+        `settling` a decision its session's write made (held_decisions), decided; a settlement
+        changes no payment the events announce (`payment_change` None).
         """
         names: dict[str, str] = {"#payment": payment_id}
         if extra_condition:
@@ -177,7 +180,10 @@ class TableAccess:
             updates.append(f"held.{counter} = held.{counter} - :amount")
             if released_cents:
                 updates.append(f"committed.{counter} = committed.{counter} - :released")
-        condition = "attribute_exists(holds.#payment) AND attribute_not_exists(holds.#payment.d)"  # undecided
+        if settling:
+            condition = "attribute_exists(holds.#payment.d)"
+        else:
+            condition = "attribute_exists(holds.#payment) AND attribute_not_exists(holds.#payment.d)"
         if extra_condition:
             condition += f" AND {extra_condition}"
         return {
